@@ -1,0 +1,124 @@
+// The lifecycle of one job inside a sandbox: prepare the workspace, compile under its own limits, run under
+// the job's limits, decide the verdict, clean up in `finally`.
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expandCommand, languageFor } from './languages.js';
+import { readOomKills } from './oomKills.js';
+import type { Job } from './protocol/job.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
+import type { RunOutcome } from './protocol/result.js';
+import { runSandboxed, type SandboxLimits } from './sandboxedCommand.js';
+import { decideVerdict } from './verdict.js';
+
+export interface ExecuteOptions {
+  workspace: string;
+  launcher: string;
+}
+
+/** What user code sees as its environment: nothing of the runner's or the worker's. */
+const JOB_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/tmp', LANG: 'C.UTF-8' };
+
+/** A uid no other job is likely to hold, so per-uid limits (RLIMIT_NPROC) and kill(-1) stay per job. */
+function sandboxUid(): number {
+  return randomInt(100_000, 1_000_000_000);
+}
+
+function limitsFor(job: Job, cpuMs: number, wallMs: number, nproc: number): SandboxLimits {
+  return {
+    cpuMs,
+    wallMs,
+    nproc,
+    fsizeBytes: MAX_FILE_BYTES,
+    stackBytes: job.memoryLimitMb * 1024 * 1024,
+    nofile: 256,
+  };
+}
+
+function writeSources(job: Job, workspace: string): { entry: string; sources: string[] } {
+  const recipe = languageFor(job.language)!;
+  const files = job.files ?? [{ name: recipe.sourceFile, content: job.code ?? '' }];
+  for (const f of files) writeFileSync(join(workspace, f.name), f.content, { mode: 0o644, flag: 'wx' });
+  const sources = files.map((f) => f.name).filter((n) => recipe.extensions.some((ext) => n.endsWith(ext)));
+  return { entry: files[0].name, sources: sources.length ? sources : [files[0].name] };
+}
+
+export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
+  const recipe = languageFor(job.language)!;
+  // Runner-private files (stdin) live outside the workspace in a directory only root can enter.
+  const privateDir = mkdtempSync(join(tmpdir(), 'runner-'));
+  try {
+    const { entry, sources } = writeSources(job, opts.workspace);
+    const ctx = { entry, sources, memoryMb: job.memoryLimitMb };
+    const uid = sandboxUid();
+    const common = { launcher: opts.launcher, cwd: opts.workspace, uid, env: JOB_ENV };
+
+    let compileOutput = '';
+    if (recipe.compile) {
+      const compile = await runSandboxed({
+        ...common,
+        command: expandCommand(recipe.compile, ctx),
+        stdinPath: null,
+        limits: limitsFor(job, job.compileTimeLimitMs, job.compileTimeLimitMs * 2 + 2000, COMPILE_MAX_PROCESSES),
+        outputCapBytes: COMPILE_OUTPUT_BYTES,
+      });
+      compileOutput = compile.interleaved.toString('utf8');
+      const r = compile.report;
+      const failed = r.execError || r.killedBy || r.signal || r.exitCode !== 0 || r.cpuMs > job.compileTimeLimitMs;
+      if (failed) {
+        const why = r.execError
+          ? `compiler could not start: ${r.execError}`
+          : r.killedBy === 'wall' || r.signal === 'SIGXCPU' || r.cpuMs > job.compileTimeLimitMs
+            ? `compilation exceeded its ${job.compileTimeLimitMs} ms limit`
+            : r.signal
+              ? `compiler killed by ${r.signal}`
+              : `compiler exited with code ${r.exitCode}`;
+        return {
+          status: r.execError ? 'internal_error' : 'compile_error',
+          stdout: '',
+          stderr: '',
+          compileOutput,
+          exitCode: r.exitCode,
+          signal: r.signal,
+          timeMs: r.cpuMs,
+          wallTimeMs: r.wallMs,
+          memoryKb: r.maxRssKb,
+          stdoutTruncated: false,
+          stderrTruncated: false,
+          message: why,
+        };
+      }
+    }
+
+    const stdinPath = join(privateDir, 'stdin');
+    writeFileSync(stdinPath, job.stdin, { mode: 0o600 });
+    const oomBefore = readOomKills();
+    const run = await runSandboxed({
+      ...common,
+      command: [...expandCommand(recipe.run, ctx), ...job.args],
+      stdinPath,
+      limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
+      outputCapBytes: job.maxOutputBytes,
+    });
+    const oomAfter = readOomKills();
+    const oomKilled = oomBefore !== null && oomAfter !== null && oomAfter > oomBefore;
+    const verdict = decideVerdict(job, run, oomKilled);
+    return {
+      status: verdict.status,
+      stdout: run.stdout.toString('utf8'),
+      stderr: run.stderr.toString('utf8'),
+      compileOutput,
+      exitCode: run.report.exitCode,
+      signal: run.report.signal,
+      timeMs: run.report.cpuMs,
+      wallTimeMs: run.report.wallMs,
+      memoryKb: run.report.maxRssKb,
+      stdoutTruncated: run.stdoutTruncated,
+      stderrTruncated: run.stderrTruncated,
+      message: verdict.message,
+    };
+  } finally {
+    rmSync(privateDir, { recursive: true, force: true });
+  }
+}

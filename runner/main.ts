@@ -1,0 +1,47 @@
+// The runner program (dist/runner.js): reads one job as JSON on stdin, executes it in the workspace and
+// prints exactly one JSON result line on stdout. Every transport runs this same program.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { executeJob } from './executeJob.js';
+import { JobRejected, normalizeJob } from './protocol/job.js';
+import { outcomeWithoutRun, type RunOutcome } from './protocol/result.js';
+
+function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ level, msg, component: 'runner', ...extra })}\n`);
+}
+
+async function outcome(): Promise<RunOutcome> {
+  const { values } = parseArgs({
+    options: { workspace: { type: 'string', default: '/workspace' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write('usage: runner.js [--workspace DIR] < job.json   (prints one JSON result)\n');
+    process.exit(0);
+  }
+  const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
+  let job;
+  try {
+    job = normalizeJob(JSON.parse(readFileSync(0, 'utf8')));
+  } catch (err) {
+    if (err instanceof JobRejected) return outcomeWithoutRun('rejected', err.message);
+    return outcomeWithoutRun('rejected', `job is not valid JSON: ${(err as Error).message}`);
+  }
+  if (process.getuid?.() !== 0) {
+    return outcomeWithoutRun(
+      'internal_error',
+      'the runner must start as uid 0 with CAP_SETUID and CAP_SETGID to drop user code to its own uid; start it through a code-exec transport',
+    );
+  }
+  if (!existsSync(launcher)) return outcomeWithoutRun('internal_error', `sandbox launcher missing at ${launcher}; run npm run build`);
+  return executeJob(job, { workspace: values.workspace!, launcher });
+}
+
+try {
+  const result = await outcome();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} catch (err) {
+  log('error', 'runner failed', { error: (err as Error).stack });
+  process.stdout.write(`${JSON.stringify(outcomeWithoutRun('internal_error', `runner failed: ${(err as Error).message}`))}\n`);
+}

@@ -1,0 +1,68 @@
+// One source of truth for job limits: their defaults, and the operator caps a job may not exceed.
+// The same names are used in the job schema, the runner, the transports and the README.
+
+export const DEFAULT_LIMITS = {
+  timeLimitMs: 2000,
+  memoryLimitMb: 256,
+  maxProcesses: 64,
+  maxOutputBytes: 65536,
+  compileTimeLimitMs: 10000,
+} as const;
+
+/** Wall time defaults to a multiple of CPU time: enough for I/O waits and GC, short enough to stop a sleeper. */
+export function defaultWallTimeMs(timeLimitMs: number): number {
+  return timeLimitMs * 2 + 1000;
+}
+
+export interface OperatorCaps {
+  maxTimeLimitMs: number;
+  maxWallTimeLimitMs: number;
+  maxCompileTimeLimitMs: number;
+  maxMemoryLimitMb: number;
+  maxProcesses: number;
+  maxOutputBytes: number;
+  maxCodeBytes: number;
+  maxStdinBytes: number;
+  maxFiles: number;
+  maxArgs: number;
+}
+
+export const DEFAULT_CAPS: OperatorCaps = {
+  maxTimeLimitMs: 20000,
+  maxWallTimeLimitMs: 60000,
+  maxCompileTimeLimitMs: 30000,
+  maxMemoryLimitMb: 1024,
+  maxProcesses: 256,
+  maxOutputBytes: 1 << 20,
+  maxCodeBytes: 256 * 1024,
+  maxStdinBytes: 4 << 20,
+  maxFiles: 32,
+  maxArgs: 64,
+};
+
+/** Env names of the operator caps (read by the worker, documented in the README). */
+export const CAP_ENV: Record<keyof OperatorCaps, string> = {
+  maxTimeLimitMs: 'MAX_TIME_LIMIT_MS',
+  maxWallTimeLimitMs: 'MAX_WALL_TIME_LIMIT_MS',
+  maxCompileTimeLimitMs: 'MAX_COMPILE_TIME_LIMIT_MS',
+  maxMemoryLimitMb: 'MAX_MEMORY_LIMIT_MB',
+  maxProcesses: 'MAX_PROCESSES',
+  maxOutputBytes: 'MAX_OUTPUT_BYTES',
+  maxCodeBytes: 'MAX_CODE_BYTES',
+  maxStdinBytes: 'MAX_STDIN_BYTES',
+  maxFiles: 'MAX_FILES',
+  maxArgs: 'MAX_ARGS',
+};
+
+/** Memory a sandbox needs beside the job itself: the runner process, the launcher, tmpfs bookkeeping. */
+export const SANDBOX_OVERHEAD_MB = 128;
+/** Tasks (threads count) the runner and launcher need beside the job's own processes. */
+export const SANDBOX_OVERHEAD_TASKS = 48;
+/** Compilers start more processes and threads (javac's JVM) than most jobs are allowed. */
+export const COMPILE_MAX_PROCESSES = 128;
+/** Size of the workspace and /tmp tmpfs in every sandbox. */
+export const WORKSPACE_SIZE_MB = 64;
+/** Largest single file the job may write (RLIMIT_FSIZE). */
+export const MAX_FILE_BYTES = 32 << 20;
+/** Compiler diagnostics kept in `compileOutput`. */
+export const COMPILE_OUTPUT_BYTES = 65536;

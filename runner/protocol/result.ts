@@ -1,0 +1,61 @@
+// Job protocol v1: the result every job ends with, as stored at `code-execution:result:<id>`.
+
+export const STATUSES = [
+  'accepted',
+  'wrong_answer',
+  'compile_error',
+  'runtime_error',
+  'time_limit_exceeded',
+  'memory_limit_exceeded',
+  'output_limit_exceeded',
+  'internal_error',
+  'rejected',
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** What the runner measures and decides; it prints exactly one of these as JSON. */
+export interface RunOutcome {
+  status: Status;
+  stdout: string;
+  stderr: string;
+  compileOutput: string;
+  exitCode: number | null;
+  signal: string | null;
+  timeMs: number;
+  wallTimeMs: number;
+  memoryKb: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  message: string | null;
+}
+
+export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';
+
+/** The stored result: the runner's outcome plus where, when and how often it ran. */
+export interface JobResult extends RunOutcome {
+  id: string;
+  language: string;
+  runnerMode: RunnerMode | null;
+  worker: string;
+  attempts: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** An outcome for a job that never reached a sandbox (rejected input, infrastructure failure). */
+export function outcomeWithoutRun(status: Status, message: string): RunOutcome {
+  return {
+    status,
+    stdout: '',
+    stderr: '',
+    compileOutput: '',
+    exitCode: null,
+    signal: null,
+    timeMs: 0,
+    wallTimeMs: 0,
+    memoryKb: 0,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    message,
+  };
+}

@@ -1,0 +1,272 @@
+/*
+ * sandbox-exec: start one untrusted command as an unprivileged uid under kernel-enforced rlimits, wait for
+ * it and everything it spawned, and report what the kernel measured as one JSON object on a report fd.
+ *
+ * Why native: dropping to another uid, setting rlimits between fork and exec, becoming a child subreaper
+ * (so double-forked escapees are reparented to us and killed) and reading wait4/getrusage figures cannot be
+ * done from Node. The runner (Node) keeps all policy: it decides limits and the verdict; this program only
+ * enforces and measures.
+ *
+ * usage: sandbox-exec --uid N --gid N --cpu-ms N --wall-ms N --nproc N --fsize N --stack N --nofile N
+ *                     --report-fd N [--cwd DIR] [--env K=V]... -- COMMAND [ARG]...
+ *
+ * Signals: SIGTERM, SIGINT or SIGUSR1 sent to this process kill the whole job ("request"), which is how the
+ * runner stops a job that exceeded its output cap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENV 64
+
+struct options {
+  uid_t uid;
+  gid_t gid;
+  long long cpu_ms, wall_ms, nproc, fsize, stack, nofile;
+  int report_fd;
+  const char *cwd;
+  char *env[MAX_ENV + 1];
+  int env_count;
+  char **argv;
+};
+
+static void die_usage(const char *why) {
+  fprintf(stderr, "sandbox-exec: %s\n", why);
+  exit(125);
+}
+
+static long long parse_num(const char *name, const char *value) {
+  char *end = NULL;
+  errno = 0;
+  long long n = strtoll(value, &end, 10);
+  if (errno || !end || *end || n < 0) {
+    fprintf(stderr, "sandbox-exec: %s needs a non-negative integer, got '%s'\n", name, value);
+    exit(125);
+  }
+  return n;
+}
+
+static void parse_args(int argc, char **argv, struct options *o) {
+  memset(o, 0, sizeof *o);
+  o->report_fd = -1;
+  o->uid = (uid_t)-1;
+  int have = 0;
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) { i++; break; }
+    if (i + 1 >= argc) die_usage("option without a value");
+    const char *v = argv[++i];
+    if (strcmp(a, "--uid") == 0) { o->uid = (uid_t)parse_num(a, v); have |= 1; }
+    else if (strcmp(a, "--gid") == 0) { o->gid = (gid_t)parse_num(a, v); have |= 2; }
+    else if (strcmp(a, "--cpu-ms") == 0) { o->cpu_ms = parse_num(a, v); have |= 4; }
+    else if (strcmp(a, "--wall-ms") == 0) { o->wall_ms = parse_num(a, v); have |= 8; }
+    else if (strcmp(a, "--nproc") == 0) { o->nproc = parse_num(a, v); have |= 16; }
+    else if (strcmp(a, "--fsize") == 0) { o->fsize = parse_num(a, v); have |= 32; }
+    else if (strcmp(a, "--stack") == 0) { o->stack = parse_num(a, v); have |= 64; }
+    else if (strcmp(a, "--nofile") == 0) { o->nofile = parse_num(a, v); have |= 128; }
+    else if (strcmp(a, "--report-fd") == 0) { o->report_fd = (int)parse_num(a, v); have |= 256; }
+    else if (strcmp(a, "--cwd") == 0) { o->cwd = v; }
+    else if (strcmp(a, "--env") == 0) {
+      if (o->env_count >= MAX_ENV) die_usage("too many --env");
+      o->env[o->env_count++] = (char *)v;
+    } else die_usage("unknown option");
+  }
+  if (have != 511) die_usage("missing a required option");
+  if (o->uid == 0 || o->gid == 0) die_usage("refusing to run user code as root");
+  if (i >= argc) die_usage("no command");
+  o->argv = &argv[i];
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_limit(int resource, rlim_t soft, rlim_t hard) {
+  struct rlimit rl = { soft, hard };
+  if (setrlimit(resource, &rl) != 0) _exit(126);
+}
+
+/* Kill every process owned by the job's uid: a helper that becomes that uid may signal exactly those
+ * processes (kill(-1) skips the caller), which reaches setsid'd and double-forked escapees without
+ * CAP_KILL. Repeated because a fork bomb may still be mid-fork. */
+static void kill_job_uid(uid_t uid, gid_t gid) {
+  for (int round = 0; round < 3; round++) {
+    pid_t killer = fork();
+    if (killer == 0) {
+      if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) _exit(1);
+      kill(-1, SIGKILL);
+      _exit(0);
+    }
+    if (killer > 0) {
+      int st;
+      while (waitpid(killer, &st, 0) < 0 && errno == EINTR) {}
+    }
+  }
+}
+
+static void child_exec(const struct options *o, int err_fd) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid();
+
+  rlim_t cpu_s = (rlim_t)((o->cpu_ms + 999) / 1000);
+  if (cpu_s < 1) cpu_s = 1;
+  set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1);
+  set_limit(RLIMIT_NPROC, (rlim_t)o->nproc, (rlim_t)o->nproc);
+  set_limit(RLIMIT_FSIZE, (rlim_t)o->fsize, (rlim_t)o->fsize);
+  set_limit(RLIMIT_STACK, (rlim_t)o->stack, (rlim_t)o->stack);
+  set_limit(RLIMIT_NOFILE, (rlim_t)o->nofile, (rlim_t)o->nofile);
+  set_limit(RLIMIT_CORE, 0, 0);
+  set_limit(RLIMIT_MEMLOCK, 0, 0);
+  set_limit(RLIMIT_MSGQUEUE, 0, 0);
+
+  /* Under memory pressure the kernel must pick the job, never the runner that reports on it. */
+  int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (adj >= 0) {
+    ssize_t ignored = write(adj, "1000", 4);
+    (void)ignored;
+    close(adj);
+  }
+
+  if (o->cwd && chdir(o->cwd) != 0) goto fail;
+  if (setgroups(0, NULL) || setresgid(o->gid, o->gid, o->gid) || setresuid(o->uid, o->uid, o->uid)) goto fail;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) goto fail;
+  /* The job must not outlive us if the runner is killed (parent-death signal survives exec, not setuid,
+   * hence set after it). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+  /* Only stdin, stdout and stderr cross into the job: the report fd and anything else the runner holds stay
+   * behind, so the job cannot write its own verdict. err_fd is close-on-exec. */
+  if (err_fd > 3) syscall(SYS_close_range, 3, err_fd - 1, 0);
+  syscall(SYS_close_range, err_fd + 1, ~0U, 0);
+
+  char *envp[MAX_ENV + 1];
+  for (int k = 0; k < o->env_count; k++) envp[k] = o->env[k];
+  envp[o->env_count] = NULL;
+  for (int k = 0; k < o->env_count; k++) {
+    if (strncmp(o->env[k], "PATH=", 5) == 0) setenv("PATH", o->env[k] + 5, 1);
+  }
+  execvpe(o->argv[0], o->argv, envp);
+fail:;
+  int e = errno;
+  ssize_t ignored = write(err_fd, &e, sizeof e);
+  (void)ignored;
+  _exit(127);
+}
+
+static volatile sig_atomic_t stop_requested = 0;
+
+int main(int argc, char **argv) {
+  struct options o;
+  parse_args(argc, argv, &o);
+  if (fcntl(o.report_fd, F_GETFD) < 0) die_usage("--report-fd is not open");
+  fcntl(o.report_fd, F_SETFD, FD_CLOEXEC);
+
+  /* Orphans of the job are reparented to us, so none escapes accounting or the final kill. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+  sigset_t watched;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGCHLD);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGINT);
+  sigaddset(&watched, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &watched, NULL);
+
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0) { perror("sandbox-exec: pipe"); return 125; }
+
+  long long started = now_ms();
+  pid_t child = fork();
+  if (child < 0) { perror("sandbox-exec: fork"); return 125; }
+  if (child == 0) {
+    close(errpipe[0]);
+    child_exec(&o, errpipe[1]);
+  }
+  close(errpipe[1]);
+
+  const char *killed_by = NULL;
+  int status = 0;
+  struct rusage main_usage;
+  memset(&main_usage, 0, sizeof main_usage);
+  int main_done = 0;
+  long long deadline = started + o.wall_ms;
+
+  while (!main_done) {
+    long long left = deadline - now_ms();
+    if (left <= 0) {
+      if (!killed_by) killed_by = "wall";
+      kill_job_uid(o.uid, o.gid);
+      kill(child, SIGKILL);
+      left = 1000;
+      deadline = now_ms() + 1000;
+    }
+    struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
+    int sig = sigtimedwait(&watched, NULL, &ts);
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGUSR1) {
+      if (!killed_by) killed_by = "request";
+      kill_job_uid(o.uid, o.gid);
+      kill(child, SIGKILL);
+    }
+    /* Reap whatever finished: the main child ends the wait, reparented orphans are just collected. */
+    for (;;) {
+      int st;
+      struct rusage ru;
+      pid_t p = wait4(-1, &st, WNOHANG, &ru);
+      if (p <= 0) break;
+      if (p == child) { status = st; main_usage = ru; main_done = 1; }
+    }
+  }
+  long long wall = now_ms() - started;
+
+  /* Background processes (nohup, setsid, double fork) die with their job. */
+  kill_job_uid(o.uid, o.gid);
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, 0);
+    if (p < 0 && errno == EINTR) continue;
+    if (p < 0) break;
+  }
+
+  int exec_errno = 0;
+  ssize_t got = read(errpipe[0], &exec_errno, sizeof exec_errno);
+  if (got != (ssize_t)sizeof exec_errno) exec_errno = 0;
+
+  /* RUSAGE_CHILDREN covers every descendant we reaped: total CPU of the job, and the largest peak RSS. */
+  struct rusage all;
+  getrusage(RUSAGE_CHILDREN, &all);
+  long long cpu_ms = (all.ru_utime.tv_sec + all.ru_stime.tv_sec) * 1000LL +
+                     (all.ru_utime.tv_usec + all.ru_stime.tv_usec) / 1000;
+  long max_rss = all.ru_maxrss > main_usage.ru_maxrss ? all.ru_maxrss : main_usage.ru_maxrss;
+
+  char exit_code[16] = "null", signal_name[32] = "null", killed[16] = "null", exec_err[160] = "null";
+  if (WIFEXITED(status)) snprintf(exit_code, sizeof exit_code, "%d", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char *abbrev = sigabbrev_np(WTERMSIG(status));
+    snprintf(signal_name, sizeof signal_name, "\"SIG%s\"", abbrev ? abbrev : "UNKNOWN");
+  }
+  if (killed_by) snprintf(killed, sizeof killed, "\"%s\"", killed_by);
+  if (exec_errno) snprintf(exec_err, sizeof exec_err, "\"%s\"", strerror(exec_errno));
+  dprintf(o.report_fd,
+          "{\"exitCode\":%s,\"signal\":%s,\"cpuMs\":%lld,\"wallMs\":%lld,\"maxRssKb\":%ld,\"killedBy\":%s,\"execError\":%s}\n",
+          exit_code, signal_name, cpu_ms, wall, max_rss, killed, exec_err);
+  return 0;
+}

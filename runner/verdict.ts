@@ -1,0 +1,47 @@
+// The one place a verdict is decided, from what the launcher measured. Order matters: the cause that
+// stopped the program wins over its symptoms (a program killed for output also exits by a signal).
+import type { Job } from './protocol/job.js';
+import type { Status } from './protocol/result.js';
+import type { SandboxedRun } from './sandboxedCommand.js';
+
+export interface Verdict {
+  status: Status;
+  message: string | null;
+}
+
+/** Equal line by line, ignoring trailing whitespace on each line and trailing blank lines. */
+export function outputMatches(actual: string, expected: string): boolean {
+  const lines = (s: string) => {
+    const l = s.split('\n').map((line) => line.trimEnd());
+    while (l.length && l[l.length - 1] === '') l.pop();
+    return l;
+  };
+  const a = lines(actual);
+  const e = lines(expected);
+  return a.length === e.length && a.every((line, i) => line === e[i]);
+}
+
+export function decideVerdict(job: Job, run: SandboxedRun, oomKilled: boolean): Verdict {
+  const r = run.report;
+  const limitKb = job.memoryLimitMb * 1024;
+  if (r.execError) return { status: 'internal_error', message: `could not start the program: ${r.execError}` };
+  if (r.killedBy === 'request') {
+    return { status: 'output_limit_exceeded', message: `output exceeded ${job.maxOutputBytes} bytes on a stream` };
+  }
+  if (r.killedBy === 'wall') {
+    return { status: 'time_limit_exceeded', message: `wall time limit of ${job.wallTimeLimitMs} ms exceeded` };
+  }
+  if (oomKilled || r.maxRssKb > limitKb) {
+    return { status: 'memory_limit_exceeded', message: `memory limit of ${job.memoryLimitMb} MB exceeded` };
+  }
+  if (r.cpuMs > job.timeLimitMs || r.signal === 'SIGXCPU') {
+    return { status: 'time_limit_exceeded', message: `CPU time limit of ${job.timeLimitMs} ms exceeded` };
+  }
+  if (r.signal === 'SIGXFSZ') return { status: 'output_limit_exceeded', message: 'file size limit exceeded' };
+  if (r.signal) return { status: 'runtime_error', message: `killed by ${r.signal}` };
+  if (r.exitCode !== 0) return { status: 'runtime_error', message: `exited with code ${r.exitCode}` };
+  if (job.expectedOutput !== null && !outputMatches(run.stdout.toString('utf8'), job.expectedOutput)) {
+    return { status: 'wrong_answer', message: 'output differs from expectedOutput' };
+  }
+  return { status: 'accepted', message: null };
+}

@@ -1,0 +1,27 @@
+// Builds what runs inside a sandbox: the runner as one self-contained ESM file (no node_modules needed in
+// the image or under bubblewrap) and the sandbox-exec launcher, which must be native to drop privileges.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: [join(root, 'runner/main.ts')],
+  outfile: join(out, 'runner.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  // Debian bookworm's nodejs (the runner image) is 18.
+  target: 'node18',
+  logLevel: 'warning',
+});
+
+execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sandbox-exec'), join(root, 'runner/sandbox/sandbox-exec.c')], {
+  stdio: 'inherit',
+});
+console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', launcher: 'dist/sandbox-exec' }));

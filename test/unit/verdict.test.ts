@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeJob } from '../../runner/protocol/job.js';
+import type { LauncherReport, SandboxedRun } from '../../runner/sandboxedCommand.js';
+import { decideVerdict, outputMatches } from '../../runner/verdict.js';
+
+const job = normalizeJob({ id: 'v', language: 'python', code: '', timeLimitMs: 1000, memoryLimitMb: 64, expectedOutput: '1\n2' });
+
+function run(report: Partial<LauncherReport>, stdout = '1\n2\n'): SandboxedRun {
+  return {
+    report: { exitCode: 0, signal: null, cpuMs: 10, wallMs: 12, maxRssKb: 1000, killedBy: null, execError: null, ...report },
+    stdout: Buffer.from(stdout),
+    stderr: Buffer.alloc(0),
+    interleaved: Buffer.alloc(0),
+    stdoutTruncated: false,
+    stderrTruncated: false,
+  };
+}
+
+describe('verdict', () => {
+  it('compares output line by line ignoring trailing whitespace', () => {
+    expect(outputMatches('1  \n2\r\n\n', '1\n2')).toBe(true);
+    expect(outputMatches('1\n 2', '1\n2')).toBe(false);
+    expect(outputMatches('1\n2\n3', '1\n2')).toBe(false);
+  });
+
+  it.each([
+    [{}, undefined, 'accepted'],
+    [{}, '1\n3\n', 'wrong_answer'],
+    [{ exitCode: 3 }, undefined, 'runtime_error'],
+    [{ exitCode: null, signal: 'SIGSEGV' }, undefined, 'runtime_error'],
+    [{ cpuMs: 1001 }, undefined, 'time_limit_exceeded'],
+    [{ exitCode: null, signal: 'SIGXCPU' }, undefined, 'time_limit_exceeded'],
+    [{ exitCode: null, signal: 'SIGKILL', killedBy: 'wall' as const }, undefined, 'time_limit_exceeded'],
+    [{ maxRssKb: 64 * 1024 + 1 }, undefined, 'memory_limit_exceeded'],
+    [{ exitCode: null, signal: 'SIGKILL', killedBy: 'request' as const, cpuMs: 5000 }, undefined, 'output_limit_exceeded'],
+    [{ execError: 'No such file or directory' }, undefined, 'internal_error'],
+  ])('%j → %s', (report, stdout, status) => {
+    expect(decideVerdict(job, run(report, stdout), false).status).toBe(status);
+  });
+
+  it('an OOM kill is memory_limit_exceeded even below the measured limit', () => {
+    expect(decideVerdict(job, run({ exitCode: null, signal: 'SIGKILL' }), true).status).toBe('memory_limit_exceeded');
+  });
+});
