@@ -40,7 +40,7 @@ export function decideVerdict(job: Job, run: SandboxedRun, oomKilled: boolean): 
   if (r.signal === 'SIGXFSZ') return { status: 'output_limit_exceeded', message: 'file size limit exceeded' };
   if (r.signal) return { status: 'runtime_error', message: `killed by ${r.signal}` };
   if (r.exitCode !== 0) return { status: 'runtime_error', message: `exited with code ${r.exitCode}` };
-  if (job.expectedOutput !== null && !outputMatches(run.stdout.toString('utf8'), job.expectedOutput)) {
+  if (job.expectedOutput !== undefined && !outputMatches(run.stdout.toString('utf8'), job.expectedOutput)) {
     return { status: 'wrong_answer', message: 'output differs from expectedOutput' };
   }
   return { status: 'accepted', message: null };

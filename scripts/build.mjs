@@ -2,7 +2,7 @@
 // the image or under bubblewrap) and the sandbox-exec launcher, which must be native to drop privileges.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,9 @@ await build({
   target: 'node18',
   logLevel: 'warning',
 });
+
+// The bundle is ESM; this marks it so wherever dist/ is mounted (bubblewrap binds it alone).
+writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 
 execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sandbox-exec'), join(root, 'runner/sandbox/sandbox-exec.c')], {
   stdio: 'inherit',

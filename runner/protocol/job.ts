@@ -39,15 +39,18 @@ export const jobSchema = z
 
 export type JobInput = z.infer<typeof jobSchema>;
 
-/** A job with every limit resolved: what the runner executes. */
+/**
+ * A job with every limit resolved: what the runner executes. It is itself a valid job input, so it can
+ * cross to the runner as JSON and be normalized again there unchanged.
+ */
 export interface Job {
   id: string;
   language: string;
-  files: { name: string; content: string }[] | null;
-  code: string | null;
+  files?: { name: string; content: string }[];
+  code?: string;
   stdin: string;
   args: string[];
-  expectedOutput: string | null;
+  expectedOutput?: string;
   timeLimitMs: number;
   wallTimeLimitMs: number;
   memoryLimitMb: number;
@@ -89,11 +92,11 @@ export function normalizeJob(raw: unknown): Job {
   return {
     id: j.id,
     language: j.language,
-    code: j.code ?? null,
-    files: j.files ?? null,
+    code: j.code,
+    files: j.files,
     stdin: j.stdin ?? '',
     args: j.args ?? [],
-    expectedOutput: j.expectedOutput ?? null,
+    expectedOutput: j.expectedOutput,
     timeLimitMs,
     wallTimeLimitMs: j.wallTimeLimitMs ?? defaultWallTimeMs(timeLimitMs),
     memoryLimitMb: j.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb,
@@ -109,7 +112,7 @@ export function checkCaps(job: Job, caps: OperatorCaps): void {
   const check = (what: string, value: number, cap: number) => {
     if (value > cap) over.push(`${what} ${value} exceeds the cap ${cap}`);
   };
-  const codeBytes = job.code !== null
+  const codeBytes = job.code !== undefined
     ? Buffer.byteLength(job.code)
     : (job.files ?? []).reduce((n, f) => n + Buffer.byteLength(f.content), 0);
   check('timeLimitMs', job.timeLimitMs, caps.maxTimeLimitMs);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `npm run images`: builds the Docker images the docker transport runs.
+#   1. scripts/ensure-base-image.sh   debian:bookworm-slim (pulled, or built offline with debootstrap)
+#   2. npm run build                  dist/runner.js + dist/sandbox-exec
+#   3. docker build                   each image in IMAGES below
+# Env: IMAGE_BUILD_NETWORK (default host: RUN steps use the host's network to reach the package mirror, which avoids
+# bridge MTU/NAT trouble on VMs), SKIP_NPM_BUILD=1 to reuse an existing dist/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# Images to build, one "tag|Dockerfile" per entry, in order.
+IMAGES=(
+  "code-runner:latest|runner/Dockerfile"
+  # --- worker image: add it here when it exists, e.g. "code-worker:latest|worker/Dockerfile" ---
+)
+
+started=$(date +%s)
+log() { printf '{"msg":"%s","step":"%s","elapsed_s":%d%s}\n' "$2" "$1" "$(( $(date +%s) - started ))" "${3:+,$3}" >&2; }
+die() { printf '{"level":"error","msg":"%s","step":"%s","hint":"%s"}\n' "$2" "$1" "$3" >&2; exit 1; }
+
+command -v docker >/dev/null 2>&1 || die check "docker CLI not found" "install Docker: bash scripts/install-deps.sh (as root)"
+docker info >/dev/null 2>&1 || die check "Docker engine not reachable" "start dockerd: bash scripts/start-docker.sh (as root), or add your user to the docker group"
+
+log base "ensuring the base image"
+bash scripts/ensure-base-image.sh || die base "could not provide debian:bookworm-slim" "see the error above, then re-run npm run images"
+
+if [ "${SKIP_NPM_BUILD:-}" = 1 ]; then
+  log build "SKIP_NPM_BUILD=1: reusing dist/"
+else
+  log build "npm run build"
+  npm run --silent build || die build "npm run build failed" "fix the build error above (npm ci first if node_modules is missing), then re-run npm run images"
+fi
+[ -s dist/runner.js ] || die build "dist/runner.js missing" "run npm run build"
+[ -s runner/sandbox/sandbox-exec.c ] || die build "runner/sandbox/sandbox-exec.c missing" "the runner image compiles it: add it, then re-run npm run images"
+
+for entry in "${IMAGES[@]}"; do
+  tag="${entry%%|*}"
+  dockerfile="${entry#*|}"
+  t0=$(date +%s)
+  log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\""
+  if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" -f "$dockerfile" -t "$tag" . ; then
+    die image "docker build of $tag failed" "see the build output above; apt failures: check the mirror in /etc/apt/sources.list.d of debian:bookworm-slim (docker rmi debian:bookworm-slim rebuilds it)"
+  fi
+  size=$(docker image inspect -f '{{.Size}}' "$tag")
+  log image "built" "\"image\":\"$tag\",\"size_bytes\":$size,\"build_s\":$(( $(date +%s) - t0 ))"
+done
+log done "images ready"

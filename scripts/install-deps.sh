@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
+# redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc.
+# Needs root; otherwise prints the apt command to run and exits 1.
+set -euo pipefail
+
+log() { printf '{"msg":"%s","step":"%s"%s}\n' "$2" "$1" "${3:+,$3}" >&2; }
+
+have() { command -v "$1" >/dev/null 2>&1; }
+have_initdb() { have initdb || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
+# "check|package": check is a command name or a have_* function.
+NEEDED=(
+  "redis-server|redis-server"
+  "bwrap|bubblewrap"
+  "debootstrap|debootstrap"
+  "dockerd|docker.io"
+  "have_initdb|postgresql"
+  "ip|iproute2"
+  "ps|procps"
+  "pkill|procps"
+  "update-ca-certificates|ca-certificates"
+  "gcc|gcc"
+)
+
+missing=()
+for entry in "${NEEDED[@]}"; do
+  check="${entry%%|*}" pkg="${entry#*|}"
+  if [[ "$check" == have_* ]]; then "$check" && continue; else have "$check" && continue; fi
+  [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+# gcc needs libc headers to build sandbox-exec.
+if have gcc && [ ! -e /usr/include/stdio.h ]; then missing+=(libc6-dev); fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  log check "all dependencies present"
+  exit 0
+fi
+log check "missing packages" "\"packages\":\"${missing[*]}\""
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  printf '{"level":"error","msg":"root needed to install packages","step":"install","hint":"run as root: %s"}\n' "$cmd" >&2
+  echo "$cmd"
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+log update "apt-get update"
+if ! apt-get update -qq >"$out" 2>&1; then cat "$out" >&2; log update "apt-get update failed"; exit 1; fi
+log install "apt-get install" "\"packages\":\"${missing[*]}\""
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$out" 2>&1; then
+  tail -n 40 "$out" >&2
+  log install "apt-get install failed"
+  exit 1
+fi
+
+# Verify.
+still=()
+for entry in "${NEEDED[@]}"; do
+  check="${entry%%|*}" pkg="${entry#*|}"
+  if [[ "$check" == have_* ]]; then "$check" && continue; else have "$check" && continue; fi
+  still+=("$check")
+done
+if [ "${#still[@]}" -ne 0 ]; then
+  log verify "still missing after install" "\"commands\":\"${still[*]}\""
+  exit 1
+fi
+log done "dependencies installed" "\"packages\":\"${missing[*]}\""

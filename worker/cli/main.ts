@@ -1,0 +1,65 @@
+// The `code-exec` command line.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config.js';
+import { JobRejected } from '../../runner/protocol/job.js';
+import { JOB_FLAGS, UsageError } from './jobFromFile.js';
+import { runCommand } from './runCommand.js';
+import { statsCommand } from './statsCommand.js';
+import { submitCommand } from './submitCommand.js';
+import { workerCommand } from './workerCommand.js';
+
+const HELP = `code-exec: run untrusted code safely
+
+usage:
+  code-exec worker                 claim jobs from the Redis Stream and run them (config from env, see README)
+  code-exec submit FILE [options]  queue FILE as a job and print its result JSON
+  code-exec run FILE [options]     run FILE through the runner directly, without the queue
+  code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
+
+options for submit and run:
+  --language L            python, javascript, c, cpp, java, bash (default: from FILE's extension)
+  --stdin FILE            feed FILE to the program's standard input
+  --expected-output FILE  judge the output against FILE (accepted / wrong_answer)
+  --time-limit-ms N       CPU time limit (default 2000)
+  --memory-limit-mb N     memory limit (default 256)
+  --id ID                 job id (default: a random UUID)
+submit only:
+  --no-wait               print the job id and return without waiting
+  --timeout-ms N          how long to wait for the result (default 120000)
+
+environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...JOB_FLAGS, 'no-wait': { type: 'boolean' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, file, ...extra] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  switch (command) {
+    case 'worker':
+      return workerCommand();
+    case 'submit':
+      return submitCommand(file, values);
+    case 'run':
+      return runCommand(file, values);
+    case 'stats':
+      return statsCommand();
+    default:
+      throw new UsageError(`unknown command "${command}"; see code-exec --help`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const known = err instanceof UsageError || err instanceof ConfigError || err instanceof JobRejected || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`code-exec: ${known ? (err as Error).message : (err as Error).stack}\n`);
+  process.exitCode = known ? 2 : 1;
+}

@@ -1,0 +1,47 @@
+// `code-exec submit FILE`: XADD a job and, unless --no-wait, block until its result is stored.
+import { Redis } from 'ioredis';
+import { DEFAULT_STREAM_KEY } from '../keys.js';
+import { redactedUrl } from '../redisConnection.js';
+import { waitForResult } from '../resultStore.js';
+import { jobFromFile, UsageError, type JobFlags } from './jobFromFile.js';
+
+export interface SubmitFlags extends JobFlags {
+  'no-wait'?: boolean;
+  'timeout-ms'?: string;
+}
+
+/** A connection that fails fast with a clear message instead of retrying forever. */
+export async function connectOnce(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    throw new UsageError(`cannot reach Redis at ${redactedUrl(url)} (${(err as Error).message}); start redis-server or set REDIS_URL`);
+  }
+  return redis;
+}
+
+export async function submitCommand(file: string | undefined, flags: SubmitFlags): Promise<number> {
+  const job = jobFromFile(file, flags);
+  const timeoutMs = Number(flags['timeout-ms'] ?? 120_000);
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = await connectOnce(url);
+  try {
+    await redis.xadd(process.env.STREAM_KEY ?? DEFAULT_STREAM_KEY, '*', 'job', JSON.stringify(job));
+    if (flags['no-wait']) {
+      process.stdout.write(`${JSON.stringify({ id: job.id, queued: true })}\n`);
+      return 0;
+    }
+    process.stderr.write(`${JSON.stringify({ msg: 'waiting for the result', id: job.id, timeoutMs })}\n`);
+    const result = await waitForResult(redis, job.id, timeoutMs);
+    if (!result) {
+      process.stderr.write(`no result for job ${job.id} within ${timeoutMs} ms: is a worker running? (code-exec worker; code-exec stats shows the queue)\n`);
+      return 2;
+    }
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,84 @@
+// The worker's configuration, from the environment, validated once at start with messages a person can act on.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY } from './keys.js';
+
+export const RUNNER_MODES = ['auto', 'docker', 'process'] as const;
+export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
+
+const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
+
+const envSchema = z.object({
+  REDIS_URL: z.string().url('must be a URL like redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+  STREAM_KEY: z.string().min(1).default(DEFAULT_STREAM_KEY),
+  CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
+  WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),
+  DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
+  RUNNER_MODE: z.enum(RUNNER_MODES, { errorMap: () => ({ message: `must be one of ${RUNNER_MODES.join(', ')}` }) }).default('auto'),
+  MAX_CONCURRENT_JOBS: int(1).default(2),
+  CLAIM_IDLE_MS: int(1000).default(30_000),
+  MAX_DELIVERIES: int(1).default(3),
+  SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  RESULT_TTL_SECONDS: int(1).default(86_400),
+  READ_BLOCK_MS: int(10).default(2000),
+});
+
+export interface WorkerConfig {
+  redisUrl: string;
+  streamKey: string;
+  consumerGroup: string;
+  workerName: string;
+  dockerSocket: string;
+  runnerImage: string;
+  runnerMode: RunnerModeSetting;
+  maxConcurrentJobs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  shutdownGraceMs: number;
+  resultTtlSeconds: number;
+  readBlockMs: number;
+  caps: OperatorCaps;
+}
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nfix these environment variables and start again`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+  }
+  const caps = { ...DEFAULT_CAPS };
+  for (const [key, name] of Object.entries(CAP_ENV) as [keyof OperatorCaps, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
+    else caps[key] = value;
+  }
+  if (problems.length || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    streamKey: e.STREAM_KEY,
+    consumerGroup: e.CONSUMER_GROUP,
+    workerName: e.WORKER_NAME,
+    dockerSocket: e.DOCKER_SOCKET,
+    runnerImage: e.RUNNER_IMAGE,
+    runnerMode: e.RUNNER_MODE,
+    maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
+    claimIdleMs: e.CLAIM_IDLE_MS,
+    maxDeliveries: e.MAX_DELIVERIES,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    resultTtlSeconds: e.RESULT_TTL_SECONDS,
+    readBlockMs: e.READ_BLOCK_MS,
+    caps,
+  };
+}

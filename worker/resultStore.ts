@@ -1,0 +1,47 @@
+// Results in Redis: written first-wins (a redelivered job never replaces a stored result) and announced on a
+// per-job events stream, so a waiter blocks with XREAD instead of polling and cannot miss the announcement.
+import type { Redis } from 'ioredis';
+import type { JobResult } from '../runner/protocol/result.js';
+import { resultEventsKey, resultKey } from './keys.js';
+
+const STORE_FIRST_WINS = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('XADD', KEYS[2], '*', 'status', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  return 1
+end
+return 0`;
+
+/** Stores the result unless one exists. Returns true when this call stored it. */
+export async function storeResult(redis: Redis, result: JobResult, ttlSeconds: number): Promise<boolean> {
+  const stored = await redis.eval(
+    STORE_FIRST_WINS, 2, resultKey(result.id), resultEventsKey(result.id),
+    JSON.stringify(result), String(ttlSeconds), result.status,
+  );
+  return stored === 1;
+}
+
+export async function getResult(redis: Redis, jobId: string): Promise<JobResult | null> {
+  const raw = await redis.get(resultKey(jobId));
+  return raw === null ? null : (JSON.parse(raw) as JobResult);
+}
+
+export async function resultExists(redis: Redis, jobId: string): Promise<boolean> {
+  return (await redis.exists(resultKey(jobId))) === 1;
+}
+
+/**
+ * Waits for a job's result. `redis` must be a connection this caller may block (XREAD BLOCK).
+ * Returns null on timeout.
+ */
+export async function waitForResult(redis: Redis, jobId: string, timeoutMs: number): Promise<JobResult | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await getResult(redis, jobId);
+    if (result) return result;
+    const left = deadline - Date.now();
+    if (left <= 0) return null;
+    // Reading from 0 sees the announcement whether it came before or after this call.
+    await redis.xread('BLOCK', Math.min(left, 5000), 'STREAMS', resultEventsKey(jobId), '0-0');
+  }
+}

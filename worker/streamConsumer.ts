@@ -1,0 +1,304 @@
+// The worker loop over the Redis Stream: at-least-once delivery with XREADGROUP, XACK only after the result
+// is stored, XAUTOCLAIM of entries a crashed worker left behind, a dead letter after MAX_DELIVERIES.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { checkCaps, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
+import { outcomeWithoutRun, type JobResult, type RunOutcome } from '../runner/protocol/result.js';
+import type { WorkerConfig } from './config.js';
+import { sendToDeadLetter } from './deadLetter.js';
+import { workerHeartbeatKey } from './keys.js';
+import type { Logger } from './logger.js';
+import { connectRedis } from './redisConnection.js';
+import { resultExists, storeResult } from './resultStore.js';
+import type { SelectedTransport } from './transports/selectTransport.js';
+import type { RunnerTransport } from './transports/transport.js';
+
+type StreamEntry = [id: string, fields: string[]];
+
+export interface WorkerEvents {
+  'job:started': [{ id: string; entryId: string; attempts: number }];
+  'job:completed': [JobResult];
+  'job:failed': [{ entryId: string; jobId: string | null; error: string }];
+  'entry:dead': [{ entryId: string; reason: string }];
+}
+
+const HEARTBEAT_TTL_S = 30;
+
+export function newInstanceId(workerName: string): string {
+  return `${workerName}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The id of a job whose JSON cannot be parsed, when it is still legible, so its producer gets an answer. */
+function readableJobId(text: string | undefined): string | null {
+  return text?.match(/"id"\s*:\s*"([A-Za-z0-9_-]{1,64})"/)?.[1] ?? null;
+}
+
+function fieldsOf(raw: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i]] = raw[i + 1];
+  return fields;
+}
+
+export class StreamWorker extends EventEmitter<WorkerEvents> {
+  private readonly commands: Redis;
+  private readonly blocking: Redis;
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+  private closed: Promise<void> | null = null;
+  private loopDone: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private slotFreed: (() => void) | null = null;
+
+  private readonly transport: RunnerTransport;
+  private readonly reapOrphans?: SelectedTransport['reapOrphans'];
+
+  constructor(
+    private readonly config: WorkerConfig,
+    /** Unique per process (see newInstanceId): the consumer name and the owner label on its containers. */
+    readonly instanceId: string,
+    selected: SelectedTransport,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.transport = selected.transport;
+    this.reapOrphans = selected.reapOrphans;
+    this.commands = connectRedis(config.redisUrl, log, 'commands');
+    this.blocking = connectRedis(config.redisUrl, log, 'blocking-reads');
+  }
+
+  async start(): Promise<void> {
+    await this.ensureGroup();
+    await this.heartbeat();
+    await this.reap();
+    this.log.info('worker started', {
+      consumer: this.instanceId, stream: this.config.streamKey, group: this.config.consumerGroup,
+      runnerMode: this.transport.mode, maxConcurrentJobs: this.config.maxConcurrentJobs,
+    });
+    this.timers.push(setInterval(() => void this.heartbeat().catch(() => {}), (HEARTBEAT_TTL_S * 1000) / 3));
+    this.timers.push(setInterval(() => void this.recover(), Math.max(500, Math.floor(this.config.claimIdleMs / 2))));
+    this.loopDone = this.readLoop();
+  }
+
+  /** Stops claiming, lets in-flight jobs finish within SHUTDOWN_GRACE_MS, then releases everything. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    this.slotFreed?.();
+    // Interrupts a blocked XREADGROUP at once; entries it had not returned stay in the stream.
+    this.blocking.disconnect();
+    await this.loopDone?.catch(() => {});
+    const pending = this.inFlight.size;
+    if (pending) this.log.info('waiting for in-flight jobs', { count: pending, graceMs: this.config.shutdownGraceMs });
+    const finished = await Promise.race([
+      Promise.all(this.inFlight).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.config.shutdownGraceMs)),
+    ]);
+    if (!finished) this.log.warn('grace period over; unfinished jobs stay pending for another worker', { count: this.inFlight.size });
+    await this.transport.close();
+    await this.commands.del(workerHeartbeatKey(this.instanceId)).catch(() => {});
+    if (finished) await this.commands.xgroup('DELCONSUMER', this.config.streamKey, this.config.consumerGroup, this.instanceId).catch(() => {});
+    this.commands.disconnect();
+    this.log.info('worker stopped', { consumer: this.instanceId });
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.commands.xgroup('CREATE', this.config.streamKey, this.config.consumerGroup, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.commands.set(workerHeartbeatKey(this.instanceId), new Date().toISOString(), 'EX', HEARTBEAT_TTL_S);
+  }
+
+  private async reap(): Promise<void> {
+    if (!this.reapOrphans) return;
+    try {
+      const reaped = await this.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
+      if (reaped) this.log.info('reaped orphaned sandbox containers', { count: reaped });
+    } catch (err) {
+      this.log.warn('container reaper failed', { error: (err as Error).message });
+    }
+  }
+
+  private freeSlots(): number {
+    return this.config.maxConcurrentJobs - this.inFlight.size;
+  }
+
+  private async readLoop(): Promise<void> {
+    let backoffMs = 100;
+    while (!this.closing) {
+      if (this.freeSlots() <= 0) {
+        await new Promise<void>((r) => (this.slotFreed = r));
+        continue;
+      }
+      let reply: [string, StreamEntry[]][] | null;
+      try {
+        reply = (await this.blocking.xreadgroup(
+          'GROUP', this.config.consumerGroup, this.instanceId,
+          'COUNT', this.freeSlots(), 'BLOCK', this.config.readBlockMs,
+          'STREAMS', this.config.streamKey, '>',
+        )) as [string, StreamEntry[]][] | null;
+        backoffMs = 100;
+      } catch (err) {
+        if (this.closing) break;
+        const message = (err as Error).message;
+        // A Redis that restarted without persistence has lost the group: recreate it and go on.
+        if (message.includes('NOGROUP')) await this.ensureGroup().catch(() => {});
+        else this.log.warn('reading the stream failed', { error: message, retryInMs: backoffMs });
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 5000);
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const entry of entries) this.track(this.handle(entry, 1));
+      }
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((err: Error) => {
+      // Nothing was acknowledged: the entry stays pending and is reclaimed later.
+      this.log.error('handling an entry failed; it stays pending', { error: err.message });
+    }).finally(() => {
+      this.inFlight.delete(tracked);
+      const wake = this.slotFreed;
+      this.slotFreed = null;
+      wake?.();
+    });
+    this.inFlight.add(tracked);
+  }
+
+  /** Claims entries idle longer than CLAIM_IDLE_MS (their worker died), up to the free slots. */
+  private async recover(): Promise<void> {
+    if (this.closing) return;
+    await this.reap();
+    const free = this.freeSlots();
+    if (free <= 0) return;
+    try {
+      const [, claimed, deleted] = (await this.commands.xautoclaim(
+        this.config.streamKey, this.config.consumerGroup, this.instanceId,
+        this.config.claimIdleMs, '0-0', 'COUNT', free,
+      )) as [string, StreamEntry[], string[]?];
+      // Entries trimmed from the stream while pending can never run: acknowledge them away.
+      for (const id of deleted ?? []) await this.ack(id);
+      for (const entry of claimed) {
+        if (this.closing) break;
+        const deliveries = await this.deliveryCount(entry[0]);
+        this.log.info('reclaimed an idle entry', { entryId: entry[0], deliveries });
+        this.track(this.handle(entry, deliveries));
+      }
+    } catch (err) {
+      if (!this.closing) this.log.warn('reclaiming idle entries failed', { error: (err as Error).message });
+    }
+  }
+
+  /**
+   * While a job runs, its entry's idle time is reset (XCLAIM to ourselves, JUSTID: no delivery counted), so
+   * only entries of dead workers ever look idle, however long a job takes.
+   */
+  private keepClaimed(entryId: string): NodeJS.Timeout {
+    return setInterval(() => {
+      void this.commands
+        .xclaim(this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId, 'JUSTID')
+        .catch(() => {});
+    }, Math.max(250, Math.floor(this.config.claimIdleMs / 3)));
+  }
+
+  private async deliveryCount(entryId: string): Promise<number> {
+    const rows = (await this.commands.xpending(this.config.streamKey, this.config.consumerGroup, entryId, entryId, 1)) as [string, string, number, number][];
+    return rows[0]?.[3] ?? 1;
+  }
+
+  private async ack(entryId: string): Promise<void> {
+    await this.commands.xack(this.config.streamKey, this.config.consumerGroup, entryId);
+  }
+
+  private async handle([entryId, rawFields]: StreamEntry, attempts: number): Promise<void> {
+    const fields = fieldsOf(rawFields);
+    const log = this.log.child({ entryId });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fields.job ?? '');
+    } catch {
+      const reason = fields.job === undefined ? 'entry has no "job" field' : 'the "job" field is not valid JSON';
+      return this.deadLetter(entryId, fields, attempts, reason, null, log);
+    }
+    let job: Job;
+    try {
+      job = normalizeJob(raw);
+      checkCaps(job, this.config.caps);
+    } catch (err) {
+      if (!(err instanceof JobRejected)) throw err;
+      log.info('job rejected', { jobId: err.jobId, reason: err.message });
+      if (err.jobId) await this.store(this.result(err.jobId, (raw as { language?: string }).language, outcomeWithoutRun('rejected', err.message), attempts, new Date()));
+      else await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason: err.message, fields, deliveries: attempts, worker: this.instanceId });
+      return this.ack(entryId);
+    }
+    if (attempts > this.config.maxDeliveries) {
+      const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries})`;
+      return this.deadLetter(entryId, fields, attempts, reason, job, log);
+    }
+    if (await resultExists(this.commands, job.id)) {
+      log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
+      return this.ack(entryId);
+    }
+
+    const startedAt = new Date();
+    this.emit('job:started', { id: job.id, entryId, attempts });
+    let outcome: RunOutcome;
+    const keepAlive = this.keepClaimed(entryId);
+    try {
+      outcome = await this.transport.run(job);
+    } catch (err) {
+      // Not final: the entry stays pending and is reclaimed, up to MAX_DELIVERIES.
+      const error = (err as Error).message;
+      log.error('job failed in the transport; it stays pending for a retry', { jobId: job.id, attempts, error });
+      this.emit('job:failed', { entryId, jobId: job.id, error });
+      return;
+    } finally {
+      clearInterval(keepAlive);
+    }
+    const result = this.result(job.id, job.language, outcome, attempts, startedAt);
+    await this.store(result);
+    await this.ack(entryId);
+    log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts });
+    this.emit('job:completed', result);
+  }
+
+  private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, job: Job | null, log: Logger): Promise<void> {
+    log.warn('entry sent to the dead-letter stream', { reason, jobId: job?.id });
+    await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
+    const id = job?.id ?? readableJobId(fields.job);
+    const outcome = outcomeWithoutRun(job ? 'internal_error' : 'rejected', reason);
+    if (id) await this.store(this.result(id, job?.language, outcome, attempts, new Date()));
+    await this.ack(entryId);
+    this.emit('entry:dead', { entryId, reason });
+  }
+
+  private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
+    return {
+      ...outcome,
+      id,
+      language: typeof language === 'string' ? language : '',
+      runnerMode: outcome.status === 'rejected' ? null : this.transport.mode,
+      worker: this.instanceId,
+      attempts,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+    };
+  }
+
+  private async store(result: JobResult): Promise<void> {
+    const stored = await storeResult(this.commands, result, this.config.resultTtlSeconds);
+    if (!stored) this.log.info('a result was already stored; keeping the first', { jobId: result.id });
+  }
+}

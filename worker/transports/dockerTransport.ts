@@ -1,0 +1,158 @@
+// The docker transport: a fresh hardened container per job. The runner starts as uid 0 with every
+// capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
+// uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
+// memory = memory+swap, one CPU, a pids limit, size-capped tmpfs for /tmp and the workspace, no log driver
+// (the streams are attached instead), labels for the reaper; removed in `finally`.
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import type { Job } from '../../runner/protocol/job.js';
+import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import type { RunOutcome } from '../../runner/protocol/result.js';
+import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
+import { parseRunnerOutput } from './runnerOutput.js';
+import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
+
+export interface DockerTransportOptions {
+  socketPath: string;
+  image: string;
+  /** Identifies this worker instance on its containers, for the reaper. */
+  ownerId: string;
+}
+
+export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
+  const memoryBytes = (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024;
+  const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,mode=1777`;
+  return {
+    Image: opts.image,
+    Cmd: ['--workspace', '/workspace'],
+    User: '0:0',
+    WorkingDir: '/workspace',
+    Env: [],
+    Labels: containerLabels(opts.ownerId, job.id),
+    NetworkDisabled: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    HostConfig: {
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      CapAdd: ['SETUID', 'SETGID'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      NanoCpus: 1_000_000_000,
+      PidsLimit: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
+      Ulimits: [
+        { Name: 'nofile', Soft: 1024, Hard: 1024 },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
+      Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec` },
+      IpcMode: 'private',
+      LogConfig: { Type: 'none', Config: {} },
+    },
+  };
+}
+
+export class DockerTransport implements RunnerTransport {
+  readonly mode = 'docker' as const;
+  readonly docker: Docker;
+  private readonly active = new Set<Docker.Container>();
+
+  constructor(private readonly opts: DockerTransportOptions) {
+    this.docker = new Docker({ socketPath: opts.socketPath });
+  }
+
+  async run(job: Job): Promise<RunOutcome> {
+    let container: Docker.Container | undefined;
+    try {
+      container = await this.docker.createContainer(runnerContainerSpec(job, this.opts));
+      this.active.add(container);
+      return await this.attachAndRun(container, job);
+    } catch (err) {
+      if (err instanceof TransportError) throw err;
+      throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);
+    } finally {
+      if (container) {
+        this.active.delete(container);
+        await container.remove({ force: true }).catch(() => {});
+      }
+    }
+  }
+
+  private async attachAndRun(container: Docker.Container, job: Job): Promise<RunOutcome> {
+    const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = '';
+    let overflow = false;
+    const cap = runnerOutputCapBytes(job);
+    stdout.on('data', (c: Buffer) => {
+      outBytes += c.length;
+      if (outBytes > cap) overflow = true;
+      else out.push(c);
+    });
+    stderr.on('data', (c: Buffer) => {
+      if (err.length < 8192) err += c.toString('utf8');
+    });
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+
+    await container.start();
+    stream.end(JSON.stringify(job));
+
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), jobDeadlineMs(job));
+    });
+    try {
+      const waited = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
+      if (waited === 'timeout') {
+        await container.kill().catch(() => {});
+        throw new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`);
+      }
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      if (overflow) throw new TransportError('runner output over its cap');
+      return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `container exit ${waited.StatusCode}: ${err.trim().slice(0, 300)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Removes containers labelled as ours whose owner is no longer alive. Returns how many. */
+  async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    let reaped = 0;
+    for (const c of containers) {
+      const owner = c.Labels[LABEL_OWNER];
+      if (owner === this.opts.ownerId || (owner && (await isOwnerAlive(owner)))) continue;
+      await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+      reaped++;
+    }
+    return reaped;
+  }
+
+  /** True when the engine answers on the socket. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Kills the containers of jobs still running: their entries stay pending for another worker. */
+  async close(): Promise<void> {
+    await Promise.all([...this.active].map((c) => c.remove({ force: true }).catch(() => {})));
+  }
+}

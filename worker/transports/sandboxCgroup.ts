@@ -1,0 +1,96 @@
+// A per-job cgroup for the process transport: memory (no swap), pids and one CPU, so the kernel enforces
+// the sandbox's budget the way Docker does for a container. Supports cgroup v1 and v2.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+const ROOT = '/sys/fs/cgroup';
+const PARENT = 'code-execution';
+
+export interface CgroupBudget {
+  memoryBytes: number;
+  pidsMax: number;
+}
+
+export interface SandboxCgroup {
+  /** `cgroup.procs` files a process writes its pid to, to join. */
+  procsFiles: string[];
+  /** The directory whose memory files the sandbox sees at its cgroup mount root. */
+  memoryDir: string;
+  /** Where memoryDir is mounted inside the sandbox. */
+  memoryMountPoint: string;
+  remove(): Promise<void>;
+}
+
+export class CgroupUnavailable extends Error {
+  constructor(detail: string) {
+    super(`the process transport needs writable cgroups (run the worker as root): ${detail}`);
+    this.name = 'CgroupUnavailable';
+  }
+}
+
+function write(dir: string, file: string, value: string): void {
+  writeFileSync(join(dir, file), value);
+}
+
+function isV2(): boolean {
+  return existsSync(join(ROOT, 'cgroup.controllers'));
+}
+
+function createV1(name: string, budget: CgroupBudget): string[] {
+  const dirs = ['memory', 'pids', 'cpu'].map((c) => join(ROOT, c, PARENT, name));
+  for (const d of dirs) mkdirSync(d, { recursive: true });
+  const [memory, pids, cpu] = dirs;
+  write(memory, 'memory.limit_in_bytes', String(budget.memoryBytes));
+  if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) write(memory, 'memory.memsw.limit_in_bytes', String(budget.memoryBytes));
+  write(memory, 'memory.swappiness', '0');
+  write(pids, 'pids.max', String(budget.pidsMax));
+  write(cpu, 'cpu.cfs_period_us', '100000');
+  write(cpu, 'cpu.cfs_quota_us', '100000');
+  return dirs;
+}
+
+function createV2(name: string, budget: CgroupBudget): string[] {
+  const parent = join(ROOT, PARENT);
+  mkdirSync(parent, { recursive: true });
+  const wanted = ['memory', 'pids', 'cpu'];
+  const available = readFileSync(join(ROOT, 'cgroup.controllers'), 'utf8').split(/\s+/);
+  const enable = wanted.filter((c) => available.includes(c)).map((c) => `+${c}`).join(' ');
+  write(ROOT, 'cgroup.subtree_control', enable);
+  write(parent, 'cgroup.subtree_control', enable);
+  const dir = join(parent, name);
+  mkdirSync(dir);
+  write(dir, 'memory.max', String(budget.memoryBytes));
+  if (existsSync(join(dir, 'memory.swap.max'))) write(dir, 'memory.swap.max', '0');
+  write(dir, 'pids.max', String(budget.pidsMax));
+  if (existsSync(join(dir, 'cpu.max'))) write(dir, 'cpu.max', '100000 100000');
+  return [dir];
+}
+
+export function createSandboxCgroup(name: string, budget: CgroupBudget): SandboxCgroup {
+  const v2 = isV2();
+  let dirs: string[];
+  try {
+    dirs = v2 ? createV2(name, budget) : createV1(name, budget);
+  } catch (err) {
+    throw new CgroupUnavailable((err as Error).message);
+  }
+  return {
+    procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+    memoryDir: dirs[0],
+    memoryMountPoint: v2 ? ROOT : join(ROOT, 'memory'),
+    async remove() {
+      // The kernel frees a cgroup only once its last task is reaped, a moment after the sandbox exits.
+      for (const d of dirs) {
+        for (let attempt = 0; existsSync(d); attempt++) {
+          try {
+            rmdirSync(d);
+          } catch (err) {
+            if (attempt >= 50) throw new Error(`cannot remove cgroup ${d}: ${(err as Error).message}`);
+            await delay(20);
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// RUNNER_MODE → a transport. `auto` (the default) picks docker when the engine answers and has the runner
+// image, else the process sandbox, and says which and why.
+import Docker from 'dockerode';
+import type { WorkerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { DockerTransport } from './dockerTransport.js';
+import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
+import type { RunnerTransport } from './transport.js';
+
+export interface SelectedTransport {
+  transport: RunnerTransport;
+  /** Present for the docker transport: removes containers of dead workers. */
+  reapOrphans?: DockerTransport['reapOrphans'];
+}
+
+async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
+  const docker = new Docker({ socketPath: config.dockerSocket });
+  try {
+    await docker.ping();
+  } catch (err) {
+    return `no Docker engine answers on ${config.dockerSocket} (${(err as Error).message})`;
+  }
+  try {
+    await docker.getImage(config.runnerImage).inspect();
+  } catch {
+    return `the runner image ${config.runnerImage} is missing; build it with \`npm run images\``;
+  }
+  return null;
+}
+
+function processTransport(): ProcessTransport {
+  if (!bubblewrapAvailable()) {
+    throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
+  }
+  return new ProcessTransport();
+}
+
+export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<SelectedTransport> {
+  const docker = () => {
+    const t = new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId });
+    return { transport: t, reapOrphans: t.reapOrphans.bind(t) };
+  };
+  if (config.runnerMode === 'docker') {
+    const problem = await dockerReadiness(config);
+    if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
+    return docker();
+  }
+  if (config.runnerMode === 'process') return { transport: processTransport() };
+  const problem = await dockerReadiness(config);
+  if (!problem) {
+    log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });
+    return docker();
+  }
+  log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
+  return { transport: processTransport() };
+}

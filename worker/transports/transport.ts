@@ -1,0 +1,30 @@
+// The one interface every runner transport implements. A transport only moves a job to the runner program
+// and its JSON result back; it never decides a verdict.
+import type { Job } from '../../runner/protocol/job.js';
+import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
+
+export interface RunnerTransport {
+  readonly mode: RunnerMode;
+  /** Runs one job to an outcome. Throws TransportError when the infrastructure failed (retryable). */
+  run(job: Job): Promise<RunOutcome>;
+  /** Releases what the transport holds (connections, pools). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The job never got a trustworthy outcome (engine down, runner crashed, timeout): retry elsewhere. */
+export class TransportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+/** Upper bound on one job end to end: compile and run wall limits plus start-up and teardown. */
+export function jobDeadlineMs(job: Job): number {
+  return job.compileTimeLimitMs * 2 + 2000 + job.wallTimeLimitMs + 15_000;
+}
+
+/** Bytes of runner stdout a transport accepts: both capped streams, compiler output and JSON escaping. */
+export function runnerOutputCapBytes(job: Job): number {
+  return job.maxOutputBytes * 2 * 6 + 512 * 1024;
+}
