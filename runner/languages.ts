@@ -15,9 +15,11 @@ export interface LanguageRecipe {
   run: string[];
 }
 
-// JVMs size their heap from the machine, not the sandbox, unless told: MaxRAM keeps them within the job's
-// memory limit without a naive address-space limit. Perf data would be written to /tmp for nothing.
-const JVM_FLAGS = ['-XX:MaxRAM={memoryMb}m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData', '-Xshare:auto'];
+// JVMs size their heap from the machine, not the sandbox, unless told. A heap as large as the job's memory
+// limit makes a memory-hungry program outgrow the limit (memory_limit_exceeded, by measured RSS) instead of
+// dying of OutOfMemoryError well below it, and needs no naive address-space limit. Perf data would be written
+// to /tmp for nothing.
+const JVM_FLAGS = ['-Xmx{memoryMb}m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData', '-Xshare:auto'];
 
 export const LANGUAGES: Record<string, LanguageRecipe> = {
   python: { sourceFile: 'main.py', extensions: ['.py'], run: ['python3', '-B', '{entry}'] },

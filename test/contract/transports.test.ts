@@ -1,0 +1,110 @@
+// The contract every transport passes: the same programs, the same verdicts, the same measurements.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LANGUAGES } from '../../runner/languages.js';
+import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
+import { DockerTransport } from '../../worker/transports/dockerTransport.js';
+import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import type { RunnerTransport } from '../../worker/transports/transport.js';
+import { expectNothingLeft } from '../support/leftovers.js';
+import { COMPILE_ERRORS, PROGRAMS, type Behaviour } from '../support/programs.js';
+import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
+
+const withDocker = await dockerAvailable();
+
+const TRANSPORTS: [string, () => RunnerTransport][] = [
+  ['process', () => new ProcessTransport()],
+  ...(withDocker ? [['docker', () => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' })] as [string, () => RunnerTransport]] : []),
+];
+
+let seq = 0;
+
+describe.each(TRANSPORTS)('%s transport', (_name, create) => {
+  let transport: RunnerTransport;
+  beforeAll(() => {
+    transport = create();
+  });
+  afterAll(() => transport.close());
+  afterEach(() => expectNothingLeft());
+
+  const run = (language: string, behaviour: Behaviour, extra: Partial<JobInput> = {}) =>
+    transport.run(normalizeJob({ id: `contract-${++seq}`, language, code: PROGRAMS[language][behaviour], ...extra }));
+
+  describe.each(Object.keys(LANGUAGES))('%s', (language) => {
+    it('hello world is accepted with its stdout', async () => {
+      const r = await run(language, 'hello');
+      expect(r).toMatchObject({ status: 'accepted', stdout: 'hello world\n', exitCode: 0 });
+    });
+
+    it('echoes stdin', async () => {
+      const stdin = 'line one\nline two ✓\n';
+      const r = await run(language, 'echo', { stdin });
+      expect(r).toMatchObject({ status: 'accepted', stdout: stdin });
+    });
+
+    it('exit 3 is a runtime_error with exitCode 3', async () => {
+      const r = await run(language, 'exit3');
+      expect(r).toMatchObject({ status: 'runtime_error', exitCode: 3 });
+    });
+
+    it('a busy loop under a 1 s limit is time_limit_exceeded within wall limit + 1 s', async () => {
+      const job = { timeLimitMs: 1000 };
+      const r = await run(language, 'busyLoop', job);
+      expect(r.status).toBe('time_limit_exceeded');
+      expect(r.wallTimeMs).toBeLessThanOrEqual(normalizeJob({ id: 'x', language, code: '', ...job }).wallTimeLimitMs + 1000);
+    });
+
+    it('sleep 100 is time_limit_exceeded by wall time', async () => {
+      const r = await run(language, 'sleep', { timeLimitMs: 1000, wallTimeLimitMs: 2000 });
+      expect(r.status).toBe('time_limit_exceeded');
+      expect(r.message).toMatch(/wall time/);
+      expect(r.wallTimeMs).toBeGreaterThanOrEqual(2000);
+      expect(r.wallTimeMs).toBeLessThan(3000);
+    });
+
+    it('1 GB under a 128 MB limit is memory_limit_exceeded', async () => {
+      const r = await run(language, 'allocate1g', { memoryLimitMb: 128, timeLimitMs: 5000 });
+      expect(r.status).toBe('memory_limit_exceeded');
+    });
+
+    it('endless printing is output_limit_exceeded, cut at the cap', async () => {
+      const r = await run(language, 'printForever', { maxOutputBytes: 10_000 });
+      expect(r.status).toBe('output_limit_exceeded');
+      expect(r.stdoutTruncated).toBe(true);
+      expect(Buffer.byteLength(r.stdout)).toBe(10_000);
+    });
+
+    it('a mismatched expectedOutput is wrong_answer', async () => {
+      const r = await run(language, 'hello', { expectedOutput: 'goodbye world\n' });
+      expect(r.status).toBe('wrong_answer');
+      expect((await run(language, 'hello', { expectedOutput: 'hello world   \n\n' })).status).toBe('accepted');
+    });
+
+    it('a 100 MB program reports memoryKb ≥ 100 MB and below its limit', async () => {
+      const r = await run(language, 'allocate100m', { memoryLimitMb: 256, timeLimitMs: 5000 });
+      expect(r.status).toBe('accepted');
+      expect(r.memoryKb).toBeGreaterThanOrEqual(100 * 1024);
+      expect(r.memoryKb).toBeLessThan(256 * 1024);
+    });
+
+    it('a 1 s CPU loop reports timeMs within 20%', async () => {
+      const r = await run(language, 'cpuSecond', { timeLimitMs: 5000 });
+      expect(r.status).toBe('accepted');
+      expect(r.timeMs).toBeGreaterThanOrEqual(800);
+      expect(r.timeMs).toBeLessThanOrEqual(1200);
+    });
+  });
+
+  describe.each(Object.keys(COMPILE_ERRORS))('%s syntax error', (language) => {
+    it('is compile_error with the compiler message', async () => {
+      const r = await transport.run(normalizeJob({ id: `contract-${++seq}`, language, code: COMPILE_ERRORS[language] }));
+      expect(r.status).toBe('compile_error');
+      expect(r.compileOutput).toMatch(/error/);
+      expect(r.stdout).toBe('');
+    });
+  });
+
+  it('a job over the memory limit at exit is measured, not guessed: JVM hello world under 64 MB works', async () => {
+    const r = await run('java', 'hello', { memoryLimitMb: 64 });
+    expect(r).toMatchObject({ status: 'accepted', stdout: 'hello world\n' });
+  });
+});

@@ -1,0 +1,42 @@
+// What a test must not leave behind: containers with our label, sandbox processes, job-uid processes.
+import { execFileSync } from 'node:child_process';
+import Docker from 'dockerode';
+import { LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
+import { DOCKER_SOCKET } from './services.js';
+
+export async function ourContainers(): Promise<string[]> {
+  const docker = new Docker({ socketPath: DOCKER_SOCKET });
+  try {
+    const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    return list.map((c) => `${c.Id.slice(0, 12)} ${c.State} ${JSON.stringify(c.Labels)}`);
+  } catch {
+    return [];
+  }
+}
+
+/** Sandbox processes on this host: launchers, bubblewrap, anything running as a job uid (≥ 100000). */
+export function sandboxProcesses(): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,uid=,comm='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .filter((l) => {
+      const [, uid, comm] = l.split(/\s+/);
+      return Number(uid) >= 100_000 || comm === 'bwrap' || comm === 'sandbox-exec';
+    });
+}
+
+/** Polls until nothing is left (containers are removed asynchronously), then reports what remains. */
+export async function expectNothingLeft(timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const containers = await ourContainers();
+    const processes = sandboxProcesses();
+    if (!containers.length && !processes.length) return;
+    if (Date.now() > deadline) {
+      throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

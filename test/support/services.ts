@@ -1,0 +1,30 @@
+// Which real services this run has. Under CI every one must be there: a missing one fails the suite
+// instead of skipping it. Outside CI a missing Docker engine skips Docker tests, loudly.
+import Docker from 'dockerode';
+
+export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? 'code-runner:latest';
+export const DOCKER_SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+
+async function dockerProblem(): Promise<string | null> {
+  const docker = new Docker({ socketPath: DOCKER_SOCKET });
+  try {
+    await docker.ping();
+  } catch {
+    return `no Docker engine on ${DOCKER_SOCKET} (start it: bash scripts/start-docker.sh)`;
+  }
+  try {
+    await docker.getImage(RUNNER_IMAGE).inspect();
+  } catch {
+    return `runner image ${RUNNER_IMAGE} missing (build it: npm run images)`;
+  }
+  return null;
+}
+
+/** true when Docker tests can run; false (after a loud warning) when they may be skipped; throws under CI. */
+export async function dockerAvailable(): Promise<boolean> {
+  const problem = await dockerProblem();
+  if (!problem) return true;
+  if (process.env.CI) throw new Error(`CI requires Docker: ${problem}`);
+  console.warn(`\n!!!!!!!!!!\n!!! SKIPPING DOCKER TESTS: ${problem}\n!!!!!!!!!!\n`);
+  return false;
+}
