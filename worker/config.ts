@@ -23,6 +23,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
   RESULT_TTL_SECONDS: int(1).default(86_400),
   READ_BLOCK_MS: int(10).default(2000),
+  WORKER_HEARTBEAT_TTL_MS: int(1000).default(30_000),
 });
 
 export interface WorkerConfig {
@@ -39,6 +40,8 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   resultTtlSeconds: number;
   readBlockMs: number;
+  /** How long a worker counts as alive after its last heartbeat (the reaper waits this long for a dead one). */
+  heartbeatTtlMs: number;
   caps: OperatorCaps;
 }
 
@@ -79,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
     readBlockMs: e.READ_BLOCK_MS,
+    heartbeatTtlMs: e.WORKER_HEARTBEAT_TTL_MS,
     caps,
   };
 }

@@ -23,8 +23,6 @@ export interface WorkerEvents {
   'entry:dead': [{ entryId: string; reason: string }];
 }
 
-const HEARTBEAT_TTL_S = 30;
-
 export function newInstanceId(workerName: string): string {
   return `${workerName}-${randomBytes(4).toString('hex')}`;
 }
@@ -75,7 +73,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       consumer: this.instanceId, stream: this.config.streamKey, group: this.config.consumerGroup,
       runnerMode: this.transport.mode, maxConcurrentJobs: this.config.maxConcurrentJobs,
     });
-    this.timers.push(setInterval(() => void this.heartbeat().catch(() => {}), (HEARTBEAT_TTL_S * 1000) / 3));
+    this.timers.push(setInterval(() => void this.heartbeat().catch(() => {}), Math.floor(this.config.heartbeatTtlMs / 3)));
     this.timers.push(setInterval(() => void this.recover(), Math.max(500, Math.floor(this.config.claimIdleMs / 2))));
     this.loopDone = this.readLoop();
   }
@@ -95,10 +93,12 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     await this.loopDone?.catch(() => {});
     const pending = this.inFlight.size;
     if (pending) this.log.info('waiting for in-flight jobs', { count: pending, graceMs: this.config.shutdownGraceMs });
+    let graceTimer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       Promise.all(this.inFlight).then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), this.config.shutdownGraceMs)),
+      new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), this.config.shutdownGraceMs))),
     ]);
+    clearTimeout(graceTimer);
     if (!finished) this.log.warn('grace period over; unfinished jobs stay pending for another worker', { count: this.inFlight.size });
     await this.transport.close();
     await this.commands.del(workerHeartbeatKey(this.instanceId)).catch(() => {});
@@ -116,7 +116,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   }
 
   private async heartbeat(): Promise<void> {
-    await this.commands.set(workerHeartbeatKey(this.instanceId), new Date().toISOString(), 'EX', HEARTBEAT_TTL_S);
+    await this.commands.set(workerHeartbeatKey(this.instanceId), new Date().toISOString(), 'PX', this.config.heartbeatTtlMs);
   }
 
   private async reap(): Promise<void> {
@@ -254,6 +254,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
 
     const startedAt = new Date();
     this.emit('job:started', { id: job.id, entryId, attempts });
+    log.info('job started', { jobId: job.id, language: job.language, attempts });
     let outcome: RunOutcome;
     const keepAlive = this.keepClaimed(entryId);
     try {

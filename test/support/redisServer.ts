@@ -36,7 +36,8 @@ async function waitUntilUp(port: number): Promise<void> {
   }
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** Starts a Redis; with `{ started: false }` only reserves its port and data dir until `start()`. */
+export async function startRedis(opts: { started?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'test-redis-'));
   let proc: ChildProcess | null = null;
@@ -51,7 +52,7 @@ export async function startRedis(): Promise<TestRedis> {
     p.kill('SIGKILL');
     await exited;
   };
-  await start();
+  if (opts.started !== false) await start();
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null });
   client.on('error', () => {});
   return {

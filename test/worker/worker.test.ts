@@ -1,0 +1,154 @@
+// The worker against a real Redis and real sandboxes (docker when the engine is here, as under CI).
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobResult } from '../../runner/protocol/result.js';
+import { deadLetterKey, resultEventsKey } from '../../worker/keys.js';
+import { getResult, waitForResult } from '../../worker/resultStore.js';
+import { expectNothingLeft } from '../support/leftovers.js';
+import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { dockerAvailable } from '../support/services.js';
+import { startWorker, type WorkerHandle } from '../support/workerProcess.js';
+
+const RUNNER_MODE = (await dockerAvailable()) ? 'docker' : 'process';
+
+let redis: TestRedis;
+let workers: WorkerHandle[] = [];
+let stream: string;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  workers = [];
+  await expectNothingLeft();
+});
+
+function worker(env: Record<string, string> = {}): WorkerHandle {
+  const w = startWorker({
+    REDIS_URL: redis.url,
+    STREAM_KEY: stream,
+    CONSUMER_GROUP: 'execution-workers',
+    RUNNER_MODE,
+    MAX_CONCURRENT_JOBS: '2',
+    READ_BLOCK_MS: '200',
+    ...env,
+  });
+  workers.push(w);
+  return w;
+}
+
+const started = (w: WorkerHandle) => w.waitForLog((l) => l.msg === 'worker started', 60_000, '"worker started"');
+
+async function submit(job: Record<string, unknown>): Promise<string> {
+  const id = (job.id as string) ?? randomUUID();
+  await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id, language: 'python', ...job }));
+  return id;
+}
+
+async function result(id: string, timeoutMs = 60_000): Promise<JobResult> {
+  const waiter = redis.client.duplicate();
+  try {
+    const r = await waitForResult(waiter, id, timeoutMs);
+    if (!r) throw new Error(`no result for ${id} within ${timeoutMs} ms`);
+    return r;
+  } finally {
+    waiter.disconnect();
+  }
+}
+
+async function pendingCount(): Promise<number> {
+  const [count] = (await redis.client.xpending(stream, 'execution-workers')) as [number];
+  return Number(count);
+}
+
+describe(`worker (${RUNNER_MODE} transport)`, () => {
+  beforeAll(() => {
+    console.log(`worker tests run the ${RUNNER_MODE} transport`);
+  });
+
+  it('50 jobs across 2 workers give 50 results, none duplicated', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const a = worker({ WORKER_NAME: 'a' });
+    const b = worker({ WORKER_NAME: 'b' });
+    await Promise.all([started(a), started(b)]);
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => submit({ code: `print(${i} * 2)` })));
+    const results = await Promise.all(ids.map((id) => result(id, 120_000)));
+    results.forEach((r, i) => expect(r).toMatchObject({ id: ids[i], status: 'accepted', stdout: `${i * 2}\n`, runnerMode: RUNNER_MODE }));
+    // Each job ran once: one completion across both workers' logs, one announcement per result.
+    const completions = () => [...a.logs, ...b.logs].filter((l) => l.msg === 'job completed').map((l) => l.jobId as string);
+    await Promise.all(ids.map((id) => Promise.race([a, b].map((w) => w.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000)))));
+    expect(completions().sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(await redis.client.xlen(resultEventsKey(id))).toBe(1);
+    expect(new Set(results.map((r) => r.worker)).size).toBe(2);
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('a worker killed with SIGKILL mid-job: another reclaims it after CLAIM_IDLE_MS, exactly one result', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const env = { CLAIM_IDLE_MS: '2000', WORKER_HEARTBEAT_TTL_MS: '2000' };
+    const doomed = worker({ ...env, WORKER_NAME: 'doomed' });
+    await started(doomed);
+    const id = await submit({ code: 'import time\ntime.sleep(2)\nprint("survived")', timeLimitMs: 1000, wallTimeLimitMs: 10_000 });
+    await doomed.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 30_000, 'the job starting');
+    doomed.proc.kill('SIGKILL');
+    await doomed.exited;
+    const rescuer = worker({ ...env, WORKER_NAME: 'rescuer' });
+    await started(rescuer);
+    const r = await result(id);
+    expect(r).toMatchObject({ status: 'accepted', stdout: 'survived\n', attempts: 2 });
+    expect(r.worker).toMatch(/^rescuer-/);
+    expect(await redis.client.xlen(resultEventsKey(id))).toBe(1);
+    await rescuer.waitForLog((l) => l.msg === 'reclaimed an idle entry', 10_000, 'the reclaim');
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('SIGTERM mid-job: the job finishes and is acknowledged before the worker exits 0', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const w = worker({ WORKER_NAME: 'graceful' });
+    await started(w);
+    const id = await submit({ code: 'import time\ntime.sleep(1.5)\nprint("finished")', wallTimeLimitMs: 10_000 });
+    await w.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 30_000, 'the job starting');
+    w.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(await getResult(redis.client, id)).toMatchObject({ status: 'accepted', stdout: 'finished\n' });
+    expect(await pendingCount()).toBe(0);
+    const order = w.logs.map((l) => l.msg);
+    expect(order.indexOf('job completed')).toBeLessThan(order.indexOf('worker stopped'));
+  });
+
+  it('malformed entries go to the dead-letter stream and the next job still runs', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const w = worker();
+    await started(w);
+    await redis.client.xadd(stream, '*', 'job', '{"id": "broken-1", "language": ');
+    await redis.client.xadd(stream, '*', 'payload', 'no job field');
+    const id = await submit({ code: 'print("still alive")' });
+    expect(await result(id)).toMatchObject({ status: 'accepted', stdout: 'still alive\n' });
+    const dead = (await redis.client.xrange(deadLetterKey(stream), '-', '+')).map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1].push(v) : acc.push([v]), acc), [])));
+    expect(dead.map((d) => d.reason)).toEqual(['the "job" field is not valid JSON', 'entry has no "job" field']);
+    // The broken job's producer still gets an answer: its id was legible.
+    expect(await result('broken-1')).toMatchObject({ status: 'rejected', message: 'the "job" field is not valid JSON' });
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('invalid and over-cap jobs are rejected with a clear message', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const w = worker({ MAX_CODE_BYTES: '1000', MAX_MEMORY_LIMIT_MB: '512' });
+    await started(w);
+    const overMemory = await submit({ code: 'print(1)', memoryLimitMb: 4096 });
+    const overCode = await submit({ code: `# ${'x'.repeat(2000)}` });
+    const unknown = await submit({ language: 'cobol', code: 'DISPLAY "HI"' });
+    const badSchema = await submit({ code: 'print(1)', timeLimitMs: 'soon' });
+    expect(await result(overMemory)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/memoryLimitMb 4096 exceeds the cap 512/) });
+    expect(await result(overCode)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/code bytes \d+ exceeds the cap 1000/) });
+    expect(await result(unknown)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "cobol"/) });
+    expect(await result(badSchema)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/timeLimitMs/) });
+    const ok = await submit({ code: 'print("fine")' });
+    expect(await result(ok)).toMatchObject({ status: 'accepted' });
+    expect(w.logs.filter((l) => l.msg === 'job started').map((l) => l.jobId)).toEqual([ok]);
+  });
+});
