@@ -2,7 +2,8 @@
 // the image or under bubblewrap) and the sandbox-exec launcher, which must be native to drop privileges.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,4 +28,9 @@ writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sandbox-exec'), join(root, 'runner/sandbox/sandbox-exec.c')], {
   stdio: 'inherit',
 });
+// Identifies the runner code an image was built from: images.sh labels the image with it.
+const hash = createHash('sha256');
+for (const file of [join(out, 'runner.js'), join(root, 'runner/sandbox/sandbox-exec.c'), join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
+writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
+
 console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', launcher: 'dist/sandbox-exec' }));

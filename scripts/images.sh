@@ -32,7 +32,7 @@ else
   log build "npm run build"
   npm run --silent build || die build "npm run build failed" "fix the build error above (npm ci first if node_modules is missing), then re-run npm run images"
 fi
-[ -s dist/runner.js ] || die build "dist/runner.js missing" "run npm run build"
+[ -s dist/runner.js ] && [ -s dist/runner-hash ] || die build "dist/runner.js missing" "run npm run build"
 [ -s runner/sandbox/sandbox-exec.c ] || die build "runner/sandbox/sandbox-exec.c missing" "the runner image compiles it: add it, then re-run npm run images"
 
 for entry in "${IMAGES[@]}"; do
@@ -40,7 +40,8 @@ for entry in "${IMAGES[@]}"; do
   dockerfile="${entry#*|}"
   t0=$(date +%s)
   log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\""
-  if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" -f "$dockerfile" -t "$tag" . ; then
+  # The source hash lets tests and workers tell an image built from older runner code (see dist/runner-hash).
+  if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" --label "code-execution.runner-hash=$(cat dist/runner-hash)" -f "$dockerfile" -t "$tag" . ; then
     die image "docker build of $tag failed" "see the build output above; apt failures: check the mirror in /etc/apt/sources.list.d of debian:bookworm-slim (docker rmi debian:bookworm-slim rebuilds it)"
   fi
   size=$(docker image inspect -f '{{.Size}}' "$tag")

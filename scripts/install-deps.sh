@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
 # redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc.
 # Needs root; otherwise prints the apt command to run and exits 1.
+# With package names as arguments, only those are checked (the demo needs just redis-server, bubblewrap, gcc).
 set -euo pipefail
 
 log() { printf '{"msg":"%s","step":"%s"%s}\n' "$2" "$1" "${3:+,$3}" >&2; }
@@ -26,6 +27,7 @@ NEEDED=(
 missing=()
 for entry in "${NEEDED[@]}"; do
   check="${entry%%|*}" pkg="${entry#*|}"
+  if [ "$#" -gt 0 ] && [[ " $* " != *" $pkg "* ]]; then continue; fi
   if [[ "$check" == have_* ]]; then "$check" && continue; else have "$check" && continue; fi
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done

@@ -1,6 +1,9 @@
 // Which real services this run has. Under CI every one must be there: a missing one fails the suite
 // instead of skipping it. Outside CI a missing Docker engine skips Docker tests, loudly.
 import Docker from 'dockerode';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
 
 export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? 'code-runner:latest';
 export const DOCKER_SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
@@ -12,10 +15,15 @@ async function dockerProblem(): Promise<string | null> {
   } catch {
     return `no Docker engine on ${DOCKER_SOCKET} (start it: bash scripts/start-docker.sh)`;
   }
+  let labels: Record<string, string> | undefined;
   try {
-    await docker.getImage(RUNNER_IMAGE).inspect();
+    labels = (await docker.getImage(RUNNER_IMAGE).inspect()).Config.Labels ?? undefined;
   } catch {
     return `runner image ${RUNNER_IMAGE} missing (build it: npm run images)`;
+  }
+  const built = readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim();
+  if (labels?.['code-execution.runner-hash'] !== built) {
+    throw new Error(`runner image ${RUNNER_IMAGE} was built from other runner code than dist/ (${labels?.['code-execution.runner-hash']} vs ${built}): run npm run images`);
   }
   return null;
 }

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { JobRejected } from '../../runner/protocol/job.js';
+import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
 import { runCommand } from './runCommand.js';
 import { statsCommand } from './statsCommand.js';
@@ -15,6 +16,7 @@ usage:
   code-exec submit FILE [options]  queue FILE as a job and print its result JSON
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
+  code-exec demo                   run examples/ through a local queue and worker, print a verdict table
 
 options for submit and run:
   --language L            python, javascript, c, cpp, java, bash (default: from FILE's extension)
@@ -51,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(file, values);
     case 'stats':
       return statsCommand();
+    case 'demo':
+      return demoCommand();
     default:
       throw new UsageError(`unknown command "${command}"; see code-exec --help`);
   }
