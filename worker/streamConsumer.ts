@@ -11,7 +11,6 @@ import { workerHeartbeatKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
 import { resultExists, storeResult } from './resultStore.js';
-import type { SelectedTransport } from './transports/selectTransport.js';
 import type { RunnerTransport } from './transports/transport.js';
 
 type StreamEntry = [id: string, fields: string[]];
@@ -48,19 +47,14 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private timers: NodeJS.Timeout[] = [];
   private slotFreed: (() => void) | null = null;
 
-  private readonly transport: RunnerTransport;
-  private readonly reapOrphans?: SelectedTransport['reapOrphans'];
-
   constructor(
     private readonly config: WorkerConfig,
     /** Unique per process (see newInstanceId): the consumer name and the owner label on its containers. */
     readonly instanceId: string,
-    selected: SelectedTransport,
+    private readonly transport: RunnerTransport,
     private readonly log: Logger,
   ) {
     super();
-    this.transport = selected.transport;
-    this.reapOrphans = selected.reapOrphans;
     this.commands = connectRedis(config.redisUrl, log, 'commands');
     this.blocking = connectRedis(config.redisUrl, log, 'blocking-reads');
   }
@@ -120,10 +114,9 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   }
 
   private async reap(): Promise<void> {
-    if (!this.reapOrphans) return;
     try {
-      const reaped = await this.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
-      if (reaped) this.log.info('reaped orphaned sandbox containers', { count: reaped });
+      const reaped = await this.transport.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
+      if (reaped) this.log.info('reaped sandboxes of dead workers', { count: reaped });
     } catch (err) {
       this.log.warn('container reaper failed', { error: (err as Error).message });
     }

@@ -12,7 +12,7 @@ import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/service
 const withDocker = await dockerAvailable();
 
 const TRANSPORTS: [string, () => RunnerTransport][] = [
-  ['process', () => new ProcessTransport()],
+  ['process', () => new ProcessTransport('contract-test')],
   ...(withDocker ? [['docker', () => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' })] as [string, () => RunnerTransport]] : []),
 ];
 

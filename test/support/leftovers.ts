@@ -1,5 +1,7 @@
-// What a test must not leave behind: containers with our label, sandbox processes, job-uid processes.
+// What a test must not leave behind: containers with our label, sandbox processes, job-uid processes,
+// per-job cgroups.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import { LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
 import { DOCKER_SOCKET } from './services.js';
@@ -27,15 +29,22 @@ export function sandboxProcesses(): string[] {
     });
 }
 
+/** Per-job cgroups of the process transport still present. */
+export function sandboxCgroups(): string[] {
+  const parents = ['/sys/fs/cgroup/code-execution', ...['memory', 'pids', 'cpu'].map((c) => `/sys/fs/cgroup/${c}/code-execution`)];
+  return parents.filter((p) => existsSync(p)).flatMap((p) => readdirSync(p).filter((n) => n.includes('@')).map((n) => `${p}/${n}`));
+}
+
 /** Polls until nothing is left (containers are removed asynchronously), then reports what remains. */
 export async function expectNothingLeft(timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const containers = await ourContainers();
     const processes = sandboxProcesses();
-    if (!containers.length && !processes.length) return;
+    const cgroups = sandboxCgroups();
+    if (!containers.length && !processes.length && !cgroups.length) return;
     if (Date.now() > deadline) {
-      throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}`);
+      throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}\ncgroups: ${cgroups.join('\n') || 'none'}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

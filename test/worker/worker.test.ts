@@ -9,7 +9,8 @@ import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { dockerAvailable } from '../support/services.js';
 import { startWorker, type WorkerHandle } from '../support/workerProcess.js';
 
-const RUNNER_MODE = (await dockerAvailable()) ? 'docker' : 'process';
+const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
+let mode = 'process';
 
 let redis: TestRedis;
 let workers: WorkerHandle[] = [];
@@ -32,7 +33,7 @@ function worker(env: Record<string, string> = {}): WorkerHandle {
     REDIS_URL: redis.url,
     STREAM_KEY: stream,
     CONSUMER_GROUP: 'execution-workers',
-    RUNNER_MODE,
+    RUNNER_MODE: mode,
     MAX_CONCURRENT_JOBS: '2',
     READ_BLOCK_MS: '200',
     ...env,
@@ -65,9 +66,9 @@ async function pendingCount(): Promise<number> {
   return Number(count);
 }
 
-describe(`worker (${RUNNER_MODE} transport)`, () => {
+describe.each(MODES)('worker (%s transport)', (runnerMode) => {
   beforeAll(() => {
-    console.log(`worker tests run the ${RUNNER_MODE} transport`);
+    mode = runnerMode;
   });
 
   it('50 jobs across 2 workers give 50 results, none duplicated', async () => {
@@ -77,7 +78,7 @@ describe(`worker (${RUNNER_MODE} transport)`, () => {
     await Promise.all([started(a), started(b)]);
     const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => submit({ code: `print(${i} * 2)` })));
     const results = await Promise.all(ids.map((id) => result(id, 120_000)));
-    results.forEach((r, i) => expect(r).toMatchObject({ id: ids[i], status: 'accepted', stdout: `${i * 2}\n`, runnerMode: RUNNER_MODE }));
+    results.forEach((r, i) => expect(r).toMatchObject({ id: ids[i], status: 'accepted', stdout: `${i * 2}\n`, runnerMode: mode }));
     // Each job ran once: one completion across both workers' logs, one announcement per result.
     const completions = () => [...a.logs, ...b.logs].filter((l) => l.msg === 'job completed').map((l) => l.jobId as string);
     await Promise.all(ids.map((id) => Promise.race([a, b].map((w) => w.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000)))));
@@ -156,7 +157,7 @@ describe(`worker (${RUNNER_MODE} transport)`, () => {
     stream = `jobs-${randomUUID()}`;
     const later = await startRedis({ started: false });
     try {
-      const w = startWorker({ REDIS_URL: later.url, STREAM_KEY: stream, RUNNER_MODE, READ_BLOCK_MS: '200' });
+      const w = startWorker({ REDIS_URL: later.url, STREAM_KEY: stream, RUNNER_MODE: mode, READ_BLOCK_MS: '200' });
       workers.push(w);
       const complaint = await w.waitForLog((l) => l.msg === 'redis unreachable, retrying', 15_000, 'the retry');
       expect(complaint).toMatchObject({ level: 'warn', retryInMs: expect.any(Number) });

@@ -73,12 +73,12 @@ export async function demoCommand(): Promise<number> {
   const config = loadConfig({ ...process.env, REDIS_URL: local?.url ?? process.env.REDIS_URL, STREAM_KEY: `code-execution-demo-${randomUUID().slice(0, 8)}` });
   const log = createLogger({ component: 'worker' }, 'warn');
   const instanceId = newInstanceId(config.workerName);
-  const selected = await selectTransport(config, instanceId, createLogger({ component: 'demo' }));
-  const worker = new StreamWorker(config, instanceId, selected, log);
+  const transport = await selectTransport(config, instanceId, createLogger({ component: 'demo' }));
+  const worker = new StreamWorker(config, instanceId, transport, log);
   const producer = await connectOnce(config.redisUrl);
   try {
     await worker.start();
-    say('worker started', { runnerMode: selected.transport.mode, examples: manifest.examples.length });
+    say('worker started', { runnerMode: transport.mode, examples: manifest.examples.length });
     const jobs = manifest.examples.map((e) => ({
       ...e,
       job: { ...jobFromFile(join(EXAMPLES, e.file), {}), stdin: manifest.stdin, expectedOutput: manifest.expectedOutput },
@@ -100,7 +100,7 @@ export async function demoCommand(): Promise<number> {
       if (r.status !== expect) mismatches++;
       rows.push([file, r.language, `${r.status === expect ? '✓' : '✗'} ${r.status}`, expect, String(r.timeMs), String(r.wallTimeMs), String(r.memoryKb), (r.message ?? '').slice(0, 60)]);
     });
-    process.stdout.write(`\ncode-execution demo: ${jobs.length} jobs through Redis Streams, runner mode ${selected.transport.mode}\n\n${table(rows)}\n\n`);
+    process.stdout.write(`\ncode-execution demo: ${jobs.length} jobs through Redis Streams, runner mode ${transport.mode}\n\n${table(rows)}\n\n`);
     process.stdout.write(mismatches ? `${mismatches} example(s) did not get the expected verdict\n` : 'every example got its expected verdict\n');
     return mismatches ? 1 : 0;
   } finally {

@@ -12,7 +12,7 @@ export async function runCommand(file: string | undefined, flags: JobFlags): Pro
   const config = loadConfig();
   const job = normalizeJob(jobFromFile(file, flags));
   const log = createLogger({ component: 'cli' });
-  const { transport } = await selectTransport(config, newInstanceId(config.workerName), log);
+  const transport = await selectTransport(config, newInstanceId(config.workerName), log);
   const startedAt = new Date().toISOString();
   try {
     const outcome = await transport.run(job);

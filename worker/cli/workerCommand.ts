@@ -8,8 +8,8 @@ export async function workerCommand(): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ component: 'worker', worker: config.workerName });
   const instanceId = newInstanceId(config.workerName);
-  const selected = await selectTransport(config, instanceId, log);
-  const worker = new StreamWorker(config, instanceId, selected, log);
+  const transport = await selectTransport(config, instanceId, log);
+  const worker = new StreamWorker(config, instanceId, transport, log);
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('shutdown requested', { signal });

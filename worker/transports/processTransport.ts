@@ -9,7 +9,7 @@ import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WOR
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
-import { createSandboxCgroup } from './sandboxCgroup.js';
+import { cgroupName, createSandboxCgroup, reapCgroups } from './sandboxCgroup.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
@@ -59,8 +59,10 @@ export class ProcessTransport implements RunnerTransport {
   private readonly dist = requireRunnerBundle();
   private readonly active = new Set<number>();
 
+  constructor(private readonly ownerId: string) {}
+
   async run(job: Job): Promise<RunOutcome> {
-    const cgroup = createSandboxCgroup(`${job.id}-${randomBytes(4).toString('hex')}`, {
+    const cgroup = createSandboxCgroup(cgroupName(this.ownerId, `${job.id}-${randomBytes(4).toString('hex')}`), {
       memoryBytes: (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
       pidsMax: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
     });
@@ -120,6 +122,11 @@ export class ProcessTransport implements RunnerTransport {
         }
       });
     });
+  }
+
+  /** Sandboxes die with their worker (bubblewrap --die-with-parent); their empty cgroups are left to remove. */
+  reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
+    return reapCgroups(async (owner) => owner !== this.ownerId && !(await isOwnerAlive(owner)));
   }
 
   /** Kills the sandboxes of jobs still running: their entries stay pending for another worker. */

@@ -1,6 +1,6 @@
 // A per-job cgroup for the process transport: memory (no swap), pids and one CPU, so the kernel enforces
 // the sandbox's budget the way Docker does for a container. Supports cgroup v1 and v2.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -65,6 +65,29 @@ function createV2(name: string, budget: CgroupBudget): string[] {
   write(dir, 'pids.max', String(budget.pidsMax));
   if (existsSync(join(dir, 'cpu.max'))) write(dir, 'cpu.max', '100000 100000');
   return [dir];
+}
+
+/** Names of per-job cgroups are `<owner>@<job>`: the reaper reads the owner back from them. */
+export const cgroupName = (ownerId: string, jobId: string) => `${ownerId}@${jobId}`;
+
+/** Removes the job cgroups of owners that are gone; a cgroup that still has tasks is left alone. */
+export async function reapCgroups(isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
+  const parents = isV2() ? [join(ROOT, PARENT)] : ['memory', 'pids', 'cpu'].map((c) => join(ROOT, c, PARENT));
+  let reaped = 0;
+  for (const parent of parents) {
+    if (!existsSync(parent)) continue;
+    for (const name of readdirSync(parent)) {
+      const owner = name.split('@')[0];
+      if (!name.includes('@') || !(await isGone(owner))) continue;
+      try {
+        rmdirSync(join(parent, name));
+        reaped++;
+      } catch {
+        // Still has tasks: not an orphan yet.
+      }
+    }
+  }
+  return reaped;
 }
 
 export function createSandboxCgroup(name: string, budget: CgroupBudget): SandboxCgroup {

@@ -7,12 +7,6 @@ import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
 import type { RunnerTransport } from './transport.js';
 
-export interface SelectedTransport {
-  transport: RunnerTransport;
-  /** Present for the docker transport: removes containers of dead workers. */
-  reapOrphans?: DockerTransport['reapOrphans'];
-}
-
 async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   const docker = new Docker({ socketPath: config.dockerSocket });
   try {
@@ -28,29 +22,26 @@ async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   return null;
 }
 
-function processTransport(): ProcessTransport {
+function processTransport(ownerId: string): ProcessTransport {
   if (!bubblewrapAvailable()) {
     throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
   }
-  return new ProcessTransport();
+  return new ProcessTransport(ownerId);
 }
 
-export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<SelectedTransport> {
-  const docker = () => {
-    const t = new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId });
-    return { transport: t, reapOrphans: t.reapOrphans.bind(t) };
-  };
+export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
+  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId });
   if (config.runnerMode === 'docker') {
     const problem = await dockerReadiness(config);
     if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
     return docker();
   }
-  if (config.runnerMode === 'process') return { transport: processTransport() };
+  if (config.runnerMode === 'process') return processTransport(ownerId);
   const problem = await dockerReadiness(config);
   if (!problem) {
     log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });
     return docker();
   }
   log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
-  return { transport: processTransport() };
+  return processTransport(ownerId);
 }

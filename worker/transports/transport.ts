@@ -9,6 +9,11 @@ export interface RunnerTransport {
   run(job: Job): Promise<RunOutcome>;
   /** Releases what the transport holds (connections, pools). Idempotent. */
   close(): Promise<void>;
+  /**
+   * Removes sandboxes (containers, cgroups) left by worker instances that died: those whose owner is not
+   * this instance and not alive. Returns how many were removed.
+   */
+  reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number>;
 }
 
 /** The job never got a trustworthy outcome (engine down, runner crashed, timeout): retry elsewhere. */
