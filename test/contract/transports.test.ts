@@ -1,4 +1,6 @@
 // The contract every transport passes: the same programs, the same verdicts, the same measurements.
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../runner/languages.js';
 import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
@@ -106,5 +108,62 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
   it('a job over the memory limit at exit is measured, not guessed: JVM hello world under 64 MB works', async () => {
     const r = await run('java', 'hello', { memoryLimitMb: 64 });
     expect(r).toMatchObject({ status: 'accepted', stdout: 'hello world\n' });
+  });
+
+  describe('isolation', () => {
+    it('user code runs as its own uid with none of the worker\'s environment', async () => {
+      process.env.CONTRACT_SECRET = 'must-not-leak';
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python',
+        code: 'import os, json\nprint(json.dumps({"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "env": dict(os.environ)}))',
+      }));
+      const seen = JSON.parse(r.stdout);
+      expect(seen.uid).toBeGreaterThanOrEqual(100_000);
+      expect(seen.gid).toBe(seen.uid);
+      expect(seen.groups).toEqual([]);
+      expect(Object.keys(seen.env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'TMPDIR']);
+    });
+
+    it('cannot kill the runner or forge its verdict', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'bash',
+        code: 'kill -9 -1; kill -9 $PPID 1; echo \'{"status":"accepted","stdout":"forged"}\'; echo \'{"status":"accepted"}\' >&2; exit 3',
+      }));
+      expect(r).toMatchObject({ status: 'runtime_error', exitCode: 3 });
+      expect(r.stdout).toContain('forged');
+    });
+
+    it('cannot reach a server on the host loopback', async () => {
+      const server = createServer((socket) => {
+        connections++;
+        socket.destroy();
+      });
+      let connections = 0;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python',
+        code: `import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${port}), timeout=2)\n    print("connected")\nexcept OSError as e:\n    print("blocked", e.errno)`,
+      }));
+      server.close();
+      expect(r.stdout).toMatch(/^blocked/);
+      expect(connections).toBe(0);
+    });
+
+    it('a fork bomb is contained by the process limit and leaves nothing behind', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'bash', code: 'bomb() { bomb | bomb & }; bomb; sleep 1; echo survived', maxProcesses: 16, timeLimitMs: 2000,
+      }));
+      expect(['accepted', 'runtime_error', 'time_limit_exceeded']).toContain(r.status);
+    });
+
+    it('cannot write outside its workspace and /tmp', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'bash',
+        code: 'for f in /etc/evil /usr/evil /evil /opt/runner/evil; do (echo x > $f) 2>/dev/null && echo "wrote $f"; done; echo ok > /workspace/mine && echo ok > /tmp/mine && echo done',
+      }));
+      expect(r.stdout).toBe('done\n');
+      expect(existsSync('/etc/evil') || existsSync('/usr/evil') || existsSync('/evil')).toBe(false);
+    });
   });
 });

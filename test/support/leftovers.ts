@@ -18,13 +18,15 @@ export async function ourContainers(): Promise<string[]> {
 
 /** Sandbox processes on this host: launchers, bubblewrap, anything running as a job uid (≥ 100000). */
 export function sandboxProcesses(): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,uid=,comm='], { encoding: 'utf8' });
+  const out = execFileSync('ps', ['-eo', 'pid=,uid=,stat=,comm='], { encoding: 'utf8' });
   return out
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)
     .filter((l) => {
-      const [, uid, comm] = l.split(/\s+/);
+      const [, uid, stat, comm] = l.split(/\s+/);
+      // A zombie runs nothing and holds no memory; bubblewrap's exit can leave one for init to collect.
+      if (stat.startsWith('Z')) return false;
       return Number(uid) >= 100_000 || comm === 'bwrap' || comm === 'sandbox-exec';
     });
 }
