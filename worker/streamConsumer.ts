@@ -96,9 +96,23 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     if (!finished) this.log.warn('grace period over; unfinished jobs stay pending for another worker', { count: this.inFlight.size });
     await this.transport.close();
     await this.commands.del(workerHeartbeatKey(this.instanceId)).catch(() => {});
-    if (finished) await this.commands.xgroup('DELCONSUMER', this.config.streamKey, this.config.consumerGroup, this.instanceId).catch(() => {});
+    await this.forgetConsumerIfIdle();
     this.commands.disconnect();
     this.log.info('worker stopped', { consumer: this.instanceId });
+  }
+
+  /**
+   * Deleting a consumer drops its pending entries for good, so only a consumer with none is deleted (an
+   * XREADGROUP interrupted by shutdown may have handed us entries we never saw: they must stay reclaimable).
+   */
+  private async forgetConsumerIfIdle(): Promise<void> {
+    const { streamKey, consumerGroup } = this.config;
+    try {
+      const mine = await this.commands.xpending(streamKey, consumerGroup, '-', '+', 1, this.instanceId);
+      if ((mine as unknown[]).length === 0) await this.commands.xgroup('DELCONSUMER', streamKey, consumerGroup, this.instanceId);
+    } catch {
+      // Best effort: an idle consumer left in the group is only clutter in XINFO.
+    }
   }
 
   private async ensureGroup(): Promise<void> {
@@ -118,7 +132,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       const reaped = await this.transport.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
       if (reaped) this.log.info('reaped sandboxes of dead workers', { count: reaped });
     } catch (err) {
-      this.log.warn('container reaper failed', { error: (err as Error).message });
+      this.log.warn('sandbox reaper failed', { error: (err as Error).message });
     }
   }
 

@@ -121,6 +121,23 @@ describe.each(MODES)('worker (%s transport)', (runnerMode) => {
     expect(order.indexOf('job completed')).toBeLessThan(order.indexOf('worker stopped'));
   });
 
+  it('SIGTERM past the grace period: the worker exits 0 and the unfinished job stays pending for another worker', async () => {
+    stream = `jobs-${randomUUID()}`;
+    const env = { CLAIM_IDLE_MS: '1500', WORKER_HEARTBEAT_TTL_MS: '1500' };
+    const w = worker({ ...env, WORKER_NAME: 'impatient', SHUTDOWN_GRACE_MS: '300' });
+    await started(w);
+    const id = await submit({ code: 'import time\ntime.sleep(3)\nprint("late")', wallTimeLimitMs: 10_000 });
+    await w.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 30_000, 'the job starting');
+    w.proc.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(await pendingCount()).toBe(1);
+    expect(await getResult(redis.client, id)).toBeNull();
+    const next = worker({ ...env, WORKER_NAME: 'next' });
+    expect(await result(id)).toMatchObject({ status: 'accepted', stdout: 'late\n', attempts: 2 });
+    await next.waitForLog((l) => l.msg === 'job completed' && l.jobId === id);
+    expect(await pendingCount()).toBe(0);
+  });
+
   it('malformed entries go to the dead-letter stream and the next job still runs', async () => {
     stream = `jobs-${randomUUID()}`;
     const w = worker();
