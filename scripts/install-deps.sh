@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
-# redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc.
+# redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, and the
+# toolchains the process transport runs from the host (python3, g++, default-jdk-headless, nodejs).
 # Needs root; otherwise prints the apt command to run and exits 1.
-# With package names as arguments, only those are checked (the demo needs just redis-server, bubblewrap, gcc).
+# With package names as arguments, only those are checked (the demo needs no Docker, PostgreSQL or debootstrap).
 set -euo pipefail
 
 log() { printf '{"msg":"%s","step":"%s"%s}\n' "$2" "$1" "${3:+,$3}" >&2; }
@@ -22,13 +23,29 @@ NEEDED=(
   "pkill|procps"
   "update-ca-certificates|ca-certificates"
   "gcc|gcc"
+  # Toolchains of the language registry: the process transport runs them from the host's /usr.
+  "/usr/bin/python3|python3"
+  "/usr/bin/g++|g++"
+  "/usr/bin/javac|default-jdk-headless"
+  "/usr/bin/node|nodejs"
 )
 
-missing=()
+# present CHECK: a have_* function, an absolute path to an executable, or a command name.
+present() {
+  if [[ "$1" == have_* ]]; then "$1"
+  elif [[ "$1" == /* ]]; then [ -x "$1" ]
+  else have "$1"; fi
+}
+# Entries selected by the arguments (all without arguments), one "check|package" per line.
+wanted=()
 for entry in "${NEEDED[@]}"; do
+  if [ "$#" -eq 0 ] || [[ " $* " == *" ${entry#*|} "* ]]; then wanted+=("$entry"); fi
+done
+
+missing=()
+for entry in "${wanted[@]}"; do
   check="${entry%%|*}" pkg="${entry#*|}"
-  if [ "$#" -gt 0 ] && [[ " $* " != *" $pkg "* ]]; then continue; fi
-  if [[ "$check" == have_* ]]; then "$check" && continue; else have "$check" && continue; fi
+  present "$check" && continue
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done
 # gcc needs libc headers to build sandbox-exec.
@@ -61,10 +78,8 @@ fi
 
 # Verify.
 still=()
-for entry in "${NEEDED[@]}"; do
-  check="${entry%%|*}" pkg="${entry#*|}"
-  if [[ "$check" == have_* ]]; then "$check" && continue; else have "$check" && continue; fi
-  still+=("$check")
+for entry in "${wanted[@]}"; do
+  present "${entry%%|*}" || still+=("${entry%%|*}")
 done
 if [ "${#still[@]}" -ne 0 ]; then
   log verify "still missing after install" "\"commands\":\"${still[*]}\""
