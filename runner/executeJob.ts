@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
-import { readOomKills } from './oomKills.js';
+import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import type { Job } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { RunOutcome } from './protocol/result.js';
-import { runSandboxed, type SandboxLimits } from './sandboxedCommand.js';
-import { decideVerdict } from './verdict.js';
+import { runSandboxed, type LauncherReport, type SandboxLimits } from './sandboxedCommand.js';
+import { decideVerdict, type SandboxMeasures } from './verdict.js';
 
 export interface ExecuteOptions {
   workspace: string;
@@ -42,6 +42,30 @@ function writeSources(job: Job, workspace: string): { entry: string; sources: st
   for (const f of files) writeFileSync(join(workspace, f.name), f.content, { mode: 0o644, flag: 'wx' });
   const sources = files.map((f) => f.name).filter((n) => recipe.extensions.some((ext) => n.endsWith(ext)));
   return { entry: files[0].name, sources: sources.length ? sources : [files[0].name] };
+}
+
+interface Before {
+  oom: number | null;
+  cgroupCpuMs: number | null;
+  runner: NodeJS.CpuUsage;
+}
+
+/**
+ * The job's CPU is the larger of rusage (its reaped processes) and the sandbox cgroup's growth less what
+ * the runner and the launcher used meanwhile: the cgroup also sees children the job had auto-reaped
+ * (SIGCHLD ignored), which rusage never does.
+ */
+function measureAround(before: Before, report: LauncherReport): SandboxMeasures {
+  const oomAfter = readOomKills();
+  const cgroupAfter = readCgroupCpuMs();
+  const runner = process.cpuUsage(before.runner);
+  const fromCgroup = before.cgroupCpuMs !== null && cgroupAfter !== null
+    ? cgroupAfter - before.cgroupCpuMs - (runner.user + runner.system) / 1000 - report.selfCpuMs
+    : 0;
+  return {
+    oomKilled: before.oom !== null && oomAfter !== null && oomAfter > before.oom,
+    cpuMs: Math.max(report.cpuMs, Math.round(fromCgroup)),
+  };
 }
 
 export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
@@ -93,7 +117,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
 
     const stdinPath = join(privateDir, 'stdin');
     writeFileSync(stdinPath, job.stdin, { mode: 0o600 });
-    const oomBefore = readOomKills();
+    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
     const run = await runSandboxed({
       ...common,
       command: [...expandCommand(recipe.run, ctx), ...job.args],
@@ -101,9 +125,8 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
       outputCapBytes: job.maxOutputBytes,
     });
-    const oomAfter = readOomKills();
-    const oomKilled = oomBefore !== null && oomAfter !== null && oomAfter > oomBefore;
-    const verdict = decideVerdict(job, run, oomKilled);
+    const measured = measureAround(before, run.report);
+    const verdict = decideVerdict(job, run, measured);
     return {
       status: verdict.status,
       stdout: run.stdout.toString('utf8'),
@@ -111,7 +134,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       compileOutput,
       exitCode: run.report.exitCode,
       signal: run.report.signal,
-      timeMs: run.report.cpuMs,
+      timeMs: measured.cpuMs,
       wallTimeMs: run.report.wallMs,
       memoryKb: run.report.maxRssKb,
       stdoutTruncated: run.stdoutTruncated,

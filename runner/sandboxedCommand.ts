@@ -33,6 +33,8 @@ export interface LauncherReport {
   maxRssKb: number;
   killedBy: 'wall' | 'request' | null;
   execError: string | null;
+  /** CPU the launcher itself used (it shares the sandbox cgroup with the job). */
+  selfCpuMs: number;
 }
 
 export interface SandboxedRun {

@@ -21,20 +21,28 @@ export function outputMatches(actual: string, expected: string): boolean {
   return a.length === e.length && a.every((line, i) => line === e[i]);
 }
 
-export function decideVerdict(job: Job, run: SandboxedRun, oomKilled: boolean): Verdict {
+/** What the runner measured around the run, beyond the launcher's report. */
+export interface SandboxMeasures {
+  oomKilled: boolean;
+  /** CPU of every process of the job, from the cgroup (covers children the kernel reaped on its own). */
+  cpuMs: number;
+}
+
+export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures): Verdict {
   const r = run.report;
   const limitKb = job.memoryLimitMb * 1024;
   if (r.execError) return { status: 'internal_error', message: `could not start the program: ${r.execError}` };
-  if (r.killedBy === 'request') {
+  // Truncated means over the cap, even when the program finished before the runner's kill arrived.
+  if (r.killedBy === 'request' || run.stdoutTruncated || run.stderrTruncated) {
     return { status: 'output_limit_exceeded', message: `output exceeded ${job.maxOutputBytes} bytes on a stream` };
   }
   if (r.killedBy === 'wall') {
     return { status: 'time_limit_exceeded', message: `wall time limit of ${job.wallTimeLimitMs} ms exceeded` };
   }
-  if (oomKilled || r.maxRssKb > limitKb) {
+  if (measured.oomKilled || r.maxRssKb > limitKb) {
     return { status: 'memory_limit_exceeded', message: `memory limit of ${job.memoryLimitMb} MB exceeded` };
   }
-  if (r.cpuMs > job.timeLimitMs || r.signal === 'SIGXCPU') {
+  if (measured.cpuMs > job.timeLimitMs || r.signal === 'SIGXCPU') {
     return { status: 'time_limit_exceeded', message: `CPU time limit of ${job.timeLimitMs} ms exceeded` };
   }
   if (r.signal === 'SIGXFSZ') return { status: 'output_limit_exceeded', message: 'file size limit exceeded' };

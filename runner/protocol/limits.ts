@@ -54,14 +54,19 @@ export const CAP_ENV: Record<keyof OperatorCaps, string> = {
   maxArgs: 'MAX_ARGS',
 };
 
-/** Memory a sandbox needs beside the job itself: the runner process, the launcher, tmpfs bookkeeping. */
-export const SANDBOX_OVERHEAD_MB = 128;
+/** Size of the workspace and /tmp tmpfs in every sandbox. */
+export const WORKSPACE_SIZE_MB = 64;
+/** Inodes per tmpfs: files and directories cost kernel memory that no size= limit counts. */
+export const WORKSPACE_INODES = 16384;
+/**
+ * Memory a sandbox needs beside the job's own processes: both tmpfs full (their pages stay charged after
+ * the job is killed), plus the runner and the launcher. Without it a job could starve the runner.
+ */
+export const SANDBOX_OVERHEAD_MB = 2 * WORKSPACE_SIZE_MB + 96;
 /** Tasks (threads count) the runner and launcher need beside the job's own processes. */
 export const SANDBOX_OVERHEAD_TASKS = 48;
 /** Compilers start more processes and threads (javac's JVM) than most jobs are allowed. */
 export const COMPILE_MAX_PROCESSES = 128;
-/** Size of the workspace and /tmp tmpfs in every sandbox. */
-export const WORKSPACE_SIZE_MB = 64;
 /** Largest single file the job may write (RLIMIT_FSIZE). */
 export const MAX_FILE_BYTES = 32 << 20;
 /** Compiler diagnostics kept in `compileOutput`. */

@@ -165,5 +165,47 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
       expect(r.stdout).toBe('done\n');
       expect(existsSync('/etc/evil') || existsSync('/usr/evil') || existsSync('/evil')).toBe(false);
     });
+
+    it('cannot stop or kill the launcher\'s killer to hang the job', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'c', wallTimeLimitMs: 3000,
+        code: '#include <signal.h>\n#include <stdio.h>\n#include <unistd.h>\nint main(void) { pid_t parent = getpid(); if (fork() == 0) { while (getppid() == parent) {} for (;;) { kill(-1, SIGSTOP); kill(-1, SIGKILL); } } puts("ok"); return 0; }',
+      }));
+      expect(r).toMatchObject({ status: 'accepted', stdout: 'ok\n' });
+    });
+
+    it('output over the cap is output_limit_exceeded even when the program exits 0 at once', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'c', maxOutputBytes: 65536, expectedOutput: '42\n',
+        code: '#include <string.h>\n#include <unistd.h>\nstatic char b[3 + 70000];\nint main(void) { memcpy(b, "42\\n", 3); memset(b + 3, 10, sizeof b - 3); return write(1, b, sizeof b) < 0; }',
+      }));
+      expect(r).toMatchObject({ status: 'output_limit_exceeded', stdoutTruncated: true });
+    });
+
+    it('CPU of children the kernel reaped on its own still counts', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'c', timeLimitMs: 1000, wallTimeLimitMs: 10_000,
+        code: '#include <signal.h>\n#include <time.h>\n#include <unistd.h>\n#include <sys/wait.h>\nint main(void) { signal(SIGCHLD, SIG_IGN); for (int i = 0; i < 3; i++) if (fork() == 0) { while (clock() < CLOCKS_PER_SEC * 7 / 10) {} _exit(0); } while (wait(NULL) > 0 || 0) {} return 0; }',
+      }));
+      expect(r.status).toBe('time_limit_exceeded');
+      expect(r.timeMs).toBeGreaterThan(1500);
+    });
+
+    it('exhausting tmpfs inodes gets a verdict and leaves the runner alive', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python', timeLimitMs: 10_000, wallTimeLimitMs: 20_000,
+        code: 'import os\nn = 0\nfor d in ("/tmp", "/workspace", "/dev/shm"):\n    try:\n        while True:\n            os.mkdir(f"{d}/{n}{\'x\' * 200}"); n += 1\n    except OSError as e:\n        print(d, e.strerror)',
+      }));
+      expect(r.status).toBe('accepted');
+      expect(r.stdout).toMatch(/\/tmp No space left on device/);
+    });
+
+    it('cannot create namespaces or kernel keys', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python',
+        code: 'import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nfor name, nr, args in (("unshare", 272, (0x10000000,)), ("add_key", 248, (b"user", b"k", b"x", 1, -4))):\n    rc = libc.syscall(nr, *args)\n    print(name, rc, os.strerror(ctypes.get_errno()))',
+      }));
+      expect(r.stdout).toBe('unshare -1 Operation not permitted\nadd_key -1 Operation not permitted\n');
+    });
   });
 });

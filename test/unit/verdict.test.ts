@@ -7,7 +7,7 @@ const job = normalizeJob({ id: 'v', language: 'python', code: '', timeLimitMs: 1
 
 function run(report: Partial<LauncherReport>, stdout = '1\n2\n'): SandboxedRun {
   return {
-    report: { exitCode: 0, signal: null, cpuMs: 10, wallMs: 12, maxRssKb: 1000, killedBy: null, execError: null, ...report },
+    report: { exitCode: 0, signal: null, cpuMs: 10, wallMs: 12, maxRssKb: 1000, killedBy: null, execError: null, selfCpuMs: 1, ...report },
     stdout: Buffer.from(stdout),
     stderr: Buffer.alloc(0),
     interleaved: Buffer.alloc(0),
@@ -35,10 +35,20 @@ describe('verdict', () => {
     [{ exitCode: null, signal: 'SIGKILL', killedBy: 'request' as const, cpuMs: 5000 }, undefined, 'output_limit_exceeded'],
     [{ execError: 'No such file or directory' }, undefined, 'internal_error'],
   ])('%j → %s', (report, stdout, status) => {
-    expect(decideVerdict(job, run(report, stdout), false).status).toBe(status);
+    expect(decideVerdict(job, run(report, stdout), { oomKilled: false, cpuMs: run(report).report.cpuMs }).status).toBe(status);
   });
 
   it('an OOM kill is memory_limit_exceeded even below the measured limit', () => {
-    expect(decideVerdict(job, run({ exitCode: null, signal: 'SIGKILL' }), true).status).toBe('memory_limit_exceeded');
+    expect(decideVerdict(job, run({ exitCode: null, signal: 'SIGKILL' }), { oomKilled: true, cpuMs: 10 }).status).toBe('memory_limit_exceeded');
+  });
+
+  it('CPU the cgroup saw counts even when rusage missed it (auto-reaped children)', () => {
+    expect(decideVerdict(job, run({ cpuMs: 5 }), { oomKilled: false, cpuMs: 1500 }).status).toBe('time_limit_exceeded');
+  });
+
+  it('output over the cap is output_limit_exceeded even if the program exited 0 first', () => {
+    const r = run({});
+    r.stdoutTruncated = true;
+    expect(decideVerdict(job, r, { oomKilled: false, cpuMs: 10 }).status).toBe('output_limit_exceeded');
   });
 });

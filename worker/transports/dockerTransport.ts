@@ -1,12 +1,13 @@
 // The docker transport: a fresh hardened container per job. The runner starts as uid 0 with every
 // capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
 // uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
-// memory = memory+swap, one CPU, a pids limit, size-capped tmpfs for /tmp and the workspace, no log driver
+// memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
+// /dev/shm, no log driver
 // (the streams are attached instead), labels for the reaper; removed in `finally`.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
 import { parseRunnerOutput } from './runnerOutput.js';
@@ -21,7 +22,7 @@ export interface DockerTransportOptions {
 
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
   const memoryBytes = (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024;
-  const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,mode=1777`;
+  const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
     Image: opts.image,
     Cmd: ['--workspace', '/workspace'],
@@ -51,7 +52,8 @@ export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Doc
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
       Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec` },
-      IpcMode: 'private',
+      // Own IPC namespace without /dev/shm: a third tmpfs would be memory outside every budget.
+      IpcMode: 'none',
       LogConfig: { Type: 'none', Config: {} },
     },
   };

@@ -5,11 +5,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
-import { cgroupName, createSandboxCgroup, reapCgroups } from './sandboxCgroup.js';
+import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
+import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
@@ -34,8 +35,7 @@ function systemMounts(): string[] {
   return args;
 }
 
-export function bubblewrapArgs(dist: string, cgroupMemoryDir: string, cgroupMountPoint: string): string[] {
-  const tmpfsBytes = String(WORKSPACE_SIZE_MB * 1024 * 1024);
+export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: SandboxTmpfs): string[] {
   return [
     '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session', '--hostname', 'sandbox',
@@ -43,12 +43,12 @@ export function bubblewrapArgs(dist: string, cgroupMemoryDir: string, cgroupMoun
     '--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8',
     ...systemMounts(),
     '--proc', '/proc', '--dev', '/dev',
-    '--perms', '1777', '--size', tmpfsBytes, '--tmpfs', '/tmp',
-    '--perms', '1777', '--size', tmpfsBytes, '--tmpfs', '/workspace',
+    '--bind', tmpfs.tmp, '/tmp',
+    '--bind', tmpfs.workspace, '/workspace',
     '--ro-bind', dist, '/opt/runner',
     '--ro-bind', process.execPath, '/opt/node',
-    // Only this job's memory cgroup, where the runner reads its OOM-kill count.
-    '--ro-bind', cgroupMemoryDir, cgroupMountPoint,
+    // Only this job's own cgroups, where the runner reads its OOM and CPU counters.
+    ...cgroup.binds.flatMap(([host, inside]) => ['--ro-bind', host, inside]),
     '--chdir', '/workspace',
     '/opt/node', '/opt/runner/runner.js', '--workspace', '/workspace',
   ];
@@ -62,14 +62,20 @@ export class ProcessTransport implements RunnerTransport {
   constructor(private readonly ownerId: string) {}
 
   async run(job: Job): Promise<RunOutcome> {
-    const cgroup = createSandboxCgroup(cgroupName(this.ownerId, `${job.id}-${randomBytes(4).toString('hex')}`), {
-      memoryBytes: (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
-      pidsMax: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
-    });
+    const name = sandboxName(this.ownerId, `${job.id}-${randomBytes(4).toString('hex')}`);
+    const tmpfs = await createSandboxTmpfs(name);
     try {
-      return await this.runInSandbox(job, bubblewrapArgs(this.dist, cgroup.memoryDir, cgroup.memoryMountPoint), cgroup.procsFiles);
+      const cgroup = createSandboxCgroup(name, {
+        memoryBytes: (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
+        pidsMax: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
+      });
+      try {
+        return await this.runInSandbox(job, bubblewrapArgs(this.dist, cgroup, tmpfs), cgroup.procsFiles);
+      } finally {
+        await cgroup.remove();
+      }
     } finally {
-      await cgroup.remove();
+      await tmpfs.remove();
     }
   }
 
@@ -124,9 +130,10 @@ export class ProcessTransport implements RunnerTransport {
     });
   }
 
-  /** Sandboxes die with their worker (bubblewrap --die-with-parent); their empty cgroups are left to remove. */
-  reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
-    return reapCgroups(async (owner) => owner !== this.ownerId && !(await isOwnerAlive(owner)));
+  /** Sandboxes die with their worker (bubblewrap --die-with-parent); their cgroups and tmpfs are left to remove. */
+  async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
+    const isGone = async (owner: string) => owner !== this.ownerId && !(await isOwnerAlive(owner));
+    return (await reapCgroups(isGone)) + (await reapTmpfs(isGone));
   }
 
   /** Kills the sandboxes of jobs still running: their entries stay pending for another worker. */

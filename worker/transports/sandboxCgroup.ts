@@ -15,10 +15,8 @@ export interface CgroupBudget {
 export interface SandboxCgroup {
   /** `cgroup.procs` files a process writes its pid to, to join. */
   procsFiles: string[];
-  /** The directory whose memory files the sandbox sees at its cgroup mount root. */
-  memoryDir: string;
-  /** Where memoryDir is mounted inside the sandbox. */
-  memoryMountPoint: string;
+  /** [host directory, mount point in the sandbox]: the runner reads its OOM and CPU counters there. */
+  binds: [string, string][];
   remove(): Promise<void>;
 }
 
@@ -37,8 +35,11 @@ function isV2(): boolean {
   return existsSync(join(ROOT, 'cgroup.controllers'));
 }
 
+const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct'];
+
 function createV1(name: string, budget: CgroupBudget): string[] {
-  const dirs = ['memory', 'pids', 'cpu'].map((c) => join(ROOT, c, PARENT, name));
+  // cpu and cpuacct may be one hierarchy under two names: the same directory twice is harmless.
+  const dirs = V1_CONTROLLERS.map((c) => join(ROOT, c, PARENT, name));
   for (const d of dirs) mkdirSync(d, { recursive: true });
   const [memory, pids, cpu] = dirs;
   write(memory, 'memory.limit_in_bytes', String(budget.memoryBytes));
@@ -67,12 +68,12 @@ function createV2(name: string, budget: CgroupBudget): string[] {
   return [dir];
 }
 
-/** Names of per-job cgroups are `<owner>@<job>`: the reaper reads the owner back from them. */
-export const cgroupName = (ownerId: string, jobId: string) => `${ownerId}@${jobId}`;
+/** Per-job sandbox resources (cgroups, tmpfs) are named `<owner>@<job>`: reapers read the owner back. */
+export const sandboxName = (ownerId: string, jobId: string) => `${ownerId}@${jobId}`;
 
 /** Removes the job cgroups of owners that are gone; a cgroup that still has tasks is left alone. */
 export async function reapCgroups(isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
-  const parents = isV2() ? [join(ROOT, PARENT)] : ['memory', 'pids', 'cpu'].map((c) => join(ROOT, c, PARENT));
+  const parents = isV2() ? [join(ROOT, PARENT)] : V1_CONTROLLERS.map((c) => join(ROOT, c, PARENT));
   let reaped = 0;
   for (const parent of parents) {
     if (!existsSync(parent)) continue;
@@ -99,9 +100,8 @@ export function createSandboxCgroup(name: string, budget: CgroupBudget): Sandbox
     throw new CgroupUnavailable((err as Error).message);
   }
   return {
-    procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
-    memoryDir: dirs[0],
-    memoryMountPoint: v2 ? ROOT : join(ROOT, 'memory'),
+    procsFiles: [...new Set(dirs)].map((d) => join(d, 'cgroup.procs')),
+    binds: v2 ? [[dirs[0], ROOT]] : [[dirs[0], join(ROOT, 'memory')], [dirs[3], join(ROOT, 'cpuacct')]],
     async remove() {
       // The kernel frees a cgroup only once its last task is reaped, a moment after the sandbox exits.
       for (const d of dirs) {
