@@ -1,6 +1,7 @@
 // Counters of the sandbox's own cgroup, read by the runner around the job: OOM kills (so a job the kernel
-// killed for memory is memory_limit_exceeded, not a bare SIGKILL) and CPU time (which, unlike rusage, also
-// counts children the job let the kernel reap for it). Transports expose the sandbox's cgroup at the mount
+// killed for memory is memory_limit_exceeded, not a bare SIGKILL), CPU time (which, unlike rusage, also
+// counts children the job let the kernel reap for it) and resident memory (which, unlike one process's peak
+// RSS, also counts memory spread over several processes or left in tmpfs). Transports expose the sandbox's cgroup at the mount
 // root (Docker does; the process transport binds it there), tried after the path-qualified file.
 import { readFileSync } from 'node:fs';
 
@@ -63,4 +64,13 @@ export function readCgroupCpuMs(): number | null {
   if (usec !== null) return usec / 1000;
   const nsec = firstReadable(v1Files('cpuacct', 'cpuacct.usage'), (t) => (/^\d+$/.test(t.trim()) ? Number(t.trim()) : null));
   return nsec === null ? null : nsec / 1e6;
+}
+
+/** Anonymous plus tmpfs memory of the sandbox cgroup, in KB (page cache left out: it is not the job's). */
+export function readResidentKb(): number | null {
+  const sum = (keys: string[]) => (text: string) => {
+    const values = keys.map((k) => keyed(k)(text));
+    return values.every((v) => v !== null) ? (values as number[]).reduce((a, b) => a + b, 0) / 1024 : null;
+  };
+  return firstReadable(v2Files('memory.stat'), sum(['anon', 'shmem'])) ?? firstReadable(v1Files('memory', 'memory.stat'), sum(['total_rss', 'total_shmem']));
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
+import { sampleMemory, type MemorySampler } from './memorySampler.js';
 import type { Job } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { RunOutcome } from './protocol/result.js';
@@ -48,12 +49,14 @@ interface Before {
   oom: number | null;
   cgroupCpuMs: number | null;
   runner: NodeJS.CpuUsage;
+  memory: MemorySampler;
 }
 
 /**
  * The job's CPU is the larger of rusage (its reaped processes) and the sandbox cgroup's growth less what
  * the runner and the launcher used meanwhile: the cgroup also sees children the job had auto-reaped
- * (SIGCHLD ignored), which rusage never does.
+ * (SIGCHLD ignored), which rusage never does. Its memory is likewise the larger of the biggest process's
+ * peak RSS and the cgroup's sampled growth (several processes, tmpfs).
  */
 function measureAround(before: Before, report: LauncherReport): SandboxMeasures {
   const oomAfter = readOomKills();
@@ -65,6 +68,7 @@ function measureAround(before: Before, report: LauncherReport): SandboxMeasures 
   return {
     oomKilled: before.oom !== null && oomAfter !== null && oomAfter > before.oom,
     cpuMs: Math.max(report.cpuMs, Math.round(fromCgroup)),
+    memoryKb: Math.max(report.maxRssKb, before.memory.stop()),
   };
 }
 
@@ -117,7 +121,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
 
     const stdinPath = join(privateDir, 'stdin');
     writeFileSync(stdinPath, job.stdin, { mode: 0o600 });
-    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
+    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage(), memory: sampleMemory() };
     const run = await runSandboxed({
       ...common,
       command: [...expandCommand(recipe.run, ctx), ...job.args],
@@ -136,7 +140,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       signal: run.report.signal,
       timeMs: measured.cpuMs,
       wallTimeMs: run.report.wallMs,
-      memoryKb: run.report.maxRssKb,
+      memoryKb: measured.memoryKb,
       stdoutTruncated: run.stdoutTruncated,
       stderrTruncated: run.stderrTruncated,
       message: verdict.message,

@@ -26,6 +26,8 @@ export interface SandboxMeasures {
   oomKilled: boolean;
   /** CPU of every process of the job, from the cgroup (covers children the kernel reaped on its own). */
   cpuMs: number;
+  /** Peak memory of the job: its largest process, or all of it together in the cgroup, whichever is more. */
+  memoryKb: number;
 }
 
 export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures): Verdict {
@@ -39,7 +41,7 @@ export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeas
   if (r.killedBy === 'wall') {
     return { status: 'time_limit_exceeded', message: `wall time limit of ${job.wallTimeLimitMs} ms exceeded` };
   }
-  if (measured.oomKilled || r.maxRssKb > limitKb) {
+  if (measured.oomKilled || measured.memoryKb > limitKb) {
     return { status: 'memory_limit_exceeded', message: `memory limit of ${job.memoryLimitMb} MB exceeded` };
   }
   if (measured.cpuMs > job.timeLimitMs || r.signal === 'SIGXCPU') {

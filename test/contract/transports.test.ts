@@ -207,5 +207,23 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
       }));
       expect(r.stdout).toBe('unshare -1 Operation not permitted\nadd_key -1 Operation not permitted\n');
     });
+
+    it('memory spread over two processes is measured together', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python', memoryLimitMb: 256, timeLimitMs: 5000,
+        code: 'import os, time\npid = os.fork()\nx = b"x" * (150 << 20)\ntime.sleep(0.5)\nif pid: os.wait()',
+      }));
+      expect(r.status).toBe('memory_limit_exceeded');
+      expect(r.memoryKb).toBeGreaterThan(256 * 1024);
+    });
+
+    it('files kept in tmpfs count as the job\'s memory', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'bash', memoryLimitMb: 64,
+        code: 'for i in 1 2; do head -c 25M /dev/zero > /tmp/a$i; head -c 25M /dev/zero > /workspace/b$i; done; sleep 0.3; echo done',
+      }));
+      expect(r.status).toBe('memory_limit_exceeded');
+      expect(r.memoryKb).toBeGreaterThanOrEqual(100 * 1024);
+    });
   });
 });

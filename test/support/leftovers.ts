@@ -1,7 +1,7 @@
 // What a test must not leave behind: containers with our label, sandbox processes, job-uid processes,
-// per-job cgroups.
+// per-job cgroups and tmpfs mounts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
 import { DOCKER_SOCKET } from './services.js';
@@ -37,16 +37,21 @@ export function sandboxCgroups(): string[] {
   return parents.filter((p) => existsSync(p)).flatMap((p) => readdirSync(p).filter((n) => n.includes('@')).map((n) => `${p}/${n}`));
 }
 
+/** Per-job tmpfs mounts of the process transport still present. */
+export function sandboxMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' /run/code-execution/'));
+}
+
 /** Polls until nothing is left (containers are removed asynchronously), then reports what remains. */
 export async function expectNothingLeft(timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const containers = await ourContainers();
     const processes = sandboxProcesses();
-    const cgroups = sandboxCgroups();
+    const cgroups = [...sandboxCgroups(), ...sandboxMounts()];
     if (!containers.length && !processes.length && !cgroups.length) return;
     if (Date.now() > deadline) {
-      throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}\ncgroups: ${cgroups.join('\n') || 'none'}`);
+      throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}\ncgroups and mounts: ${cgroups.join('\n') || 'none'}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -104,6 +104,8 @@ describe.each(MODES)('worker (%s transport)', (runnerMode) => {
     expect(r.worker).toMatch(/^rescuer-/);
     expect(await redis.client.xlen(resultEventsKey(id))).toBe(1);
     await rescuer.waitForLog((l) => l.msg === 'reclaimed an idle entry', 10_000, 'the reclaim');
+    // The result is stored before the entry is acknowledged: wait for the acknowledgement.
+    await rescuer.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000, 'the completion');
     expect(await pendingCount()).toBe(0);
   });
 
@@ -150,6 +152,7 @@ describe.each(MODES)('worker (%s transport)', (runnerMode) => {
     expect(dead.map((d) => d.reason)).toEqual(['the "job" field is not valid JSON', 'entry has no "job" field']);
     // The broken job's producer still gets an answer: its id was legible.
     expect(await result('broken-1')).toMatchObject({ status: 'rejected', message: 'the "job" field is not valid JSON' });
+    await w.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000, 'the completion');
     expect(await pendingCount()).toBe(0);
   });
 
