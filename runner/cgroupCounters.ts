@@ -48,6 +48,9 @@ function firstReadable(files: string[], parse: (text: string) => number | null):
   return null;
 }
 
+/** A file holding one whole number. */
+const wholeNumber = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : null);
+
 const keyed = (key: string) => (text: string) => {
   const match = text.match(new RegExp(`^${key} (\\d+)$`, 'm'));
   return match ? Number(match[1]) : null;
@@ -62,15 +65,24 @@ export function readOomKills(): number | null {
 export function readCgroupCpuMs(): number | null {
   const usec = firstReadable(v2Files('cpu.stat'), keyed('usage_usec'));
   if (usec !== null) return usec / 1000;
-  const nsec = firstReadable(v1Files('cpuacct', 'cpuacct.usage'), (t) => (/^\d+$/.test(t.trim()) ? Number(t.trim()) : null));
+  const nsec = firstReadable(v1Files('cpuacct', 'cpuacct.usage'), wholeNumber);
   return nsec === null ? null : nsec / 1e6;
 }
 
-/** Anonymous plus tmpfs memory of the sandbox cgroup, in KB (page cache left out: it is not the job's). */
+/**
+ * Memory of the sandbox cgroup that belongs to its processes, in KB: anonymous, tmpfs and kernel memory
+ * (pipe and socket buffers, inodes, stacks). Page cache is left out: it is not the job's.
+ */
 export function readResidentKb(): number | null {
-  const sum = (keys: string[]) => (text: string) => {
-    const values = keys.map((k) => keyed(k)(text));
-    return values.every((v) => v !== null) ? (values as number[]).reduce((a, b) => a + b, 0) / 1024 : null;
+  const sum = (required: string[], optional: string[] = []) => (text: string) => {
+    const values = required.map((k) => keyed(k)(text));
+    if (values.some((v) => v === null)) return null;
+    const extra = optional.map((k) => keyed(k)(text) ?? 0);
+    return [...(values as number[]), ...extra].reduce((a, b) => a + b, 0);
   };
-  return firstReadable(v2Files('memory.stat'), sum(['anon', 'shmem'])) ?? firstReadable(v1Files('memory', 'memory.stat'), sum(['total_rss', 'total_shmem']));
+  const v2 = firstReadable(v2Files('memory.stat'), sum(['anon', 'shmem'], ['kernel', 'sock']));
+  if (v2 !== null) return v2 / 1024;
+  const v1 = firstReadable(v1Files('memory', 'memory.stat'), sum(['total_rss', 'total_shmem']));
+  if (v1 === null) return null;
+  return (v1 + (firstReadable(v1Files('memory', 'memory.kmem.usage_in_bytes'), wholeNumber) ?? 0)) / 1024;
 }

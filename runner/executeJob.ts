@@ -79,13 +79,15 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
   try {
     const { entry, sources } = writeSources(job, opts.workspace);
     const ctx = { entry, sources, memoryMb: job.memoryLimitMb };
-    const uid = sandboxUid();
-    const common = { launcher: opts.launcher, cwd: opts.workspace, uid, env: JOB_ENV };
+    // Compiler and program get different uids: in the sticky workspace the program can then neither
+    // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
+    const common = { launcher: opts.launcher, cwd: opts.workspace, env: JOB_ENV };
 
     let compileOutput = '';
     if (recipe.compile) {
       const compile = await runSandboxed({
         ...common,
+        uid: sandboxUid(),
         command: expandCommand(recipe.compile, ctx),
         stdinPath: null,
         limits: limitsFor(job, job.compileTimeLimitMs, job.compileTimeLimitMs * 2 + 2000, COMPILE_MAX_PROCESSES),
@@ -124,6 +126,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
     const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage(), memory: sampleMemory() };
     const run = await runSandboxed({
       ...common,
+      uid: sandboxUid(),
       command: [...expandCommand(recipe.run, ctx), ...job.args],
       stdinPath,
       limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),

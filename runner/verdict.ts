@@ -1,7 +1,7 @@
 // The one place a verdict is decided, from what the launcher measured. Order matters: the cause that
 // stopped the program wins over its symptoms (a program killed for output also exits by a signal).
 import type { Job } from './protocol/job.js';
-import type { Status } from './protocol/result.js';
+import { outcomeWithoutRun, type RunOutcome, type Status } from './protocol/result.js';
 import type { SandboxedRun } from './sandboxedCommand.js';
 
 export interface Verdict {
@@ -54,4 +54,17 @@ export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeas
     return { status: 'wrong_answer', message: 'output differs from expectedOutput' };
   }
   return { status: 'accepted', message: null };
+}
+
+/**
+ * The verdict when the runner died without a result in a sandbox that saw an OOM kill: the job filled the
+ * sandbox with memory its killed processes did not free (kernel objects, tmpfs) or steered the OOM killer
+ * at the runner. Either way the job's memory use is the cause. Transports call this, so that verdict too
+ * is decided here.
+ */
+export function runnerKilledForMemory(job: Job): RunOutcome {
+  return outcomeWithoutRun(
+    'memory_limit_exceeded',
+    `the sandbox ran out of memory with the job at its ${job.memoryLimitMb} MB limit (memory held outside the job's processes counts too)`,
+  );
 }

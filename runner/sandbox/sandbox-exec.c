@@ -132,7 +132,7 @@ static void kill_job_uid(uid_t uid, gid_t gid) {
 
 /* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
  * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
- * job ends), mounts, BPF, perf, userfaultfd, io_uring, modules. clone3 answers ENOSYS so libc falls back to
+ * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, modules. clone3 answers ENOSYS so libc falls back to
  * clone, whose flags a classic filter can inspect. */
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -164,6 +164,8 @@ static int install_seccomp(void) {
     DENY(__NR_init_module), DENY(__NR_finit_module), DENY(__NR_delete_module), DENY(__NR_kexec_load),
     DENY(__NR_open_by_handle_at), DENY(__NR_name_to_handle_at), DENY(__NR_fsopen), DENY(__NR_fsmount),
     DENY(__NR_move_mount), DENY(__NR_open_tree),
+    /* System V and POSIX IPC objects outlive the processes that made them: memory no job should leave. */
+    DENY(__NR_msgget), DENY(__NR_semget), DENY(__NR_shmget), DENY(__NR_mq_open),
     /* clone with any namespace flag (the flags are the first argument on x86_64 and aarch64). */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),

@@ -200,12 +200,13 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
       expect(r.stdout).toMatch(/\/tmp No space left on device/);
     });
 
-    it('cannot create namespaces or kernel keys', async () => {
+    it('cannot create namespaces, kernel keys or IPC objects', async () => {
       const r = await transport.run(normalizeJob({
         id: `contract-${++seq}`, language: 'python',
-        code: 'import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nfor name, nr, args in (("unshare", 272, (0x10000000,)), ("add_key", 248, (b"user", b"k", b"x", 1, -4))):\n    rc = libc.syscall(nr, *args)\n    print(name, rc, os.strerror(ctypes.get_errno()))',
+        // x86_64 syscall numbers: unshare(CLONE_NEWUSER), add_key, msgget, shmget.
+        code: 'import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nfor name, nr, args in (("unshare", 272, (0x10000000,)), ("add_key", 248, (b"user", b"k", b"x", 1, -4)), ("msgget", 68, (0, 0o1600)), ("shmget", 29, (0, 4096, 0o1600))):\n    rc = libc.syscall(nr, *args)\n    print(name, rc, os.strerror(ctypes.get_errno()))',
       }));
-      expect(r.stdout).toBe('unshare -1 Operation not permitted\nadd_key -1 Operation not permitted\n');
+      expect(r.stdout).toBe(['unshare', 'add_key', 'msgget', 'shmget'].map((n) => `${n} -1 Operation not permitted\n`).join(''));
     });
 
     it('memory spread over two processes is measured together', async () => {
@@ -224,6 +225,22 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
       }));
       expect(r.status).toBe('memory_limit_exceeded');
       expect(r.memoryKb).toBeGreaterThanOrEqual(100 * 1024);
+    });
+
+    it('memory held in socket buffers counts', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python', memoryLimitMb: 64, timeLimitMs: 5000,
+        code: 'import socket, time\npairs, stored, chunk = [], 0, b"x" * 65536\nwhile stored < 150 << 20 and len(pairs) < 300:\n    a, b = socket.socketpair()\n    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)\n    a.setblocking(False)\n    try:\n        while stored < 150 << 20:\n            stored += a.send(chunk)\n    except BlockingIOError:\n        pass\n    pairs.append((a, b))\ntime.sleep(0.3)\nprint(stored >> 20)',
+      }));
+      expect(r.status).toBe('memory_limit_exceeded');
+    });
+
+    it('the program cannot delete or change what the compiler made', async () => {
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'c',
+        code: '#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\nint main(void) { printf("%s|", unlink("main") ? strerror(errno) : "deleted"); printf("%s\\n", fopen("main", "w") ? "opened" : strerror(errno)); return 0; }',
+      }));
+      expect(r.stdout).toBe('Operation not permitted|Permission denied\n');
     });
   });
 });

@@ -10,6 +10,7 @@ import type { Job } from '../../runner/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
+import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
@@ -124,7 +125,12 @@ export class DockerTransport implements RunnerTransport {
       }
       await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
       if (overflow) throw new TransportError('runner output over its cap');
-      return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `container exit ${waited.StatusCode}: ${err.trim().slice(0, 300)}`);
+      try {
+        return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `container exit ${waited.StatusCode}: ${err.trim().slice(0, 300)}`);
+      } catch (error) {
+        if ((await container.inspect()).State.OOMKilled) return runnerKilledForMemory(job);
+        throw error;
+      }
     } finally {
       clearTimeout(timer);
     }

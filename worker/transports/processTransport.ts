@@ -7,6 +7,7 @@ import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Job } from '../../runner/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
+import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
@@ -71,6 +72,9 @@ export class ProcessTransport implements RunnerTransport {
       });
       try {
         return await this.runInSandbox(job, bubblewrapArgs(this.dist, cgroup, tmpfs), cgroup.procsFiles);
+      } catch (err) {
+        if (err instanceof TransportError && cgroup.oomKills() > 0) return runnerKilledForMemory(job);
+        throw err;
       } finally {
         await cgroup.remove();
       }

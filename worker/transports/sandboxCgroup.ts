@@ -17,6 +17,8 @@ export interface SandboxCgroup {
   procsFiles: string[];
   /** [host directory, mount point in the sandbox]: the runner reads its OOM and CPU counters there. */
   binds: [string, string][];
+  /** OOM kills the kernel made in this cgroup so far. */
+  oomKills(): number;
   remove(): Promise<void>;
 }
 
@@ -102,6 +104,10 @@ export function createSandboxCgroup(name: string, budget: CgroupBudget): Sandbox
   return {
     procsFiles: [...new Set(dirs)].map((d) => join(d, 'cgroup.procs')),
     binds: v2 ? [[dirs[0], ROOT]] : [[dirs[0], join(ROOT, 'memory')], [dirs[3], join(ROOT, 'cpuacct')]],
+    oomKills() {
+      const text = readFileSync(join(dirs[0], v2 ? 'memory.events' : 'memory.oom_control'), 'utf8');
+      return Number(text.match(/^oom_kill (\d+)$/m)?.[1] ?? 0);
+    },
     async remove() {
       // The kernel frees a cgroup only once its last task is reaped, a moment after the sandbox exits.
       for (const d of dirs) {
