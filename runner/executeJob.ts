@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
-import { sampleMemory, type MemorySampler } from './memorySampler.js';
+import { sampleMemory } from './memorySampler.js';
 import type { Job } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { RunOutcome } from './protocol/result.js';
-import { runSandboxed, type LauncherReport, type SandboxLimits } from './sandboxedCommand.js';
+import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
 import { decideVerdict, type SandboxMeasures } from './verdict.js';
 
 export interface ExecuteOptions {
@@ -49,7 +49,6 @@ interface Before {
   oom: number | null;
   cgroupCpuMs: number | null;
   runner: NodeJS.CpuUsage;
-  memory: MemorySampler;
 }
 
 /**
@@ -58,7 +57,7 @@ interface Before {
  * (SIGCHLD ignored), which rusage never does. Its memory is likewise the larger of the biggest process's
  * peak RSS and the cgroup's sampled growth (several processes, tmpfs).
  */
-function measureAround(before: Before, report: LauncherReport): SandboxMeasures {
+function measureAround(before: Before, report: LauncherReport, sampledKb: number): SandboxMeasures {
   const oomAfter = readOomKills();
   const cgroupAfter = readCgroupCpuMs();
   const runner = process.cpuUsage(before.runner);
@@ -68,7 +67,7 @@ function measureAround(before: Before, report: LauncherReport): SandboxMeasures 
   return {
     oomKilled: before.oom !== null && oomAfter !== null && oomAfter > before.oom,
     cpuMs: Math.max(report.cpuMs, Math.round(fromCgroup)),
-    memoryKb: Math.max(report.maxRssKb, before.memory.stop()),
+    memoryKb: Math.max(report.maxRssKb, sampledKb),
   };
 }
 
@@ -123,16 +122,24 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
 
     const stdinPath = join(privateDir, 'stdin');
     writeFileSync(stdinPath, job.stdin, { mode: 0o600 });
-    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage(), memory: sampleMemory() };
-    const run = await runSandboxed({
-      ...common,
-      uid: sandboxUid(),
-      command: [...expandCommand(recipe.run, ctx), ...job.args],
-      stdinPath,
-      limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
-      outputCapBytes: job.maxOutputBytes,
-    });
-    const measured = measureAround(before, run.report);
+    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
+    const sampler = sampleMemory();
+    let run: SandboxedRun;
+    let sampledKb: number;
+    try {
+      run = await runSandboxed({
+        ...common,
+        uid: sandboxUid(),
+        command: [...expandCommand(recipe.run, ctx), ...job.args],
+        stdinPath,
+        limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
+        outputCapBytes: job.maxOutputBytes,
+      });
+    } finally {
+      // Always stopped: a live sampling timer would keep the runner from exiting.
+      sampledKb = sampler.stop();
+    }
+    const measured = measureAround(before, run.report, sampledKb);
     const verdict = decideVerdict(job, run, measured);
     return {
       status: verdict.status,
