@@ -47,4 +47,6 @@ for entry in "${IMAGES[@]}"; do
   size=$(docker image inspect -f '{{.Size}}' "$tag")
   log image "built" "\"image\":\"$tag\",\"size_bytes\":$size,\"build_s\":$(( $(date +%s) - t0 ))"
 done
+# Rebuilds leave the previous runner image dangling; only those (untagged, our label) are removed.
+docker image prune -f --filter "label=code-execution.image=runner" >/dev/null || true
 log done "images ready"
