@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY } from './keys.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
 
 export const RUNNER_MODES = ['auto', 'docker', 'process'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
@@ -10,7 +10,7 @@ export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
 
 const envSchema = z.object({
-  REDIS_URL: z.string().url('must be a URL like redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
   STREAM_KEY: z.string().min(1).default(DEFAULT_STREAM_KEY),
   CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
   WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),

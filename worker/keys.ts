@@ -1,4 +1,5 @@
 // Redis key names of the protocol: one source of truth for the worker, the CLI and the tests.
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_STREAM_KEY = 'code-execution-jobs';
 export const DEFAULT_CONSUMER_GROUP = 'execution-workers';
 

@@ -1,7 +1,7 @@
 // `code-exec demo` (`npm run demo`): the whole pipeline on this machine. Starts a throwaway Redis when
 // REDIS_URL is unset, a worker in RUNNER_MODE (auto: docker when it is ready, else the process sandbox),
 // submits every program in examples/ through the queue and prints a table of verdicts, times and memory.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,12 +32,8 @@ function say(msg: string, fields: Record<string, unknown> = {}): void {
 async function startLocalRedis(): Promise<{ url: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'code-exec-demo-'));
   const socket = join(dir, 'redis.sock');
-  let proc: ChildProcess;
-  try {
-    proc = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--save', ''], { stdio: 'ignore' });
-  } catch {
-    throw new UsageError('redis-server not found: apt-get install -y redis-server, or set REDIS_URL');
-  }
+  // A missing binary is reported through 'error', not thrown by spawn.
+  const proc = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--save', ''], { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => {
     proc.once('error', () => reject(new UsageError('redis-server not found: apt-get install -y redis-server, or set REDIS_URL')));
     const deadline = Date.now() + 10_000;

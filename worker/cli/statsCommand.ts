@@ -1,6 +1,6 @@
 // `code-exec stats`: the queue at a glance, as JSON.
 import type { Redis } from 'ioredis';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY, deadLetterKey } from '../keys.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY, deadLetterKey } from '../keys.js';
 import { connectOnce } from './submitCommand.js';
 
 function record(flat: unknown[]): Record<string, unknown> {
@@ -29,7 +29,7 @@ export async function queueStats(redis: Redis, streamKey: string, group: string)
 }
 
 export async function statsCommand(): Promise<number> {
-  const redis = await connectOnce(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redis = await connectOnce(process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
   try {
     const stats = await queueStats(redis, process.env.STREAM_KEY ?? DEFAULT_STREAM_KEY, process.env.CONSUMER_GROUP ?? DEFAULT_CONSUMER_GROUP);
     process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);

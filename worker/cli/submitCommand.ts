@@ -1,6 +1,6 @@
 // `code-exec submit FILE`: XADD a job and, unless --no-wait, block until its result is stored.
 import { Redis } from 'ioredis';
-import { DEFAULT_STREAM_KEY } from '../keys.js';
+import { DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../keys.js';
 import { redactedUrl } from '../redisConnection.js';
 import { waitForResult } from '../resultStore.js';
 import { jobFromFile, UsageError, type JobFlags } from './jobFromFile.js';
@@ -25,7 +25,7 @@ export async function connectOnce(url: string): Promise<Redis> {
 export async function submitCommand(file: string | undefined, flags: SubmitFlags): Promise<number> {
   const job = jobFromFile(file, flags);
   const timeoutMs = Number(flags['timeout-ms'] ?? 120_000);
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const redis = await connectOnce(url);
   try {
     await redis.xadd(process.env.STREAM_KEY ?? DEFAULT_STREAM_KEY, '*', 'job', JSON.stringify(job));

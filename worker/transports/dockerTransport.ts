@@ -2,16 +2,15 @@
 // capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
 // uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
 // memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
-// /dev/shm, no log driver
-// (the streams are attached instead), labels for the reaper; removed in `finally`.
+// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed in `finally`.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Job } from '../../runner/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
-import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { parseRunnerOutput } from './runnerOutput.js';
+import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
+import { collectRunnerOutput } from './runnerOutput.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
 export interface DockerTransportOptions {
@@ -90,19 +89,9 @@ export class DockerTransport implements RunnerTransport {
     const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let err = '';
-    let overflow = false;
-    const cap = runnerOutputCapBytes(job);
-    stdout.on('data', (c: Buffer) => {
-      outBytes += c.length;
-      if (outBytes > cap) overflow = true;
-      else out.push(c);
-    });
-    stderr.on('data', (c: Buffer) => {
-      if (err.length < 8192) err += c.toString('utf8');
-    });
+    const output = collectRunnerOutput(runnerOutputCapBytes(job), () => void container.kill().catch(() => {}));
+    stdout.on('data', output.onStdout);
+    stderr.on('data', output.onStderr);
     this.docker.modem.demuxStream(stream, stdout, stderr);
     const ended = new Promise<void>((resolve) => {
       stream.on('end', resolve);
@@ -124,9 +113,8 @@ export class DockerTransport implements RunnerTransport {
         throw new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`);
       }
       await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
-      if (overflow) throw new TransportError('runner output over its cap');
       try {
-        return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `container exit ${waited.StatusCode}: ${err.trim().slice(0, 300)}`);
+        return output.parse(`container exit ${waited.StatusCode}`);
       } catch (error) {
         if ((await container.inspect()).State.OOMKilled) return runnerKilledForMemory(job);
         throw error;

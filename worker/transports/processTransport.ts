@@ -8,7 +8,7 @@ import type { Job } from '../../runner/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { parseRunnerOutput } from './runnerOutput.js';
+import { collectRunnerOutput } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
@@ -92,28 +92,21 @@ export class ProcessTransport implements RunnerTransport {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGROUP_PROCS: procsFiles.join(' ') },
       });
       this.active.add(child.pid!);
-      const cap = runnerOutputCapBytes(job);
-      const out: Buffer[] = [];
-      let outBytes = 0;
-      let err = '';
-      let failure: string | null = null;
-      const killAll = (why: string) => {
-        failure ??= why;
+      let timedOut = false;
+      const killAll = () => {
         try {
           process.kill(-child.pid!, 'SIGKILL');
         } catch {
           // Already gone.
         }
       };
-      const timer = setTimeout(() => killAll(`no result within ${jobDeadlineMs(job)} ms`), jobDeadlineMs(job));
-      child.stdout.on('data', (c: Buffer) => {
-        outBytes += c.length;
-        if (outBytes > cap) killAll('runner output over its cap');
-        else out.push(c);
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        if (err.length < 8192) err += c.toString('utf8');
-      });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killAll();
+      }, jobDeadlineMs(job));
+      const output = collectRunnerOutput(runnerOutputCapBytes(job), killAll);
+      child.stdout.on('data', output.onStdout);
+      child.stderr.on('data', output.onStderr);
       child.stdin.on('error', () => {});
       child.stdin.end(JSON.stringify(job));
       child.on('error', (e) => {
@@ -123,10 +116,10 @@ export class ProcessTransport implements RunnerTransport {
       child.on('close', (code) => {
         clearTimeout(timer);
         this.active.delete(child.pid!);
-        if (failure) return reject(new TransportError(`process sandbox killed: ${failure}`));
+        if (timedOut) return reject(new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`));
         if (code === 97) return reject(new TransportError('cannot join the job cgroup; run the worker as root'));
         try {
-          resolve(parseRunnerOutput(Buffer.concat(out).toString('utf8'), `bwrap exit ${code}: ${err.trim().slice(0, 300)}`));
+          resolve(output.parse(`bwrap exit ${code}`));
         } catch (e) {
           reject(e);
         }

@@ -1,5 +1,6 @@
-// Reads the runner program's one JSON line. The runner's stdout carries nothing else (user output travels
-// inside the JSON), so anything unexpected means the runner did not finish: a TransportError.
+// Collects and reads the runner program's output. Its stdout carries one JSON line and nothing else (user
+// output travels inside the JSON), so anything unexpected means the runner did not finish: a TransportError.
+// Its stderr is its log, kept short for error messages.
 import { STATUSES, type RunOutcome } from '../../runner/protocol/result.js';
 import { TransportError } from './transport.js';
 
@@ -16,4 +17,36 @@ export function parseRunnerOutput(stdout: string, context: string): RunOutcome {
     throw new TransportError(`runner result has an unexpected shape (${context})`);
   }
   return o as RunOutcome;
+}
+
+export interface RunnerOutputCollector {
+  onStdout(chunk: Buffer): void;
+  onStderr(chunk: Buffer): void;
+  /** The outcome, or a TransportError naming `context` and the runner's log. */
+  parse(context: string): RunOutcome;
+}
+
+/** Keeps at most `capBytes` of stdout; past that `onOverflow` is called (once) and parse() fails. */
+export function collectRunnerOutput(capBytes: number, onOverflow: () => void): RunnerOutputCollector {
+  const out: Buffer[] = [];
+  let outBytes = 0;
+  let log = '';
+  let overflowed = false;
+  return {
+    onStdout(chunk) {
+      outBytes += chunk.length;
+      if (outBytes <= capBytes) out.push(chunk);
+      else if (!overflowed) {
+        overflowed = true;
+        onOverflow();
+      }
+    },
+    onStderr(chunk) {
+      if (log.length < 8192) log += chunk.toString('utf8');
+    },
+    parse(context) {
+      if (overflowed) throw new TransportError(`runner output over its cap of ${capBytes} bytes (${context})`);
+      return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `${context}: ${log.trim().slice(0, 300)}`);
+    },
+  };
 }
