@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
-import type { Job } from './protocol/job.js';
+import { testCasesOf, type Job, type TestCase } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
-import type { RunOutcome } from './protocol/result.js';
+import type { CaseOutcome, RunOutcome } from './protocol/result.js';
 import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
 import { decideVerdict, type SandboxMeasures } from './verdict.js';
 
@@ -71,6 +71,72 @@ function measureAround(before: Before, report: LauncherReport, sampledKb: number
   };
 }
 
+interface RunContext {
+  common: { launcher: string; cwd: string; env: Record<string, string> };
+  command: string[];
+  privateDir: string;
+}
+
+/** Runs the built program on one input and judges it. */
+async function runCase(job: Job, ctx: RunContext, testCase: TestCase, index: number): Promise<CaseOutcome> {
+  const stdinPath = join(ctx.privateDir, `stdin-${index}`);
+  writeFileSync(stdinPath, testCase.stdin, { mode: 0o600 });
+  const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
+  const sampler = sampleMemory();
+  let run: SandboxedRun;
+  let sampledKb: number;
+  try {
+    run = await runSandboxed({
+      ...ctx.common,
+      uid: sandboxUid(),
+      command: ctx.command,
+      stdinPath,
+      limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
+      outputCapBytes: job.maxOutputBytes,
+    });
+  } finally {
+    // Always stopped: a live sampling timer would keep the runner from exiting.
+    sampledKb = sampler.stop();
+  }
+  const measured = measureAround(before, run.report, sampledKb);
+  const verdict = decideVerdict(job, run, measured, testCase.expectedOutput);
+  return {
+    status: verdict.status,
+    stdout: run.stdout.toString('utf8'),
+    stderr: run.stderr.toString('utf8'),
+    exitCode: run.report.exitCode,
+    signal: run.report.signal,
+    timeMs: measured.cpuMs,
+    wallTimeMs: run.report.wallMs,
+    memoryKb: measured.memoryKb,
+    stdoutTruncated: run.stdoutTruncated,
+    stderrTruncated: run.stderrTruncated,
+    message: verdict.message,
+  };
+}
+
+const SKIPPED: CaseOutcome = {
+  status: 'skipped', stdout: '', stderr: '', exitCode: null, signal: null, timeMs: 0, wallTimeMs: 0, memoryKb: 0,
+  stdoutTruncated: false, stderrTruncated: false, message: 'not run: an earlier case failed and the job stops on the first failure',
+};
+
+/** The job's outcome from its cases: the first failure speaks for the job (see RunOutcome). */
+function summarize(job: Job, cases: CaseOutcome[], compileOutput: string, compilations: number): RunOutcome {
+  const ran = cases.filter((c) => c.status !== 'skipped');
+  const decisive = ran.find((c) => c.status !== 'accepted') ?? ran[ran.length - 1];
+  const { status, ...rest } = decisive;
+  return {
+    ...rest,
+    status: status as RunOutcome['status'],
+    timeMs: Math.max(...ran.map((c) => c.timeMs)),
+    memoryKb: Math.max(...ran.map((c) => c.memoryKb)),
+    wallTimeMs: ran.reduce((n, c) => n + c.wallTimeMs, 0),
+    compileOutput,
+    compilations,
+    ...(job.testCases ? { testCases: cases } : {}),
+  };
+}
+
 export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
   const recipe = languageFor(job.language)!;
   // Runner-private files (stdin) live outside the workspace in a directory only root can enter.
@@ -83,7 +149,9 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
     const common = { launcher: opts.launcher, cwd: opts.workspace, env: JOB_ENV };
 
     let compileOutput = '';
+    let compilations = 0;
     if (recipe.compile) {
+      compilations++;
       const compile = await runSandboxed({
         ...common,
         uid: sandboxUid(),
@@ -108,6 +176,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
           stdout: '',
           stderr: '',
           compileOutput,
+          compilations,
           exitCode: r.exitCode,
           signal: r.signal,
           timeMs: r.cpuMs,
@@ -120,41 +189,13 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       }
     }
 
-    const stdinPath = join(privateDir, 'stdin');
-    writeFileSync(stdinPath, job.stdin, { mode: 0o600 });
-    const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
-    const sampler = sampleMemory();
-    let run: SandboxedRun;
-    let sampledKb: number;
-    try {
-      run = await runSandboxed({
-        ...common,
-        uid: sandboxUid(),
-        command: [...expandCommand(recipe.run, ctx), ...job.args],
-        stdinPath,
-        limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
-        outputCapBytes: job.maxOutputBytes,
-      });
-    } finally {
-      // Always stopped: a live sampling timer would keep the runner from exiting.
-      sampledKb = sampler.stop();
+    const run: RunContext = { common, command: [...expandCommand(recipe.run, ctx), ...job.args], privateDir };
+    const cases: CaseOutcome[] = [];
+    for (const [i, testCase] of testCasesOf(job).entries()) {
+      const failedBefore = cases.some((c) => c.status !== 'accepted');
+      cases.push(job.stopOnFirstFailure && failedBefore ? SKIPPED : await runCase(job, run, testCase, i));
     }
-    const measured = measureAround(before, run.report, sampledKb);
-    const verdict = decideVerdict(job, run, measured);
-    return {
-      status: verdict.status,
-      stdout: run.stdout.toString('utf8'),
-      stderr: run.stderr.toString('utf8'),
-      compileOutput,
-      exitCode: run.report.exitCode,
-      signal: run.report.signal,
-      timeMs: measured.cpuMs,
-      wallTimeMs: run.report.wallMs,
-      memoryKb: measured.memoryKb,
-      stdoutTruncated: run.stdoutTruncated,
-      stderrTruncated: run.stderrTruncated,
-      message: verdict.message,
-    };
+    return summarize(job, cases, compileOutput, compilations);
   } finally {
     rmSync(privateDir, { recursive: true, force: true });
   }

@@ -30,7 +30,8 @@ export interface SandboxMeasures {
   memoryKb: number;
 }
 
-export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures): Verdict {
+/** The verdict of one run; `expectedOutput` is the case's (a job may carry several). */
+export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures, expectedOutput: string | undefined): Verdict {
   const r = run.report;
   const limitKb = job.memoryLimitMb * 1024;
   if (r.execError) return { status: 'internal_error', message: `could not start the program: ${r.execError}` };
@@ -50,7 +51,7 @@ export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeas
   if (r.signal === 'SIGXFSZ') return { status: 'output_limit_exceeded', message: 'file size limit exceeded' };
   if (r.signal) return { status: 'runtime_error', message: `killed by ${r.signal}` };
   if (r.exitCode !== 0) return { status: 'runtime_error', message: `exited with code ${r.exitCode}` };
-  if (job.expectedOutput !== undefined && !outputMatches(run.stdout.toString('utf8'), job.expectedOutput)) {
+  if (expectedOutput !== undefined && !outputMatches(run.stdout.toString('utf8'), expectedOutput)) {
     return { status: 'wrong_answer', message: 'output differs from expectedOutput' };
   }
   return { status: 'accepted', message: null };

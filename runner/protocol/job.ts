@@ -22,6 +22,11 @@ export const jobSchema = z
     stdin: z.string().optional(),
     args: z.array(z.string()).optional(),
     expectedOutput: z.string().optional(),
+    testCases: z
+      .array(z.object({ stdin: z.string().optional(), expectedOutput: z.string().optional() }).strict())
+      .min(1)
+      .optional(),
+    stopOnFirstFailure: z.boolean().optional(),
     timeLimitMs: positiveInt.optional(),
     wallTimeLimitMs: positiveInt.optional(),
     memoryLimitMb: positiveInt.optional(),
@@ -35,9 +40,18 @@ export const jobSchema = z
   })
   .refine((j) => !j.files || new Set(j.files.map((f) => f.name)).size === j.files.length, {
     message: 'file names must be unique',
+  })
+  // An empty stdin is allowed beside testCases: a normalized job carries one and must stay valid input.
+  .refine((j) => !j.testCases || (!j.stdin && j.expectedOutput === undefined), {
+    message: 'with "testCases", give stdin and expectedOutput per case, not at the top level',
   });
 
 export type JobInput = z.infer<typeof jobSchema>;
+
+export interface TestCase {
+  stdin: string;
+  expectedOutput?: string;
+}
 
 /**
  * A job with every limit resolved: what the runner executes. It is itself a valid job input, so it can
@@ -51,6 +65,9 @@ export interface Job {
   stdin: string;
   args: string[];
   expectedOutput?: string;
+  /** Several inputs for one compiled program; when present, stdin and expectedOutput are unused. */
+  testCases?: TestCase[];
+  stopOnFirstFailure: boolean;
   timeLimitMs: number;
   wallTimeLimitMs: number;
   memoryLimitMb: number;
@@ -97,6 +114,8 @@ export function normalizeJob(raw: unknown): Job {
     stdin: j.stdin ?? '',
     args: j.args ?? [],
     expectedOutput: j.expectedOutput,
+    testCases: j.testCases?.map((c) => ({ stdin: c.stdin ?? '', expectedOutput: c.expectedOutput })),
+    stopOnFirstFailure: j.stopOnFirstFailure ?? false,
     timeLimitMs,
     wallTimeLimitMs: j.wallTimeLimitMs ?? defaultWallTimeMs(timeLimitMs),
     memoryLimitMb: j.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb,
@@ -122,8 +141,14 @@ export function checkCaps(job: Job, caps: OperatorCaps): void {
   check('maxProcesses', job.maxProcesses, caps.maxProcesses);
   check('maxOutputBytes', job.maxOutputBytes, caps.maxOutputBytes);
   check('code bytes', codeBytes, caps.maxCodeBytes);
-  check('stdin bytes', Buffer.byteLength(job.stdin), caps.maxStdinBytes);
+  check('stdin bytes', testCasesOf(job).reduce((n, c) => n + Buffer.byteLength(c.stdin), 0), caps.maxStdinBytes);
+  check('testCases', job.testCases?.length ?? 1, caps.maxTestCases);
   check('files', job.files?.length ?? 1, caps.maxFiles);
   check('args', job.args.length, caps.maxArgs);
   if (over.length) throw new JobRejected(`job over the operator caps: ${over.join('; ')}`, job.id);
+}
+
+/** The inputs a job runs: its test cases, or its single stdin / expectedOutput pair. */
+export function testCasesOf(job: Job): TestCase[] {
+  return job.testCases ?? [{ stdin: job.stdin, expectedOutput: job.expectedOutput }];
 }

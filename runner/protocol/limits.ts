@@ -25,6 +25,7 @@ export interface OperatorCaps {
   maxStdinBytes: number;
   maxFiles: number;
   maxArgs: number;
+  maxTestCases: number;
 }
 
 export const DEFAULT_CAPS: OperatorCaps = {
@@ -38,6 +39,7 @@ export const DEFAULT_CAPS: OperatorCaps = {
   maxStdinBytes: 4 << 20,
   maxFiles: 32,
   maxArgs: 64,
+  maxTestCases: 64,
 };
 
 /** Env names of the operator caps (read by the worker, documented in the README). */
@@ -52,6 +54,7 @@ export const CAP_ENV: Record<keyof OperatorCaps, string> = {
   maxStdinBytes: 'MAX_STDIN_BYTES',
   maxFiles: 'MAX_FILES',
   maxArgs: 'MAX_ARGS',
+  maxTestCases: 'MAX_TEST_CASES',
 };
 
 /** Size of the workspace and /tmp tmpfs in every sandbox. */

@@ -13,7 +13,27 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
-/** What the runner measures and decides; it prints exactly one of these as JSON. */
+/** One run of the program on one input. */
+export interface CaseOutcome {
+  /** `skipped`: not run, because an earlier case failed and the job asked to stop on the first failure. */
+  status: Status | 'skipped';
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal: string | null;
+  timeMs: number;
+  wallTimeMs: number;
+  memoryKb: number;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  message: string | null;
+}
+
+/**
+ * What the runner measures and decides; it prints exactly one of these as JSON. For a job with
+ * `testCases` the top level is the first failing case (or the last one when all pass), except timeMs and
+ * memoryKb (the most any case used) and wallTimeMs (all cases together); `testCases` lists every case.
+ */
 export interface RunOutcome {
   status: Status;
   stdout: string;
@@ -27,6 +47,9 @@ export interface RunOutcome {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   message: string | null;
+  /** Times the compiler ran for this job (0 for interpreted languages and jobs that never started). */
+  compilations?: number;
+  testCases?: CaseOutcome[];
 }
 
 export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';

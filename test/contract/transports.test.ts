@@ -110,6 +110,44 @@ describe.each(TRANSPORTS)('%s transport', (_name, create) => {
     expect(r).toMatchObject({ status: 'accepted', stdout: 'hello world\n' });
   });
 
+  describe('several test cases', () => {
+    // Reads two numbers, prints their sum; compiled so that "compiles once" means something.
+    const sum = '#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << "\\n"; }';
+    const cases = [
+      { stdin: '1 2', expectedOutput: '3' },
+      { stdin: '10 20', expectedOutput: '30' },
+      { stdin: '5 5', expectedOutput: '11' },
+      { stdin: '-1 1', expectedOutput: '0' },
+      { stdin: '100 1', expectedOutput: '101' },
+    ];
+
+    it('a 5-case submission compiles once and reports 5 verdicts; the first failure speaks for the job', async () => {
+      const r = await transport.run(normalizeJob({ id: `contract-${++seq}`, language: 'cpp', code: sum, testCases: cases }));
+      expect(r.compilations).toBe(1);
+      expect(r.testCases?.map((c) => c.status)).toEqual(['accepted', 'accepted', 'wrong_answer', 'accepted', 'accepted']);
+      expect(r.testCases?.map((c) => c.stdout)).toEqual(['3\n', '30\n', '10\n', '0\n', '101\n']);
+      expect(r).toMatchObject({ status: 'wrong_answer', stdout: '10\n' });
+      for (const c of r.testCases ?? []) expect(c.memoryKb).toBeGreaterThan(0);
+    });
+
+    it('stopOnFirstFailure skips the cases after the first failure', async () => {
+      const r = await transport.run(normalizeJob({ id: `contract-${++seq}`, language: 'cpp', code: sum, testCases: cases, stopOnFirstFailure: true }));
+      expect(r.testCases?.map((c) => c.status)).toEqual(['accepted', 'accepted', 'wrong_answer', 'skipped', 'skipped']);
+      expect(r.status).toBe('wrong_answer');
+    });
+
+    it('each case has its own limits: one sleeping case is a TLE, the others are judged', async () => {
+      const code = 'import sys, time\nn = int(sys.stdin.read())\nif n == 2: time.sleep(100)\nprint(n * n)';
+      const r = await transport.run(normalizeJob({
+        id: `contract-${++seq}`, language: 'python', code, timeLimitMs: 1000, wallTimeLimitMs: 1500,
+        testCases: [{ stdin: '1', expectedOutput: '1' }, { stdin: '2', expectedOutput: '4' }, { stdin: '3', expectedOutput: '9' }],
+      }));
+      expect(r.testCases?.map((c) => c.status)).toEqual(['accepted', 'time_limit_exceeded', 'accepted']);
+      expect(r.status).toBe('time_limit_exceeded');
+      expect(r.compilations).toBe(0);
+    });
+  });
+
   describe('isolation', () => {
     it('user code runs as its own uid with none of the worker\'s environment', async () => {
       process.env.CONTRACT_SECRET = 'must-not-leak';

@@ -28,6 +28,9 @@ describe('job protocol v1', () => {
     [{ id: 'x', language: 'python', code: '', timeLimitMs: -5 }, /timeLimitMs/],
     [{ id: 'x', language: 'python', code: '', surprise: 1 }, /surprise|Unrecognized/],
     [{ id: 'x', language: 'cobol', code: '' }, /unknown language "cobol"/],
+    [{ id: 'x', language: 'python', code: '', testCases: [] }, /testCases/],
+    [{ id: 'x', language: 'python', code: '', stdin: '1', testCases: [{ stdin: '1' }] }, /per case, not at the top level/],
+    [{ id: 'x', language: 'python', code: '', testCases: [{ input: '1' }] }, /input|Unrecognized/],
   ])('rejects %j with a message', (raw, message) => {
     expect(rejection(() => normalizeJob(raw)).message).toMatch(message);
   });
@@ -43,5 +46,13 @@ describe('job protocol v1', () => {
     expect(err.message).toMatch(/memoryLimitMb 4096 exceeds the cap 1024/);
     expect(err.message).toMatch(/code bytes 100 exceeds the cap 10/);
     expect(() => checkCaps(normalizeJob({ id: 'y', language: 'c', code: 'int main(){}' }), DEFAULT_CAPS)).not.toThrow();
+  });
+
+  it('counts every test case against the stdin and test-case caps', () => {
+    const job = normalizeJob({ id: 'x', language: 'python', code: '', testCases: [{ stdin: 'x'.repeat(60) }, { stdin: 'y'.repeat(60) }, {}] });
+    expect(job.testCases).toEqual([{ stdin: 'x'.repeat(60), expectedOutput: undefined }, { stdin: 'y'.repeat(60), expectedOutput: undefined }, { stdin: '', expectedOutput: undefined }]);
+    const err = rejection(() => checkCaps(job, { ...DEFAULT_CAPS, maxStdinBytes: 100, maxTestCases: 2 }));
+    expect(err.message).toMatch(/stdin bytes 120 exceeds the cap 100/);
+    expect(err.message).toMatch(/testCases 3 exceeds the cap 2/);
   });
 });

@@ -35,24 +35,24 @@ describe('verdict', () => {
     [{ exitCode: null, signal: 'SIGKILL', killedBy: 'request' as const, cpuMs: 5000 }, undefined, 'output_limit_exceeded'],
     [{ execError: 'No such file or directory' }, undefined, 'internal_error'],
   ])('%j → %s', (report, stdout, status) => {
-    expect(decideVerdict(job, run(report, stdout), { oomKilled: false, cpuMs: run(report).report.cpuMs, memoryKb: run(report).report.maxRssKb }).status).toBe(status);
+    expect(decideVerdict(job, run(report, stdout), { oomKilled: false, cpuMs: run(report).report.cpuMs, memoryKb: run(report).report.maxRssKb }, job.expectedOutput).status).toBe(status);
   });
 
   it('an OOM kill is memory_limit_exceeded even below the measured limit', () => {
-    expect(decideVerdict(job, run({ exitCode: null, signal: 'SIGKILL' }), { oomKilled: true, cpuMs: 10, memoryKb: 1000 }).status).toBe('memory_limit_exceeded');
+    expect(decideVerdict(job, run({ exitCode: null, signal: 'SIGKILL' }), { oomKilled: true, cpuMs: 10, memoryKb: 1000 }, job.expectedOutput).status).toBe('memory_limit_exceeded');
   });
 
   it('memory spread over processes or tmpfs counts, though no single process was over', () => {
-    expect(decideVerdict(job, run({ maxRssKb: 40 * 1024 }), { oomKilled: false, cpuMs: 10, memoryKb: 80 * 1024 }).status).toBe('memory_limit_exceeded');
+    expect(decideVerdict(job, run({ maxRssKb: 40 * 1024 }), { oomKilled: false, cpuMs: 10, memoryKb: 80 * 1024 }, job.expectedOutput).status).toBe('memory_limit_exceeded');
   });
 
   it('CPU the cgroup saw counts even when rusage missed it (auto-reaped children)', () => {
-    expect(decideVerdict(job, run({ cpuMs: 5 }), { oomKilled: false, cpuMs: 1500, memoryKb: 1000 }).status).toBe('time_limit_exceeded');
+    expect(decideVerdict(job, run({ cpuMs: 5 }), { oomKilled: false, cpuMs: 1500, memoryKb: 1000 }, job.expectedOutput).status).toBe('time_limit_exceeded');
   });
 
   it('output over the cap is output_limit_exceeded even if the program exited 0 first', () => {
     const r = run({});
     r.stdoutTruncated = true;
-    expect(decideVerdict(job, r, { oomKilled: false, cpuMs: 10, memoryKb: 1000 }).status).toBe('output_limit_exceeded');
+    expect(decideVerdict(job, r, { oomKilled: false, cpuMs: 10, memoryKb: 1000 }, job.expectedOutput).status).toBe('output_limit_exceeded');
   });
 });

@@ -1,6 +1,6 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
-import type { Job } from '../../runner/protocol/job.js';
+import { testCasesOf, type Job } from '../../runner/protocol/job.js';
 import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
 
 export interface RunnerTransport {
@@ -24,12 +24,12 @@ export class TransportError extends Error {
   }
 }
 
-/** Upper bound on one job end to end: compile and run wall limits plus start-up and teardown. */
+/** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
 export function jobDeadlineMs(job: Job): number {
-  return job.compileTimeLimitMs * 2 + 2000 + job.wallTimeLimitMs + 15_000;
+  return job.compileTimeLimitMs * 2 + 2000 + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
 }
 
-/** Bytes of runner stdout a transport accepts: both capped streams, compiler output and JSON escaping. */
+/** Bytes of runner stdout a transport accepts: both capped streams per case, compiler output and JSON escaping. */
 export function runnerOutputCapBytes(job: Job): number {
-  return job.maxOutputBytes * 2 * 6 + 512 * 1024;
+  return testCasesOf(job).length * job.maxOutputBytes * 2 * 6 + 512 * 1024;
 }
