@@ -8,7 +8,7 @@ import { expandCommand, languageFor } from './languages.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
 import { testCasesOf, type Job, type TestCase } from './protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, MAX_FILE_BYTES } from './protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, JOB_UID_MIN, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { CaseOutcome, RunOutcome } from './protocol/result.js';
 import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
 import { decideVerdict, type SandboxMeasures } from './verdict.js';
@@ -23,7 +23,7 @@ const JOB_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/
 
 /** A uid no other job is likely to hold, so per-uid limits (RLIMIT_NPROC) and kill(-1) stay per job. */
 function sandboxUid(): number {
-  return randomInt(100_000, 1_000_000_000);
+  return randomInt(JOB_UID_MIN, 1_000_000_000);
 }
 
 function limitsFor(job: Job, cpuMs: number, wallMs: number, nproc: number): SandboxLimits {

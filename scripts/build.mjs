@@ -11,16 +11,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
 mkdirSync(out, { recursive: true });
 
-await build({
-  entryPoints: [join(root, 'runner/main.ts')],
-  outfile: join(out, 'runner.js'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  // Debian bookworm's nodejs (the runner image) is 18.
-  target: 'node18',
-  logLevel: 'warning',
-});
+// The runner, and the sidecar daemon that serves it jobs from a shared directory (runner image only).
+for (const [entry, file] of [['runner/main.ts', 'runner.js'], ['runner/sidecar/main.ts', 'sidecar.js']]) {
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile: join(out, file),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    // Debian bookworm's nodejs (the runner image) is 18.
+    target: 'node18',
+    logLevel: 'warning',
+  });
+}
 
 // The bundle is ESM; this marks it so wherever dist/ is mounted (bubblewrap binds it alone).
 writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
@@ -30,7 +33,7 @@ execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sand
 });
 // Identifies the runner code an image was built from: images.sh labels the image with it.
 const hash = createHash('sha256');
-for (const file of [join(out, 'runner.js'), join(root, 'runner/sandbox/sandbox-exec.c'), join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
+for (const file of [join(out, 'runner.js'), join(out, 'sidecar.js'), join(root, 'runner/sandbox/sandbox-exec.c'), join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
 
-console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', launcher: 'dist/sandbox-exec' }));
+console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', sidecar: 'dist/sidecar.js', launcher: 'dist/sandbox-exec' }));

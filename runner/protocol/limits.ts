@@ -70,6 +70,11 @@ export const SANDBOX_OVERHEAD_MB = 2 * WORKSPACE_SIZE_MB + 96;
 export const SANDBOX_OVERHEAD_TASKS = 48;
 /** Compilers start more processes and threads (javac's JVM) than most jobs are allowed. */
 export const COMPILE_MAX_PROCESSES = 128;
+/**
+ * Job uids are drawn from [JOB_UID_MIN, 1e9): no system or service account holds one, so per-uid limits
+ * (RLIMIT_NPROC) and kill(-1) stay per job, and anything owned by such a uid is known to be a job's.
+ */
+export const JOB_UID_MIN = 100_000;
 /** Largest single file the job may write (RLIMIT_FSIZE). */
 export const MAX_FILE_BYTES = 32 << 20;
 /** Compiler diagnostics kept in `compileOutput`. */

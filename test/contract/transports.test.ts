@@ -6,26 +6,48 @@ import { LANGUAGES } from '../../runner/languages.js';
 import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { COMPILE_ERRORS, PROGRAMS, type Behaviour } from '../support/programs.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
+import { startSidecar, type SidecarPosture } from '../support/sidecar.js';
 
 const withDocker = await dockerAvailable();
 
-const TRANSPORTS: [string, () => RunnerTransport][] = [
-  ['process', () => new ProcessTransport('contract-test')],
-  ...(withDocker ? [['docker', () => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' })] as [string, () => RunnerTransport]] : []),
+interface Started {
+  transport: RunnerTransport;
+  stop?: () => Promise<void>;
+}
+
+const viaSidecar = (posture: SidecarPosture) => async (): Promise<Started> => {
+  const sidecar = await startSidecar(posture);
+  return { transport: new SidecarTransport(sidecar.dir, 'contract-test'), stop: () => sidecar.stop() };
+};
+
+const TRANSPORTS: [string, () => Promise<Started>][] = [
+  ['process', async () => ({ transport: new ProcessTransport('contract-test') })],
+  ['sidecar (process)', viaSidecar('process')],
+  ...(withDocker
+    ? ([
+        ['docker', async () => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' }) })],
+        ['sidecar (container)', viaSidecar('container')],
+      ] as [string, () => Promise<Started>][])
+    : []),
 ];
 
 let seq = 0;
 
 describe.each(TRANSPORTS)('%s transport', (_name, create) => {
   let transport: RunnerTransport;
-  beforeAll(() => {
-    transport = create();
+  let stop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ transport, stop } = await create());
   });
-  afterAll(() => transport.close());
+  afterAll(async () => {
+    await transport.close();
+    await stop?.();
+  });
   afterEach(() => expectNothingLeft());
 
   const run = (language: string, behaviour: Behaviour, extra: Partial<JobInput> = {}) =>

@@ -5,6 +5,8 @@ import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
 import { runCommand } from './runCommand.js';
+import { runSidecar } from '../../runner/sidecar/command.js';
+import { createLogger } from '../logger.js';
 import { statsCommand } from './statsCommand.js';
 import { submitCommand } from './submitCommand.js';
 import { workerCommand } from './workerCommand.js';
@@ -15,6 +17,7 @@ usage:
   code-exec worker                 claim jobs from the Redis Stream and run them (config from env, see README)
   code-exec submit FILE [options]  queue FILE as a job and print its result JSON
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
+  code-exec sidecar                serve jobs a sidecar-mode worker writes to SIDECAR_DIR (the runner sidecar)
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
   code-exec demo                   run examples/ through a local queue and worker, print a verdict table
 
@@ -29,7 +32,7 @@ submit only:
   --no-wait               print the job id and return without waiting
   --timeout-ms N          how long to wait for the result (default 120000)
 
-environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process)
+environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(file, values);
     case 'stats':
       return statsCommand();
+    case 'sidecar':
+      return runSidecar(createLogger({ component: 'sidecar' }));
     case 'demo':
       return demoCommand();
     default:

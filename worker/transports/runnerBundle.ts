@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const DIST_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/ of this checkout, or the directory of the bundle this code was bundled into (the sidecar's). */
+export const DIST_DIR = existsSync(join(here, 'runner.js')) ? here : join(here, '..', '..', 'dist');
 
 /** Throws with the command to run when `npm run build` has not produced the runner yet. */
 export function requireRunnerBundle(): string {

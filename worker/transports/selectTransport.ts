@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
+import { SidecarTransport } from './sidecarTransport.js';
 import type { RunnerTransport } from './transport.js';
 
 async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
@@ -37,6 +38,13 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     return docker();
   }
   if (config.runnerMode === 'process') return processTransport(ownerId);
+  if (config.runnerMode === 'sidecar') {
+    const sidecar = new SidecarTransport(config.sidecarDir, ownerId);
+    // Not fatal: the sidecar container may start after the worker. Jobs wait for it (and are retried).
+    const problem = sidecar.sidecarProblem();
+    if (problem) log.warn('runner sidecar not seen yet', { reason: problem });
+    return sidecar;
+  }
   const problem = await dockerReadiness(config);
   if (!problem) {
     log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });

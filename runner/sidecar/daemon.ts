@@ -1,0 +1,176 @@
+// The runner sidecar (`code-exec sidecar`, or /opt/runner/sidecar.js in the runner image): serves the jobs the
+// worker drops into the shared directory (see protocol.ts), one directory per job, and answers each with a
+// result file. It never talks to Redis, and nothing in the shared directory is trusted beyond its schema.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { JobRejected, normalizeJob, type Job } from '../protocol/job.js';
+import { JOB_UID_MIN } from '../protocol/limits.js';
+import { outcomeWithoutRun, type RunOutcome } from '../protocol/result.js';
+import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import type { Logger } from '../../worker/logger.js';
+import { ContainerExecutor } from './containerExecutor.js';
+import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_INTERVAL_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from './protocol.js';
+
+export interface SidecarExecutor {
+  readonly name: string;
+  /** Jobs run at once. */
+  readonly concurrency: number;
+  run(job: Job): Promise<RunOutcome>;
+  close(): Promise<void>;
+}
+
+export const SANDBOXES = ['auto', 'bubblewrap', 'container'] as const;
+export type SandboxSetting = (typeof SANDBOXES)[number];
+
+function canUseBubblewrap(): boolean {
+  if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) return false;
+  try {
+    accessSync('/sys/fs/cgroup', constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `bubblewrap`: each job in its own namespaces and cgroup on this host (the process transport's sandbox),
+ * several at once. `container`: the sidecar's container is the sandbox (see ContainerExecutor). `auto`
+ * picks bubblewrap where it and writable cgroups exist.
+ */
+export function createExecutor(setting: SandboxSetting, workspace: string, concurrency: number): SidecarExecutor {
+  const kind = setting === 'auto' ? (canUseBubblewrap() ? 'bubblewrap' : 'container') : setting;
+  if (kind === 'container') return new ContainerExecutor(workspace, join(DIST_DIR, 'runner.js'));
+  const transport = new ProcessTransport(`sidecar-${hostname().slice(0, 32)}`);
+  return { name: 'bubblewrap', concurrency, run: (job) => transport.run(job), close: () => transport.close() };
+}
+
+export class SidecarDaemon {
+  private readonly running = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly executor: SidecarExecutor,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (!existsSync(this.dir)) throw new Error(`SIDECAR_DIR ${this.dir} does not exist; mount the volume shared with the worker there`);
+    this.removeStale();
+    this.heartbeat();
+    this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.scan(), POLL_INTERVAL_MS));
+    this.log.info('sidecar started', { dir: this.dir, sandbox: this.executor.name, concurrency: this.executor.concurrency });
+  }
+
+  /** Stops taking jobs and lets running ones finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.inFlight);
+    await this.executor.close();
+    rmSync(join(this.dir, HEARTBEAT_FILE), { force: true });
+    this.log.info('sidecar stopped', { dir: this.dir });
+  }
+
+  private heartbeat(): void {
+    try {
+      writeAtomically(join(this.dir, HEARTBEAT_FILE), JSON.stringify({ pid: process.pid, at: new Date().toISOString() }), 0o644);
+    } catch (err) {
+      this.log.warn('cannot write the heartbeat', { error: (err as Error).message });
+    }
+  }
+
+  /** A claimed job without a result was running when an earlier sidecar died: drop it, its worker retries. */
+  private removeStale(): void {
+    for (const name of this.jobDirs()) {
+      const dir = join(this.dir, name);
+      if (existsSync(join(dir, CLAIM_FILE)) && !existsSync(join(dir, RESULT_FILE))) {
+        rmSync(dir, { recursive: true, force: true });
+        this.log.info('removed a job a previous sidecar left unfinished', { job: name });
+      }
+    }
+  }
+
+  /**
+   * Job directories: not hidden, and not made by a job (a job uid can write into a shared volume mounted
+   * world-writable; what it plants there is never run, and is swept after every job).
+   */
+  private jobDirs(): string[] {
+    const names: string[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith('.')) continue;
+      try {
+        const st = statSync(join(this.dir, name));
+        if (st.isDirectory() && st.uid < JOB_UID_MIN) names.push(name);
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+    return names;
+  }
+
+  private sweepJobLeftovers(): void {
+    for (const name of readdirSync(this.dir)) {
+      try {
+        if (statSync(join(this.dir, name)).uid >= JOB_UID_MIN) rmSync(join(this.dir, name), { recursive: true, force: true });
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+  }
+
+  private scan(): void {
+    if (this.stopping) return;
+    let names: string[];
+    try {
+      names = this.jobDirs();
+    } catch (err) {
+      this.log.warn('cannot list SIDECAR_DIR', { error: (err as Error).message });
+      return;
+    }
+    for (const name of names) {
+      if (this.running.size >= this.executor.concurrency) return;
+      if (this.running.has(name)) continue;
+      const dir = join(this.dir, name);
+      try {
+        // The rename is the claim: of several sidecars on one directory, exactly one wins it.
+        renameSync(join(dir, JOB_FILE), join(dir, CLAIM_FILE));
+      } catch {
+        continue;
+      }
+      this.running.add(name);
+      const work = this.serve(dir).finally(() => {
+        this.running.delete(name);
+        this.inFlight.delete(work);
+      });
+      this.inFlight.add(work);
+    }
+  }
+
+  private async serve(dir: string): Promise<void> {
+    let reply: SidecarReply;
+    let job: Job | null = null;
+    try {
+      job = normalizeJob(JSON.parse(readFileSync(join(dir, CLAIM_FILE), 'utf8')));
+      this.log.info('job started', { jobId: job.id });
+      reply = { outcome: await this.executor.run(job) };
+    } catch (err) {
+      reply = err instanceof JobRejected ? { outcome: outcomeWithoutRun('rejected', err.message) } : { error: (err as Error).message };
+    } finally {
+      this.sweepJobLeftovers();
+    }
+    try {
+      writeAtomically(join(dir, RESULT_FILE), JSON.stringify(reply), 0o600);
+      this.log.info('job finished', { jobId: job?.id, status: 'outcome' in reply ? reply.outcome.status : null, error: 'error' in reply ? reply.error : undefined });
+    } catch (err) {
+      // The worker gave up and removed the directory; its job is retried elsewhere.
+      this.log.warn('cannot write a result; the worker is gone', { jobId: job?.id, error: (err as Error).message });
+    }
+  }
+}

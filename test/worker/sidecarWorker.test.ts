@@ -1,0 +1,110 @@
+// The worker in sidecar mode end to end: Redis → worker → shared directory → runner sidecar → result, with the
+// sidecar as a daemon process on this host and as the runner image in its own container. The container
+// shares the host's network, as a task's sidecar shares the worker's: job code must still not reach Redis.
+import { randomUUID } from 'node:crypto';
+import { chmodSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobResult } from '../../runner/protocol/result.js';
+import { waitForResult } from '../../worker/resultStore.js';
+import { expectNothingLeft } from '../support/leftovers.js';
+import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { dockerAvailable } from '../support/services.js';
+import { startSidecar, type RunningSidecar, type SidecarPosture } from '../support/sidecar.js';
+import { startWorker, type WorkerHandle } from '../support/workerProcess.js';
+
+const POSTURES: SidecarPosture[] = ['process', ...((await dockerAvailable()) ? ['container' as const] : [])];
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe.each(POSTURES)('worker in sidecar mode (sidecar as a %s)', (posture) => {
+  let sidecar: RunningSidecar;
+  let worker: WorkerHandle;
+  const stream = `jobs-${randomUUID()}`;
+
+  beforeAll(async () => {
+    sidecar = await startSidecar(posture);
+    // The worst case of a shared volume: world-writable and listable, as an emptyDir is by default.
+    chmodSync(sidecar.dir, 0o777);
+    worker = startWorker({
+      REDIS_URL: redis.url, STREAM_KEY: stream, RUNNER_MODE: 'sidecar', SIDECAR_DIR: sidecar.dir,
+      MAX_CONCURRENT_JOBS: '3', READ_BLOCK_MS: '200',
+    });
+    await worker.waitForLog((l) => l.msg === 'worker started', 60_000, '"worker started"');
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await sidecar?.stop();
+  });
+  afterEach(() => expectNothingLeft());
+
+  async function run(job: Record<string, unknown>, timeoutMs = 60_000): Promise<JobResult> {
+    const id = randomUUID();
+    await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id, ...job }));
+    const waiter = redis.client.duplicate();
+    try {
+      const r = await waitForResult(waiter, id, timeoutMs);
+      if (!r) throw new Error(`no result for ${id}; sidecar log:\n${sidecar.log()}`);
+      return r;
+    } finally {
+      waiter.disconnect();
+    }
+  }
+
+  it('runs jobs end to end and leaves nothing pending or in the shared directory', async () => {
+    const results = await Promise.all([
+      run({ language: 'python', code: 'print(input()[::-1])', stdin: 'abc\n', expectedOutput: 'cba' }),
+      run({ language: 'c', code: '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }' }),
+      run({ language: 'bash', code: 'while :; do :; done', timeLimitMs: 500 }),
+    ]);
+    expect(results.map((r) => [r.status, r.runnerMode])).toEqual([
+      ['accepted', 'sidecar'], ['accepted', 'sidecar'], ['time_limit_exceeded', 'sidecar'],
+    ]);
+    const [count] = (await redis.client.xpending(stream, 'execution-workers')) as [number];
+    expect(Number(count)).toBe(0);
+  });
+
+  it('job code cannot connect to the Redis the worker uses', async () => {
+    const code = [
+      'import socket',
+      'try:',
+      `    s = socket.create_connection(("127.0.0.1", ${redis.port}), timeout=2)`,
+      '    s.sendall(b"SET pwned 1\\r\\n")',
+      '    print("connected", s.recv(100))',
+      'except OSError as e:',
+      '    print("blocked", e.errno)',
+    ].join('\n');
+    const r = await run({ language: 'python', code });
+    expect(r.stdout).toMatch(/^blocked/);
+    expect(await redis.client.exists('pwned')).toBe(0);
+  });
+
+  it("job code cannot list or read another job's directory", async () => {
+    const secret = `secret-${randomUUID()}`;
+    // Victims wait in the shared directory (queued or running) while the probe looks for them.
+    const victims = [1, 2].map(() => run({ language: 'bash', code: `sleep 2; echo ${secret}`, stdin: secret }));
+    const probe = run({
+      language: 'bash',
+      code: [
+        'sleep 0.5',
+        `for d in ${sidecar.dir} /shared; do`,
+        '  ls -la "$d" 2>&1 | sed "s/^/list: /"',
+        '  for j in "$d"/*/; do ls "$j" 2>&1 | sed "s/^/inside: /"; cat "$j"job.json "$j"job.claimed 2>&1 | sed "s/^/read: /"; done',
+        'done',
+        'grep -r secret- / --include=job.json --include=job.claimed 2>/dev/null | head -3 | sed "s/^/found: /"',
+        'echo probe-done',
+      ].join('\n'),
+    });
+    const r = await probe;
+    for (const v of await Promise.all(victims)) expect(v.status).toBe('accepted');
+    expect(r.stdout).toContain('probe-done');
+    expect(r.stdout).not.toContain(secret);
+    expect(r.stdout).not.toMatch(/^found:/m);
+    expect(r.stdout).not.toMatch(/^inside: (job|result)/m);
+  });
+});

@@ -1,0 +1,108 @@
+// The sidecar transport (ECS/Fargate, a GKE pod): the worker hands each job to the runner sidecar through the
+// shared directory (runner/sidecar/protocol.ts) and waits for its result file. The sidecar holds the
+// sandboxes; this side only writes, waits and cleans up.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Job } from '../../runner/protocol/job.js';
+import type { RunOutcome } from '../../runner/protocol/result.js';
+import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../runner/sidecar/protocol.js';
+import { parseRunnerOutput } from './runnerOutput.js';
+import { sandboxName } from './sandboxCgroup.js';
+import { jobDeadlineMs, TransportError, type RunnerTransport } from './transport.js';
+
+/** Beyond the job's own deadline: the sidecar's start-up of the job and the result's way back. */
+const DEADLINE_MARGIN_MS = 5000;
+
+export class SidecarTransport implements RunnerTransport {
+  readonly mode = 'sidecar' as const;
+  private readonly mine = new Set<string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly ownerId: string,
+  ) {}
+
+  /** Why no sidecar serves the directory, or null when one does. */
+  sidecarProblem(): string | null {
+    try {
+      const age = Date.now() - statSync(join(this.dir, HEARTBEAT_FILE)).mtimeMs;
+      return age <= HEARTBEAT_STALE_MS ? null : `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
+    } catch {
+      return `no runner sidecar serves ${this.dir} (no heartbeat file); start it with \`code-exec sidecar\` or check the task's runner container`;
+    }
+  }
+
+  async run(job: Job): Promise<RunOutcome> {
+    const problem = this.sidecarProblem();
+    if (problem) throw new TransportError(problem);
+    // No job id in the name: where the shared volume is listable by jobs, names tell them nothing.
+    const name = sandboxName(this.ownerId, randomBytes(12).toString('hex'));
+    const jobDir = join(this.dir, name);
+    // The worker's own directory: no job uid can read it or write into it.
+    mkdirSync(jobDir, { mode: 0o700 });
+    this.mine.add(jobDir);
+    try {
+      writeAtomically(join(jobDir, JOB_FILE), JSON.stringify(job), 0o600);
+      return await this.awaitReply(job, jobDir);
+    } finally {
+      rmSync(jobDir, { recursive: true, force: true });
+      this.mine.delete(jobDir);
+    }
+  }
+
+  /**
+   * Waits while the job is queued (as long as the sidecar is alive: it may be busy with other jobs), then up
+   * to the job's deadline once the sidecar has claimed it.
+   */
+  private async awaitReply(job: Job, jobDir: string): Promise<RunOutcome> {
+    let claimedAt: number | null = null;
+    let lastLivenessCheck = Date.now();
+    for (;;) {
+      if (existsSync(join(jobDir, RESULT_FILE))) return this.readReply(jobDir);
+      if (!existsSync(jobDir)) throw new TransportError('the job directory vanished: a restarted sidecar dropped the job');
+      const now = Date.now();
+      if (claimedAt === null && existsSync(join(jobDir, CLAIM_FILE))) claimedAt = now;
+      if (claimedAt !== null && now - claimedAt > jobDeadlineMs(job) + DEADLINE_MARGIN_MS) {
+        throw new TransportError(`the runner sidecar gave no result within ${jobDeadlineMs(job) + DEADLINE_MARGIN_MS} ms`);
+      }
+      if (now - lastLivenessCheck >= 1000) {
+        lastLivenessCheck = now;
+        const problem = this.sidecarProblem();
+        if (problem) throw new TransportError(problem);
+      }
+      await delay(POLL_INTERVAL_MS);
+    }
+  }
+
+  private readReply(jobDir: string): RunOutcome {
+    const text = readFileSync(join(jobDir, RESULT_FILE), 'utf8');
+    let reply: SidecarReply;
+    try {
+      reply = JSON.parse(text) as SidecarReply;
+    } catch {
+      throw new TransportError(`the runner sidecar wrote an unreadable result: ${text.slice(0, 200)}`);
+    }
+    if ('error' in reply) throw new TransportError(`runner sidecar: ${reply.error}`);
+    return parseRunnerOutput(JSON.stringify(reply.outcome), 'runner sidecar');
+  }
+
+  /** Job directories of workers that died: the sidecar may have answered them, nobody will read it. */
+  async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
+    let reaped = 0;
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith('.') || !name.includes('@')) continue;
+      const owner = name.split('@')[0];
+      if (owner === this.ownerId || (await isOwnerAlive(owner))) continue;
+      rmSync(join(this.dir, name), { recursive: true, force: true });
+      reaped++;
+    }
+    return reaped;
+  }
+
+  /** Withdraws the jobs still waiting: the sidecar drops a reply nobody reads, the entries are retried. */
+  async close(): Promise<void> {
+    for (const jobDir of this.mine) rmSync(jobDir, { recursive: true, force: true });
+  }
+}
