@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
 
-export const RUNNER_MODES = ['auto', 'docker', 'process'] as const;
+export const RUNNER_MODES = ['auto', 'docker', 'process', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 
 const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
@@ -16,6 +16,7 @@ const envSchema = z.object({
   WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
+  K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
   RUNNER_MODE: z.enum(RUNNER_MODES, { errorMap: () => ({ message: `must be one of ${RUNNER_MODES.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
   CLAIM_IDLE_MS: int(1000).default(30_000),
@@ -34,6 +35,8 @@ export interface WorkerConfig {
   dockerSocket: string;
   runnerImage: string;
   runnerMode: RunnerModeSetting;
+  /** Where the kubernetes transport creates its Jobs and ConfigMaps. */
+  k8sNamespace: string;
   maxConcurrentJobs: number;
   claimIdleMs: number;
   maxDeliveries: number;
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     dockerSocket: e.DOCKER_SOCKET,
     runnerImage: e.RUNNER_IMAGE,
     runnerMode: e.RUNNER_MODE,
+    k8sNamespace: e.K8S_NAMESPACE,
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
     claimIdleMs: e.CLAIM_IDLE_MS,
     maxDeliveries: e.MAX_DELIVERIES,

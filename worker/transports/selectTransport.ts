@@ -1,5 +1,5 @@
 // RUNNER_MODE → a transport. `auto` (the default) picks docker when the engine answers and has the runner
-// image, else the process sandbox, and says which and why.
+// image, else the process sandbox, and says which and why. `kubernetes` is only ever chosen explicitly.
 import Docker from 'dockerode';
 import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -37,6 +37,12 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     return docker();
   }
   if (config.runnerMode === 'process') return processTransport(ownerId);
+  if (config.runnerMode === 'kubernetes') {
+    // Loaded only here: the Kubernetes client costs every other mode about a second of start-up.
+    const { KubernetesTransport } = await import('./kubernetesTransport.js');
+    log.info('runner mode kubernetes', { namespace: config.k8sNamespace, image: config.runnerImage });
+    return new KubernetesTransport({ namespace: config.k8sNamespace, image: config.runnerImage, ownerId });
+  }
   const problem = await dockerReadiness(config);
   if (!problem) {
     log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });
