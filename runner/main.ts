@@ -1,5 +1,6 @@
-// The runner program (dist/runner.js): reads one job as JSON on stdin, executes it in the workspace and
-// prints exactly one JSON result line on stdout. Every transport runs this same program.
+// The runner program (dist/runner.js): reads one job as JSON on stdin (or from --job-file, where a transport
+// mounts it: kubernetes), executes it in the workspace and prints exactly one JSON result line on stdout.
+// Every transport runs this same program.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,16 +15,16 @@ function log(level: string, msg: string, extra: Record<string, unknown> = {}): v
 
 async function outcome(): Promise<RunOutcome> {
   const { values } = parseArgs({
-    options: { workspace: { type: 'string', default: '/workspace' }, help: { type: 'boolean' } },
+    options: { workspace: { type: 'string', default: '/workspace' }, 'job-file': { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) {
-    process.stdout.write('usage: runner.js [--workspace DIR] < job.json   (prints one JSON result)\n');
+    process.stdout.write('usage: runner.js [--workspace DIR] [--job-file FILE | < job.json]   (prints one JSON result)\n');
     process.exit(0);
   }
   const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
   let job;
   try {
-    job = normalizeJob(JSON.parse(readFileSync(0, 'utf8')));
+    job = normalizeJob(JSON.parse(readFileSync(values['job-file'] ?? 0, 'utf8')));
   } catch (err) {
     if (err instanceof JobRejected) return outcomeWithoutRun('rejected', err.message);
     return outcomeWithoutRun('rejected', `job is not valid JSON: ${(err as Error).message}`);

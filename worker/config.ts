@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
 
-export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar'] as const;
+export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 
 const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
@@ -17,6 +17,7 @@ const envSchema = z.object({
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
   SIDECAR_DIR: z.string().min(1).default('/shared'),
+  K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
   RUNNER_MODE: z.enum(RUNNER_MODES, { errorMap: () => ({ message: `must be one of ${RUNNER_MODES.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
   CLAIM_IDLE_MS: int(1000).default(30_000),
@@ -37,6 +38,8 @@ export interface WorkerConfig {
   runnerMode: RunnerModeSetting;
   /** The directory shared with the runner sidecar (RUNNER_MODE=sidecar). */
   sidecarDir: string;
+  /** Where the kubernetes transport creates its Jobs and ConfigMaps. */
+  k8sNamespace: string;
   maxConcurrentJobs: number;
   claimIdleMs: number;
   maxDeliveries: number;
@@ -80,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     runnerImage: e.RUNNER_IMAGE,
     runnerMode: e.RUNNER_MODE,
     sidecarDir: e.SIDECAR_DIR,
+    k8sNamespace: e.K8S_NAMESPACE,
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
     claimIdleMs: e.CLAIM_IDLE_MS,
     maxDeliveries: e.MAX_DELIVERIES,

@@ -1,5 +1,6 @@
 // RUNNER_MODE → a transport. `auto` (the default) picks docker when the engine answers and has the runner
-// image, else the process sandbox, and says which and why.
+// image, else the process sandbox, and says which and why. `sidecar` and `kubernetes` are only ever chosen
+// explicitly.
 import Docker from 'dockerode';
 import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -44,6 +45,12 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     const problem = sidecar.sidecarProblem();
     if (problem) log.warn('runner sidecar not seen yet', { reason: problem });
     return sidecar;
+  }
+  if (config.runnerMode === 'kubernetes') {
+    // Loaded only here: the Kubernetes client costs every other mode about a second of start-up.
+    const { KubernetesTransport } = await import('./kubernetesTransport.js');
+    log.info('runner mode kubernetes', { namespace: config.k8sNamespace, image: config.runnerImage });
+    return new KubernetesTransport({ namespace: config.k8sNamespace, image: config.runnerImage, ownerId });
   }
   const problem = await dockerReadiness(config);
   if (!problem) {

@@ -1,0 +1,327 @@
+// The kubernetes transport's contract, against a fake API server (no cluster runs here): what it asks the
+// API server to create (security context, limits, deadlines, the job in its ConfigMap, labels, namespace),
+// how it reads the result from the pod log, and that Job and ConfigMap are deleted on success, failure and
+// timeout.
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeJob, type Job, type JobInput } from '../../runner/protocol/job.js';
+import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
+import { loadConfig } from '../../worker/config.js';
+import { createLogger } from '../../worker/logger.js';
+import { LABEL_COMPONENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT } from '../../worker/transports/containerLabels.js';
+import { KubernetesTransport, runnerJobName, type KubernetesTransportOptions } from '../../worker/transports/kubernetesTransport.js';
+import { selectTransport } from '../../worker/transports/selectTransport.js';
+import { jobDeadlineMs, TransportError } from '../../worker/transports/transport.js';
+import { FAKE_TOKEN, FakeKubernetes } from '../support/fakeKubernetes.js';
+
+const NAMESPACE = 'judge';
+const OWNER = 'worker-a-1f2e3d';
+const IMAGE = 'registry.example.com/code-runner:v1';
+
+const fake = new FakeKubernetes();
+beforeAll(() => fake.start());
+afterAll(() => fake.stop());
+afterEach(() => {
+  const unexpected = fake.unexpected.map((r) => `${r.method} ${r.path}`);
+  fake.reset();
+  expect(unexpected, 'requests to endpoints the transport should not use').toEqual([]);
+});
+
+let seq = 0;
+const job = (extra: Partial<JobInput> = {}): Job => normalizeJob({ id: `k8s-${++seq}`, language: 'python', code: 'print("hi")', ...extra });
+
+function transport(extra: Partial<KubernetesTransportOptions> = {}): KubernetesTransport {
+  return new KubernetesTransport({ namespace: NAMESPACE, image: IMAGE, ownerId: OWNER, kubeConfig: fake.kubeConfig(), pollIntervalMs: 20, ...extra });
+}
+
+function outcome(stdout: string): RunOutcome {
+  return { ...outcomeWithoutRun('accepted', null as unknown as string), stdout, exitCode: 0, timeMs: 12, wallTimeMs: 30, memoryKb: 7000, message: null };
+}
+
+const runnerLog = (msg: string) => `${JSON.stringify({ level: 'info', msg, component: 'runner' })}\n`;
+
+/** The Job the transport created (there is one per test). */
+function createdJob(): { name: string; body: any } {
+  const [post] = fake.find('POST', `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`);
+  expect(post, 'a Job was created').toBeDefined();
+  const body = post.body as any;
+  return { name: body.metadata.name, body };
+}
+
+/** Both objects deleted through the API (the Job with its pod), and nothing of ours left in the fake. */
+function expectCleanedUp(name: string): void {
+  const jobDeletes = fake.find('DELETE', `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${name}`);
+  expect(jobDeletes).toHaveLength(1);
+  expect(jobDeletes[0].query.get('propagationPolicy')).toBe('Background');
+  expect(fake.find('DELETE', `/api/v1/namespaces/${NAMESPACE}/configmaps/${name}`)).toHaveLength(1);
+  expect([...fake.jobs.keys(), ...fake.configMaps.keys(), ...fake.pods.keys()]).toEqual([]);
+}
+
+describe('kubernetes transport', () => {
+  it('runs a job as a hardened Job with the job in a ConfigMap and returns the result from the pod log', async () => {
+    const expected = { ...outcome('hello\n'), stderr: 'warning\n' };
+    fake.script = () => ({
+      activeReads: 2,
+      end: 'succeeded',
+      terminated: { exitCode: 0, reason: 'Completed' },
+      // The pod log merges the runner's stderr log lines with its one stdout line.
+      log: runnerLog('compiling') + `${JSON.stringify(expected)}\n` + runnerLog('done'),
+    });
+    const j = job({ memoryLimitMb: 300, wallTimeLimitMs: 5000, stdin: 'in\n', expectedOutput: 'hello\n' });
+    const result = await transport().run(j);
+    expect(result).toEqual(expected);
+
+    // Order: ConfigMap first (the pod mounts it), then the Job; every request authenticated, in our namespace.
+    const writes = fake.requests.filter((r) => r.method === 'POST').map((r) => (r.body as any).kind);
+    expect(writes).toEqual(['ConfigMap', 'Job']);
+    for (const r of fake.requests) {
+      expect(r.path).toContain(`/namespaces/${NAMESPACE}/`);
+      expect(r.authorization).toMatch(/^Bearer /);
+    }
+
+    const { name, body } = createdJob();
+    expect(name).toMatch(/^run-k8s-\d+-[0-9a-f]{8}$/);
+    const [cmPost] = fake.find('POST', `/api/v1/namespaces/${NAMESPACE}/configmaps`);
+    const cm = cmPost.body as any;
+    expect(cm.metadata.name).toBe(name);
+    expect(cm.immutable).toBe(true);
+    expect(cm.data['job.json']).toBe(JSON.stringify(j));
+    expect(JSON.parse(cm.data['job.json'])).toEqual(JSON.parse(JSON.stringify(j)));
+
+    const labels = { [LABEL_MANAGED]: 'true', [LABEL_COMPONENT]: RUNNER_COMPONENT };
+    const annotations = { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: OWNER, [LABEL_JOB]: j.id };
+    for (const metadata of [cm.metadata, body.metadata, body.spec.template.metadata]) {
+      expect(metadata.labels).toEqual(labels);
+      expect(metadata.annotations).toEqual(annotations);
+    }
+    expect(body.metadata.namespace).toBe(NAMESPACE);
+
+    expect(body.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: Math.ceil(jobDeadlineMs(j) / 1000),
+      ttlSecondsAfterFinished: 60,
+    });
+    expect(body.spec.activeDeadlineSeconds * 1000).toBeGreaterThan(j.compileTimeLimitMs + j.wallTimeLimitMs);
+    const pod = body.spec.template.spec;
+    expect(pod).toMatchObject({
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      hostNetwork: false,
+      hostPID: false,
+      hostIPC: false,
+      securityContext: { runAsUser: 0, runAsNonRoot: false, seccompProfile: { type: 'RuntimeDefault' } },
+    });
+    expect(pod.containers).toHaveLength(1);
+    const c = pod.containers[0];
+    expect(c.image).toBe(IMAGE);
+    expect(c.command.join(' ')).toMatch(/exec node \/opt\/runner\/runner\.js --job-file \/job\/job\.json --workspace \/workspace$/);
+    expect(c.env).toEqual([]);
+    expect(c.securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const memory = `${300 + SANDBOX_OVERHEAD_MB}Mi`;
+    expect(c.resources.limits).toMatchObject({ cpu: '1', memory });
+    expect(c.resources.requests).toEqual(c.resources.limits); // Guaranteed QoS: no swap
+    expect(c.resources.limits['ephemeral-storage']).toMatch(/^\d+Mi$/);
+
+    expect(c.volumeMounts).toEqual(expect.arrayContaining([
+      { name: 'job', mountPath: '/job', readOnly: true },
+      { name: 'workspace', mountPath: '/workspace' },
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'no-shm', mountPath: '/dev/shm', readOnly: true },
+    ]));
+    const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+    // The job's own uid must not read the job file: it holds expectedOutput.
+    expect(volumes.job.configMap).toEqual({ name, defaultMode: 0o400, items: [{ key: 'job.json', path: 'job.json' }] });
+    expect(volumes.workspace.emptyDir).toEqual({ medium: 'Memory', sizeLimit: `${WORKSPACE_SIZE_MB}Mi` });
+    expect(volumes.tmp.emptyDir).toEqual({ medium: 'Memory', sizeLimit: `${WORKSPACE_SIZE_MB}Mi` });
+
+    // Status polled until the end, the pod found by the Job controller's label, its log read with a cap.
+    expect(fake.find('GET', `/jobs/${name}`).length).toBeGreaterThanOrEqual(3);
+    expect(fake.find('GET', '/pods').some((r) => r.query.get('labelSelector') === `batch.kubernetes.io/job-name=${name}`)).toBe(true);
+    const [logRead] = fake.find('GET', '/log');
+    expect(logRead.query.get('container')).toBe('runner');
+    expect(Number(logRead.query.get('limitBytes'))).toBeGreaterThan(0);
+    expectCleanedUp(name);
+  });
+
+  it('a pod that failed without a result line is a TransportError, and both objects are deleted', async () => {
+    fake.script = () => ({ end: 'failed', terminated: { exitCode: 1, reason: 'Error' }, log: runnerLog('starting') + 'node: internal error\n' });
+    const error = await transport().run(job()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/runner produced no result .*BackoffLimitExceeded.*exit 1 Error/);
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('an OOM-killed runner is memory_limit_exceeded, and both objects are deleted', async () => {
+    fake.script = () => ({ end: 'failed', terminated: { exitCode: 137, reason: 'OOMKilled' }, log: runnerLog('running') + '{"status":"acc' });
+    const result = await transport().run(job({ memoryLimitMb: 128 }));
+    expect(result.status).toBe('memory_limit_exceeded');
+    expect(result.message).toMatch(/128 MB/);
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('a Job that never finishes is a TransportError after the deadline, and both objects are deleted', async () => {
+    fake.script = () => ({ end: 'never' });
+    const started = Date.now();
+    const error = await transport({ waitTimeoutMs: () => 400 }).run(job()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/gave no result within 400 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    const { name } = createdJob();
+    expect(fake.find('GET', `/jobs/${name}`).length).toBeGreaterThan(2);
+    expectCleanedUp(name);
+  });
+
+  it('a Job the controller stopped at its activeDeadlineSeconds is a TransportError naming the reason', async () => {
+    fake.script = () => ({
+      end: 'failed',
+      terminated: { exitCode: 137, reason: 'Error' },
+      condition: { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' },
+      log: '',
+    });
+    await expect(transport().run(job())).rejects.toThrow(/DeadlineExceeded/);
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('a pod whose image cannot be pulled fails at once, not at the deadline', async () => {
+    fake.script = () => ({ end: 'never', waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${IMAGE}"` } });
+    const error = await transport({ waitTimeoutMs: () => 30_000 }).run(job()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/cannot start: ImagePullBackOff: Back-off pulling image/);
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('a pod log over the output cap is a TransportError', async () => {
+    const j = job({ maxOutputBytes: 1 });
+    fake.script = () => ({ end: 'succeeded', log: `${JSON.stringify(outcome('x'.repeat(800_000)))}\n` });
+    await expect(transport().run(j)).rejects.toThrow(/over its cap/);
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('an API error creating the Job is a TransportError with the server\'s message, and the ConfigMap is deleted', async () => {
+    const message = 'jobs.batch is forbidden: User "system:serviceaccount:judge:worker" cannot create resource "jobs" in API group "batch" in the namespace "judge"';
+    fake.failNext = { method: 'POST', pathIncludes: '/jobs', code: 403, reason: 'Forbidden', message };
+    const error = await transport().run(job()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toContain(`Kubernetes API answered 403: ${message}`);
+    const name = (fake.find('POST', '/configmaps')[0].body as any).metadata.name;
+    expect(fake.find('DELETE', `/configmaps/${name}`)).toHaveLength(1);
+    expect(fake.configMaps.size).toBe(0);
+  });
+
+  it('a job too large for a ConfigMap is rejected without a call to the cluster', async () => {
+    const result = await transport().run(job({ stdin: 'x'.repeat(1_100_000) }));
+    expect(result.status).toBe('rejected');
+    expect(result.message).toMatch(/ConfigMap.*MAX_STDIN_BYTES/);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('close() deletes the Jobs of jobs in flight, whose runs then fail as TransportErrors', async () => {
+    fake.script = () => ({ end: 'never' });
+    const t = transport();
+    const running = t.run(job()).catch((e: unknown) => e);
+    await once(fake, 'job-created');
+    await t.close();
+    expect(await running).toBeInstanceOf(TransportError);
+    expect(fake.jobs.size + fake.configMaps.size + fake.pods.size).toBe(0);
+    const { name } = createdJob();
+    expect(fake.find('DELETE', `/jobs/${name}`)[0].query.get('propagationPolicy')).toBe('Background');
+  });
+
+  it('reapOrphans deletes the Jobs and ConfigMaps of dead owners, keeps those of live owners and its own', async () => {
+    const managed = { [LABEL_MANAGED]: 'true', [LABEL_COMPONENT]: RUNNER_COMPONENT };
+    const owned = (owner: string, jobId: string) => ({ [LABEL_MANAGED]: 'true', [LABEL_OWNER]: owner, [LABEL_JOB]: jobId });
+    for (const kind of ['Job', 'ConfigMap'] as const) {
+      fake.seed(kind, NAMESPACE, 'run-dead-1', managed, owned('worker-dead-9', 'dead-1'));
+      fake.seed(kind, NAMESPACE, 'run-live-1', managed, owned('worker-live-7', 'live-1'));
+      fake.seed(kind, NAMESPACE, 'run-mine-1', managed, owned(OWNER, 'mine-1'));
+    }
+    fake.seed('ConfigMap', NAMESPACE, 'run-dead-2', managed, owned('worker-dead-9', 'dead-2')); // its Job never got created
+    fake.seed('ConfigMap', NAMESPACE, 'kube-root-ca.crt', {}, {}); // not ours
+    fake.seed('Job', 'elsewhere', 'run-dead-3', managed, owned('worker-dead-9', 'dead-3')); // another namespace
+    const asked: string[] = [];
+    const reaped = await transport().reapOrphans(async (owner) => {
+      asked.push(owner);
+      return owner === 'worker-live-7';
+    });
+    expect(reaped).toBe(2);
+    expect(asked.sort()).toEqual(['worker-dead-9', 'worker-live-7']); // once per owner, never for itself
+    const lists = fake.requests.filter((r) => r.method === 'GET');
+    expect(lists.map((r) => r.query.get('labelSelector'))).toEqual([`${LABEL_MANAGED}=true`, `${LABEL_MANAGED}=true`]);
+    const deletes = fake.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes.map((r) => r.path).sort()).toEqual([
+      `/api/v1/namespaces/${NAMESPACE}/configmaps/run-dead-1`,
+      `/api/v1/namespaces/${NAMESPACE}/configmaps/run-dead-2`,
+      `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/run-dead-1`,
+    ]);
+    expect(deletes.find((r) => r.path.includes('/jobs/'))!.query.get('propagationPolicy')).toBe('Background');
+    expect([...fake.jobs.keys()].sort()).toEqual(['elsewhere/run-dead-3', `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`]);
+    expect([...fake.configMaps.keys()].sort()).toEqual([`${NAMESPACE}/kube-root-ca.crt`, `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`]);
+  });
+
+  it('Job names are DNS labels readable as the job id, unique per attempt', () => {
+    for (const id of ['Upper_Case_ID', '__x__', '-', 'a'.repeat(64), 'ok-id']) {
+      const j = normalizeJob({ id, language: 'python', code: '' });
+      const name = runnerJobName(j);
+      expect(name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(name.length).toBeLessThanOrEqual(63);
+      expect(runnerJobName(j)).not.toBe(name);
+    }
+    expect(runnerJobName(normalizeJob({ id: 'Upper_Case_ID', language: 'python', code: '' }))).toMatch(/^run-upper-case-id-[0-9a-f]{8}$/);
+  });
+});
+
+describe('RUNNER_MODE=kubernetes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  const previous = process.env.KUBECONFIG;
+  afterAll(() => {
+    if (previous === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = previous;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('K8S_NAMESPACE defaults to code-execution and must be a namespace name', () => {
+    expect(loadConfig({ RUNNER_MODE: 'kubernetes' })).toMatchObject({ runnerMode: 'kubernetes', k8sNamespace: 'code-execution' });
+    expect(() => loadConfig({ K8S_NAMESPACE: 'Not_A_Namespace' })).toThrow(/K8S_NAMESPACE="Not_A_Namespace": must be a Kubernetes namespace name/);
+  });
+
+  it('a worker configured from the environment runs its jobs in K8S_NAMESPACE with RUNNER_IMAGE', async () => {
+    // The worker loads its credentials the way it would outside a cluster: from $KUBECONFIG.
+    const file = join(dir, 'config');
+    writeFileSync(file, JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'fake', cluster: { server: fake.url, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'worker', user: { token: FAKE_TOKEN } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'worker' } }],
+      'current-context': 'fake',
+    }));
+    process.env.KUBECONFIG = file;
+    const config = loadConfig({ RUNNER_MODE: 'kubernetes', K8S_NAMESPACE: 'graders', RUNNER_IMAGE: IMAGE });
+    const t = await selectTransport(config, 'worker-env-1', createLogger({}, 'error'));
+    expect(t.mode).toBe('kubernetes');
+    const expected = outcome('from env\n');
+    fake.script = () => ({ activeReads: 0, end: 'succeeded', log: `${JSON.stringify(expected)}\n` });
+    expect(await t.run(job())).toEqual(expected);
+    expect(fake.requests.length).toBeGreaterThan(0);
+    for (const r of fake.requests) expect(r.path).toMatch(/\/namespaces\/graders\//);
+    const [post] = fake.find('POST', '/apis/batch/v1/namespaces/graders/jobs');
+    expect((post.body as any).spec.template.spec.containers[0].image).toBe(IMAGE);
+    expect((post.body as any).metadata.annotations[LABEL_OWNER]).toBe('worker-env-1');
+    expect(fake.jobs.size + fake.configMaps.size).toBe(0);
+    await t.close();
+  });
+});

@@ -1,0 +1,43 @@
+// The runner reads its job from --job-file when a transport mounts it there (kubernetes) instead of stdin.
+// No sandbox runs here: a missing launcher (or, not as root, the uid check) stops the runner right after it
+// has read and validated the job.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'runner-job-file-'));
+const AFTER_VALIDATION = /sandbox launcher missing|must start as uid 0/;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runner(args: string[], stdin: string): { status: string; message: string | null } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'runner/main.ts', ...args], {
+    input: stdin,
+    encoding: 'utf8',
+    env: { ...process.env, SANDBOX_EXEC: join(dir, 'no-launcher') },
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+describe('runner --job-file', () => {
+  it('reads the job from the file, not from stdin', () => {
+    const file = join(dir, 'job.json');
+    writeFileSync(file, JSON.stringify({ id: 'from-file', language: 'python', code: 'print(1)' }));
+    // A valid job gets as far as the launcher check; stdin (not JSON) was never read.
+    const r = runner(['--job-file', file], 'not json');
+    expect(r.status).toBe('internal_error');
+    expect(r.message).toMatch(AFTER_VALIDATION);
+  });
+
+  it('a file that is not a job is rejected with the reason', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ id: 'bad', language: 'cobol', code: '' }));
+    expect(runner(['--job-file', file], '')).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "cobol"/) });
+  });
+
+  it('without --job-file the job still comes from stdin', () => {
+    const r = runner([], JSON.stringify({ id: 'stdin', language: 'python', code: 'print(1)' }));
+    expect(r).toMatchObject({ status: 'internal_error', message: expect.stringMatching(AFTER_VALIDATION) });
+  });
+});
