@@ -94,7 +94,7 @@ export class LocalEnvironment extends pulumi.ComponentResource {
         name: `${name}-minio`,
         image: pull('minio', MINIO_IMAGE).imageId,
         command: ['server', '/data', '--console-address', ':9001'],
-        envs: [`MINIO_ROOT_USER=${minioUser}`, pulumi.interpolate`MINIO_ROOT_PASSWORD=${minioPassword.result}`],
+        envs: pulumi.secret([`MINIO_ROOT_USER=${minioUser}`, pulumi.interpolate`MINIO_ROOT_PASSWORD=${minioPassword.result}`]),
         networksAdvanced: onNetwork('minio'),
         ports: [{ internal: 9000, external: a.minioPort, ip: '127.0.0.1' }],
         volumes: [{ volumeName: minioData.name, containerPath: '/data' }],
@@ -110,7 +110,7 @@ export class LocalEnvironment extends pulumi.ComponentResource {
         entrypoints: ['/bin/sh', '-c'],
         command: [minioBucketScript(LOCAL_BUCKET, a.bucketExpirationDays)],
         // mc reads an alias from MC_HOST_<name>: no config file, no `mc alias set` with the password on a command line.
-        envs: [pulumi.interpolate`MC_HOST_local=http://${minioUser}:${minioPassword.result}@minio:9000`],
+        envs: pulumi.secret([pulumi.interpolate`MC_HOST_local=http://${minioUser}:${minioPassword.result}@minio:9000`]),
         networksAdvanced: onNetwork('minio-bucket'),
         // Runs once to completion during `pulumi up` (attach), and must not be restarted.
         attach: true,
@@ -130,7 +130,7 @@ export class LocalEnvironment extends pulumi.ComponentResource {
           name: `${name}-worker-${i}`,
           image: args.images.workerImage,
           command: ['worker'],
-          envs: pulumi.all([args.images.runnerImage, minioPassword.result]).apply(([runnerImage, password]) =>
+          envs: pulumi.secret(pulumi.all([args.images.runnerImage, minioPassword.result])).apply(([runnerImage, password]) =>
             dockerEnvList({
               ...workerEnvironment({
                 runnerMode: 'docker',
