@@ -37,7 +37,41 @@ const logs = (input: EcsContainersInput, prefix: string): aws.ecs.LogConfigurati
   options: { 'awslogs-group': input.logGroup, 'awslogs-region': input.region, 'awslogs-stream-prefix': prefix },
 });
 
-/** Hardening both containers share: non-root, read-only root, every capability dropped, never privileged. */
+/**
+ * Fargate creates task volumes owned by root, mode 0755, and lets no container add a capability (except
+ * SYS_PTRACE). So a short-lived init container, the only one running as root, gives the volumes to uid 1000 before
+ * worker and runner start: it keeps CHOWN alone of Docker's default capabilities, has a read-only root, and is
+ * not essential (it exits when done; the others wait for its success).
+ */
+export const VOLUME_INIT = 'volume-permissions';
+const DEFAULT_CAPABILITIES_BUT_CHOWN = [
+  'AUDIT_WRITE',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+] as const;
+
+/** The init container's script: the /tmp volumes sticky and world-writable, the job volumes uid 1000's alone. */
+export function volumeInitScript(): string {
+  const v = (name: string) => `/volumes/${name}`;
+  return [
+    'set -e',
+    `chmod 1777 ${v(ECS_VOLUMES.workerTmp)} ${v(ECS_VOLUMES.runnerTmp)}`,
+    `chmod 0770 ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
+    `chown ${APP_UID}:${APP_UID} ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
+  ].join('; ');
+}
+
+/** Hardening worker and runner share: non-root, read-only root, every capability dropped, never privileged. */
 const hardened = {
   user: `${APP_UID}:${APP_UID}`,
   readonlyRootFilesystem: true,
@@ -65,7 +99,10 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     // The runner must be up before the worker hands it jobs; it is not essential, so its crash does not kill the
     // task (the worker reports the failed jobs and the runner is not restarted alone: ECS replaces the task when
     // the worker's health check fails).
-    dependsOn: [{ containerName: 'runner', condition: 'START' }],
+    dependsOn: [
+      { containerName: VOLUME_INIT, condition: 'SUCCESS' },
+      { containerName: 'runner', condition: 'START' },
+    ],
     healthCheck: { command: ['CMD', ...healthCheckCommand('/healthz')], interval: 30, timeout: 5, retries: 3, startPeriod: 30 },
     // SIGTERM, then this long to drain in-flight jobs (SHUTDOWN_GRACE_MS defaults to 25 s) before SIGKILL.
     stopTimeout: 30,
@@ -87,10 +124,25 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
       { sourceVolume: ECS_VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
       { sourceVolume: ECS_VOLUMES.runnerTmp, containerPath: '/tmp', readOnly: false },
     ],
+    dependsOn: [{ containerName: VOLUME_INIT, condition: 'SUCCESS' }],
     stopTimeout: 30,
     logConfiguration: logs(input, 'runner'),
   };
-  return [worker, runner];
+  const volumeInit: aws.ecs.ContainerDefinition = {
+    name: VOLUME_INIT,
+    // Any image with sh, chmod and chown: the worker's, already pulled for the task.
+    image: input.workerImage,
+    essential: false,
+    user: '0:0',
+    entryPoint: ['sh', '-c'],
+    command: [volumeInitScript()],
+    readonlyRootFilesystem: true,
+    privileged: false,
+    linuxParameters: { capabilities: { drop: [...DEFAULT_CAPABILITIES_BUT_CHOWN] } },
+    mountPoints: Object.values(ECS_VOLUMES).map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
+    logConfiguration: logs(input, VOLUME_INIT),
+  };
+  return [worker, runner, volumeInit];
 }
 
 /** Fargate's valid task sizes: CPU units and the memory (MB) each allows, in 1 GB steps unless listed. */

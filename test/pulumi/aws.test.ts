@@ -29,7 +29,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
       const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
       expect(td.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096' });
       expect(td.inputs.volumes.map((v: { name: string }) => v.name).sort()).toEqual(['runner-tmp', 'scratch', 'shared', 'worker-tmp']);
-      expect(containers().map((c) => c.name)).toEqual(['worker', 'runner']);
+      expect(containers().map((c) => c.name)).toEqual(['worker', 'runner', 'volume-permissions']);
     });
 
     it('the runner sidecar: not essential, caps drop ALL, read-only root, non-root user, the sidecar program', () => {
@@ -51,12 +51,19 @@ describe('Pulumi.aws.yaml under mocks', () => {
       expect(container('runner').mountPoints.find((m: { sourceVolume: string }) => m.sourceVolume === 'scratch').containerPath).toBe('/scratch');
     });
 
-    it('no container is privileged, and every one runs as a non-root user with a read-only root', () => {
+    it('no container is privileged; all have a read-only root; worker and runner are non-root', () => {
       for (const c of containers()) {
         for (const o of walk(c)) expect(o.privileged, c.name).not.toBe(true);
-        expect(c.user, c.name).toBe('1000:1000');
         expect(c.readonlyRootFilesystem, c.name).toBe(true);
+        expect(c.linuxParameters.capabilities.add, c.name).toBeUndefined();
       }
+      expect(container('worker').user).toBe('1000:1000');
+      expect(container('runner').user).toBe('1000:1000');
+      // The one root container only chowns the task volumes, with CHOWN as its only capability, and exits.
+      const init = container('volume-permissions');
+      expect(init).toMatchObject({ user: '0:0', essential: false });
+      expect(init.linuxParameters.capabilities.drop).not.toContain('CHOWN');
+      expect(init.linuxParameters.capabilities.drop).toHaveLength(13);
     });
 
     it('secrets come through `secrets` (Secrets Manager ARNs), never through `environment`', () => {

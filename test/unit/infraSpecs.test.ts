@@ -11,7 +11,15 @@ import {
   INTERFACE_ENDPOINT_SERVICES,
 } from '../../components/awsPolicies.js';
 import { privateSubnetCidrs } from '../../components/aws.js';
-import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, fargateTaskSize, type EcsContainersInput } from '../../components/ecsContainers.js';
+import {
+  cpuUnits,
+  ECS_VOLUMES,
+  ecsContainerDefinitions,
+  fargateTaskSize,
+  VOLUME_INIT,
+  volumeInitScript,
+  type EcsContainersInput,
+} from '../../components/ecsContainers.js';
 import { gkeKubeconfig } from '../../components/gkeKubeconfig.js';
 import {
   autoscalerSpec,
@@ -100,7 +108,7 @@ describe('ECS containers', () => {
     runnerCpuUnits: 1536,
     runnerMemoryMb: 3072,
   };
-  const [worker, runner] = plain(ecsContainerDefinitions(input));
+  const [worker, runner, init] = plain(ecsContainerDefinitions(input));
 
   it('the runner is a non-essential sidecar: sidecar command, no capability, read-only root, non-root', () => {
     expect(runner).toMatchObject({
@@ -140,7 +148,10 @@ describe('ECS containers', () => {
       linuxParameters: { capabilities: { drop: ['ALL'] } },
       secrets: [{ name: 'DATABASE_URL', valueFrom: 'arn:db' }, { name: 'REDIS_URL', valueFrom: 'arn:redis' }],
       stopTimeout: 30,
-      dependsOn: [{ containerName: 'runner', condition: 'START' }],
+      dependsOn: [
+        { containerName: VOLUME_INIT, condition: 'SUCCESS' },
+        { containerName: 'runner', condition: 'START' },
+      ],
       logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': 'lg', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': 'worker' } },
     });
     expect(worker.healthCheck.command.join(' ')).toContain('http://127.0.0.1:9464/healthz');
@@ -148,6 +159,19 @@ describe('ECS containers', () => {
     expect(envNames).toContain('CLOUDWATCH_METRICS');
     expect(envNames).not.toContain('REDIS_URL');
     expect(envNames).not.toContain('DATABASE_URL');
+  });
+
+  it('an init container hands the root-owned Fargate volumes to uid 1000, keeping CHOWN alone', () => {
+    expect(init).toMatchObject({ name: VOLUME_INIT, essential: false, user: '0:0', readonlyRootFilesystem: true, privileged: false, command: [volumeInitScript()] });
+    const dropped: string[] = init.linuxParameters.capabilities.drop;
+    expect(dropped).not.toContain('CHOWN');
+    expect(dropped).toEqual(expect.arrayContaining(['DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'NET_RAW', 'KILL']));
+    expect(init.linuxParameters.capabilities.add).toBeUndefined();
+    expect(init.mountPoints.map((m: { sourceVolume: string }) => m.sourceVolume).sort()).toEqual(Object.values(ECS_VOLUMES).sort());
+    expect(volumeInitScript()).toBe(
+      'set -e; chmod 1777 /volumes/worker-tmp /volumes/runner-tmp; chmod 0770 /volumes/shared /volumes/scratch; chown 1000:1000 /volumes/shared /volumes/scratch',
+    );
+    expect(runner.dependsOn).toEqual([{ containerName: VOLUME_INIT, condition: 'SUCCESS' }]);
   });
 
   it('refuses a secret among the plain variables', () => {
