@@ -1,16 +1,80 @@
-// Pulumi program entry point (Pulumi.yaml -> package.json "main"). Deliberately thin: it reads the
-// stack config, validates it, and exports the resolved settings so `pulumi preview` shows what a stack
-// would deploy. The environment components for local, aws and gcp land in a later change; until then
-// this program declares no resources, so it also runs under unit-test mocks without any provider plugin.
+// Pulumi program entry point (Pulumi.yaml -> package.json "main"). Deliberately thin: read and validate the stack
+// config, build the one environment component of the target, export its outputs. Everything else lives in
+// components/ (one component per file, plus the pure functions they are built from).
 import * as pulumi from '@pulumi/pulumi';
-import { parseStackConfig } from './components/stackConfig.js';
+import { AwsEnvironment } from './components/aws.js';
+import { GcpEnvironment } from './components/gcp.js';
+import { Images } from './components/images.js';
+import { LocalEnvironment } from './components/local.js';
+import { parseCloudLocation, parseStackConfig, PROJECT, type StackConfig } from './components/stackConfig.js';
 
-const config = new pulumi.Config('code-execution');
+const config = new pulumi.Config(PROJECT);
 // Wrapped rather than passing config.get directly: it is a method and needs its `this`.
 const settings = parseStackConfig((key) => config.get(key));
+const location = parseCloudLocation(settings.target, (qualified) => {
+  const [namespace, key] = qualified.split(':');
+  return new pulumi.Config(namespace).get(key);
+});
+
+const sizes = (s: StackConfig) => ({
+  maxConcurrentJobs: s.maxConcurrentJobs,
+  workerCpuMillis: s.workerCpuMillis,
+  workerMemoryMb: s.workerMemoryMb,
+  runnerCpuMillis: s.runnerCpuMillis,
+  runnerMemoryMb: s.runnerMemoryMb,
+});
+
+function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnvironment {
+  switch (s.target) {
+    case 'local':
+      return new LocalEnvironment(PROJECT, {
+        images: new Images(`${PROJECT}-images`, {}),
+        workers: s.minWorkers,
+        maxConcurrentJobs: s.maxConcurrentJobs,
+        redisPort: s.localRedisPort,
+        minioPort: s.localMinioPort,
+        bucketExpirationDays: s.bucketExpirationDays,
+      });
+    case 'aws':
+      return new AwsEnvironment(PROJECT, {
+        region: location.region!,
+        minWorkers: s.minWorkers,
+        maxWorkers: s.maxWorkers,
+        queueDepthTarget: s.queueDepthTarget,
+        ...sizes(s),
+        multiAz: s.multiAz,
+        redisNodeType: s.redisNodeType,
+        dbInstanceClass: s.dbInstanceClass,
+        dbStorageGb: s.dbStorageGb,
+        logRetentionDays: s.logRetentionDays,
+        bucketExpirationDays: s.bucketExpirationDays,
+      });
+    case 'gcp':
+      return new GcpEnvironment(PROJECT, {
+        project: location.project!,
+        region: location.region!,
+        // parseStackConfig allows only sidecar or kubernetes on gcp.
+        runnerMode: s.runnerMode as 'sidecar' | 'kubernetes',
+        minWorkers: s.minWorkers,
+        maxWorkers: s.maxWorkers,
+        queueDepthTarget: s.queueDepthTarget,
+        ...sizes(s),
+        workspaceSizeMb: s.workspaceSizeMb,
+        multiAz: s.multiAz,
+        redisMemoryGb: s.redisMemoryGb,
+        dbTier: s.dbTier,
+        dbStorageGb: s.dbStorageGb,
+        bucketExpirationDays: s.bucketExpirationDays,
+      });
+  }
+}
+
+const env = environment(settings);
 
 export const target = settings.target;
 export const runnerMode = settings.runnerMode;
 export const maxConcurrentJobs = settings.maxConcurrentJobs;
 export const workers = { min: settings.minWorkers, max: settings.maxWorkers };
 export const queueDepthTarget = settings.queueDepthTarget;
+/** What the environment exposes: endpoints, names, and `submitJob`, how to send it a first job. */
+export const outputs = env.outputs;

@@ -18,6 +18,26 @@ export interface StackConfig {
   minWorkers: number;
   maxWorkers: number;
   queueDepthTarget: number;
+  /** CPU of one worker container, in millicores (1000 = one vCPU). */
+  workerCpuMillis: number;
+  workerMemoryMb: number;
+  /** CPU and memory of the runner next to a worker (sidecar) or of one runner Job (kubernetes). */
+  runnerCpuMillis: number;
+  runnerMemoryMb: number;
+  /** Size of the shared job directory and of the runner's scratch volume (memory-backed on Kubernetes). */
+  workspaceSizeMb: number;
+  /** Redis and PostgreSQL in two zones: RDS Multi-AZ + ElastiCache failover, Cloud SQL REGIONAL + Memorystore STANDARD_HA. */
+  multiAz: boolean;
+  redisNodeType: string;
+  dbInstanceClass: string;
+  redisMemoryGb: number;
+  dbTier: string;
+  dbStorageGb: number;
+  logRetentionDays: number;
+  /** Objects in the code bucket older than this are deleted (lifecycle rule). */
+  bucketExpirationDays: number;
+  localRedisPort: number;
+  localMinioPort: number;
 }
 
 /**
@@ -32,11 +52,29 @@ export const DEFAULTS: StackConfig = {
   minWorkers: 1,
   maxWorkers: 1,
   queueDepthTarget: 10,
+  workerCpuMillis: 500,
+  workerMemoryMb: 512,
+  runnerCpuMillis: 1000,
+  runnerMemoryMb: 1536,
+  workspaceSizeMb: 512,
+  multiAz: false,
+  redisNodeType: 'cache.t4g.micro',
+  dbInstanceClass: 'db.t4g.micro',
+  redisMemoryGb: 1,
+  dbTier: 'db-g1-small',
+  dbStorageGb: 20,
+  logRetentionDays: 30,
+  bucketExpirationDays: 30,
+  localRedisPort: 6379,
+  localMinioPort: 9000,
 };
+
+/** The retention periods CloudWatch Logs accepts (anything else is refused by the API at deploy time). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 /** Which runner modes each target can actually host; the first entry is the one to suggest. */
 const ALLOWED_MODES: Record<Target, readonly RunnerMode[]> = {
-  local: ['docker', 'process'],
+  local: ['docker'],
   aws: ['sidecar'],
   gcp: ['sidecar', 'kubernetes'],
 };
@@ -44,6 +82,9 @@ const ALLOWED_MODES: Record<Target, readonly RunnerMode[]> = {
 /** Why a mode is refused on a target, so the error explains itself instead of just listing values. */
 const REFUSAL_REASONS: Partial<Record<Target, Partial<Record<RunnerMode, string>>>> = {
   local: {
+    process:
+      'the local stack runs the worker in a container, and the process sandbox needs root, cgroups and bubblewrap on the host; ' +
+      'for it, run `code-exec worker` on the host with RUNNER_MODE=process instead',
     sidecar: 'the sidecar runner is wired up by the cloud task definitions',
     kubernetes: 'the local target has no Kubernetes cluster',
   },
@@ -76,7 +117,10 @@ function isOneOf<T extends string>(values: readonly T[], v: string): v is T {
   return (values as readonly string[]).includes(v);
 }
 
-function parsePositiveInt(get: (key: string) => string | undefined, key: keyof StackConfig): number {
+type NumberKey = { [K in keyof StackConfig]: StackConfig[K] extends number ? K : never }[keyof StackConfig];
+type StringKey = { [K in keyof StackConfig]: StackConfig[K] extends string ? K : never }[keyof StackConfig];
+
+function parsePositiveInt(get: (key: string) => string | undefined, key: NumberKey): number {
   const raw = get(key);
   if (raw === undefined) return DEFAULTS[key] as number;
   // Digits only: Number('') is 0, Number('1e3') is 1000 and parseInt('2x') is 2, none of which is what was meant.
@@ -89,6 +133,38 @@ function parsePositiveInt(get: (key: string) => string | undefined, key: keyof S
     );
   }
   return n;
+}
+
+/** A whole number within [min, max]; the message gives the range and the default as the fix. */
+function parseIntInRange(get: (key: string) => string | undefined, key: NumberKey, min: number, max: number, unit = ''): number {
+  const n = parsePositiveInt(get, key);
+  if (n < min || n > max) {
+    throw new StackConfigError(
+      [fullKey(key)],
+      `${fullKey(key)} must be between ${min} and ${max}${unit}, got ${n}; set it with: ${setCommand(key, DEFAULTS[key])}`,
+    );
+  }
+  return n;
+}
+
+function parseBoolean(get: (key: string) => string | undefined, key: 'multiAz'): boolean {
+  const raw = get(key);
+  if (raw === undefined) return DEFAULTS[key];
+  const v = raw.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new StackConfigError([fullKey(key)], `${fullKey(key)} must be true or false, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key] ? 'true' : 'false')}`);
+}
+
+/** A string matching `pattern`; `shape` says in words what was expected. */
+function parsePattern(get: (key: string) => string | undefined, key: StringKey, pattern: RegExp, shape: string): string {
+  const raw = get(key);
+  if (raw === undefined) return DEFAULTS[key];
+  const v = raw.trim();
+  if (!pattern.test(v)) {
+    throw new StackConfigError([fullKey(key)], `${fullKey(key)} must be ${shape}, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key])}`);
+  }
+  return v;
 }
 
 /**
@@ -140,5 +216,68 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     );
   }
 
-  return { target, runnerMode, maxConcurrentJobs, minWorkers, maxWorkers, queueDepthTarget };
+  const logRetentionDays = parsePositiveInt(get, 'logRetentionDays');
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    throw new StackConfigError(
+      [fullKey('logRetentionDays')],
+      `${fullKey('logRetentionDays')} ${logRetentionDays} is not a retention CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(', ')}. ` +
+        `Set it with: ${setCommand('logRetentionDays', DEFAULTS.logRetentionDays)}`,
+    );
+  }
+
+  return {
+    target,
+    runnerMode,
+    maxConcurrentJobs,
+    minWorkers,
+    maxWorkers,
+    queueDepthTarget,
+    // Below 100m or 128 MB a Node worker or a compiler does not start; the upper bounds are Fargate's task limits.
+    workerCpuMillis: parseIntInRange(get, 'workerCpuMillis', 100, 16_000, ' millicores'),
+    workerMemoryMb: parseIntInRange(get, 'workerMemoryMb', 128, 120_000, ' MB'),
+    runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis', 100, 16_000, ' millicores'),
+    runnerMemoryMb: parseIntInRange(get, 'runnerMemoryMb', 128, 120_000, ' MB'),
+    workspaceSizeMb: parseIntInRange(get, 'workspaceSizeMb', 16, 65_536, ' MB'),
+    multiAz: parseBoolean(get, 'multiAz'),
+    redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),
+    dbInstanceClass: parsePattern(get, 'dbInstanceClass', /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.micro'),
+    redisMemoryGb: parseIntInRange(get, 'redisMemoryGb', 1, 300, ' GB'),
+    dbTier: parsePattern(get, 'dbTier', /^db-[a-z0-9-]+$/, 'a Cloud SQL tier like db-g1-small or db-custom-2-7680'),
+    // 20 GB is the smallest gp3 volume RDS allows (Cloud SQL's is 10).
+    dbStorageGb: parseIntInRange(get, 'dbStorageGb', 20, 65_536, ' GB'),
+    logRetentionDays,
+    bucketExpirationDays: parseIntInRange(get, 'bucketExpirationDays', 1, 36_500, ' days'),
+    localRedisPort: parseIntInRange(get, 'localRedisPort', 1, 65_535),
+    localMinioPort: parseIntInRange(get, 'localMinioPort', 1, 65_535),
+  };
+}
+
+/** Where a cloud target deploys: provider config, not ours, so its keys are `aws:region`, `gcp:project`, `gcp:region`. */
+export interface CloudLocation {
+  region?: string;
+  project?: string;
+}
+
+/**
+ * Reads the provider keys a target needs. `get` takes the fully qualified key (`aws:region`). local needs none;
+ * aws needs aws:region; gcp needs gcp:project and gcp:region (Autopilot, Memorystore and Cloud SQL are regional).
+ */
+export function parseCloudLocation(target: Target, get: (qualifiedKey: string) => string | undefined): CloudLocation {
+  const need = (key: string, example: string, pattern: RegExp, shape: string): string => {
+    const v = get(key)?.trim();
+    if (!v) throw new StackConfigError([key], `${key} is not set; target ${target} needs it. Set it with: pulumi config set ${key} ${example}`);
+    if (!pattern.test(v)) throw new StackConfigError([key], `${key} must be ${shape}, got ${JSON.stringify(v)}; set it with: pulumi config set ${key} ${example}`);
+    return v;
+  };
+  switch (target) {
+    case 'local':
+      return {};
+    case 'aws':
+      return { region: need('aws:region', 'us-east-1', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region like us-east-1') };
+    case 'gcp':
+      return {
+        project: need('gcp:project', 'my-project-id', /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id (6-30 of a-z, 0-9, -)'),
+        region: need('gcp:region', 'us-central1', /^[a-z]+-[a-z]+\d+$/, 'a GCP region like us-central1'),
+      };
+  }
 }

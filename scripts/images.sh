@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `npm run images`: builds the Docker images the docker transport runs.
 #   1. scripts/ensure-base-image.sh   debian:bookworm-slim (pulled, or built offline with debootstrap)
+#      scripts/ensure-node-image.sh   node:20-bookworm-slim (pulled, or built from it with this host's Node 20)
 #   2. npm run build                  dist/runner.js + dist/sandbox-exec
 #   3. docker build                   each image in IMAGES below
 # Env: IMAGE_BUILD_NETWORK (default host: RUN steps use the host's network to reach the package mirror, which avoids
-# bridge MTU/NAT trouble on VMs), SKIP_NPM_BUILD=1 to reuse an existing dist/.
+# bridge MTU/NAT trouble on VMs), SKIP_NPM_BUILD=1 to reuse an existing dist/, IMAGE_BUILD_CA_DIR (default
+# /usr/local/share/ca-certificates: locally added CAs, passed to builds that reach the npm registry over TLS).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +15,7 @@ cd "$root"
 # Images to build, one "tag|Dockerfile" per entry, in order.
 IMAGES=(
   "code-runner:latest|runner/Dockerfile"
-  # --- worker image: add it here when it exists, e.g. "code-worker:latest|worker/Dockerfile" ---
+  "code-worker:latest|worker/Dockerfile"
 )
 
 started=$(date +%s)
@@ -25,6 +27,7 @@ docker info >/dev/null 2>&1 || die check "Docker engine not reachable" "start do
 
 log base "ensuring the base image"
 bash scripts/ensure-base-image.sh || die base "could not provide debian:bookworm-slim" "see the error above, then re-run npm run images"
+bash scripts/ensure-node-image.sh || die base "could not provide node:20-bookworm-slim" "see the error above, then re-run npm run images"
 
 if [ "${SKIP_NPM_BUILD:-}" = 1 ]; then
   log build "SKIP_NPM_BUILD=1: reusing dist/"
@@ -35,18 +38,23 @@ fi
 [ -s dist/runner.js ] && [ -s dist/runner-hash ] || die build "dist/runner.js missing" "run npm run build"
 [ -s runner/sandbox/sandbox-exec.c ] || die build "runner/sandbox/sandbox-exec.c missing" "the runner image compiles it: add it, then re-run npm run images"
 
+# Site CAs (a TLS-intercepting proxy on the way to the npm registry); Dockerfiles that do not declare the arg ignore it.
+extra_ca_certs="$(cat "${IMAGE_BUILD_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt 2>/dev/null || true)"
+
 for entry in "${IMAGES[@]}"; do
   tag="${entry%%|*}"
   dockerfile="${entry#*|}"
   t0=$(date +%s)
   log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\""
   # The source hash lets tests and workers tell an image built from older runner code (see dist/runner-hash).
-  if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" --label "code-execution.runner-hash=$(cat dist/runner-hash)" -f "$dockerfile" -t "$tag" . ; then
+  if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" --label "code-execution.runner-hash=$(cat dist/runner-hash)" \
+    --build-arg EXTRA_CA_CERTS="$extra_ca_certs" -f "$dockerfile" -t "$tag" . ; then
     die image "docker build of $tag failed" "see the build output above; apt failures: check the mirror in /etc/apt/sources.list.d of debian:bookworm-slim (docker rmi debian:bookworm-slim rebuilds it)"
   fi
   size=$(docker image inspect -f '{{.Size}}' "$tag")
   log image "built" "\"image\":\"$tag\",\"size_bytes\":$size,\"build_s\":$(( $(date +%s) - t0 ))"
 done
-# Rebuilds leave the previous runner image dangling; only those (untagged, our label) are removed.
+# Rebuilds leave the previous images dangling; only those (untagged, our label) are removed.
 docker image prune -f --filter "label=code-execution.image=runner" >/dev/null || true
+docker image prune -f --filter "label=code-execution.image=worker" >/dev/null || true
 log done "images ready"

@@ -1,84 +1,17 @@
 // The Pulumi program against each committed stack file, under mocks (no CLI, no engine, no providers),
 // plus the config rules on their own. The stack files are the source of truth: each test reads the file
 // and checks the program's exports against it, so editing a stack file cannot silently drift.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// The stack files and the config rules: the stack files are the source of truth (each per-stack test file,
+// local/aws/gcp.test.ts, runs index.ts under mocks with its file's config), and parseStackConfig /
+// parseCloudLocation refuse a wrong value with an error that names the key and the fix.
 import * as pulumi from '@pulumi/pulumi';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULTS, parseStackConfig, StackConfigError } from '../../components/stackConfig.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const STACKS = ['local', 'aws', 'gcp'] as const;
-
-/**
- * Reads the flat `config:` map of a Pulumi.<stack>.yaml (`key: scalar` lines, keys like `aws:region`).
- * The `yaml` package is not installed and these files never nest, so a tiny reader is enough; it throws
- * on anything it does not understand rather than guess.
- */
-function readStackConfig(stack: string): Record<string, string> {
-  const text = readFileSync(`${ROOT}Pulumi.${stack}.yaml`, 'utf8');
-  const out: Record<string, string> = {};
-  let inConfig = false;
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/\s+#.*$/, '').trimEnd();
-    if (line.trim() === '' || line.trim().startsWith('#')) continue;
-    if (!line.startsWith(' ')) {
-      inConfig = line === 'config:';
-      continue;
-    }
-    if (!inConfig) continue;
-    // Split at the first ": " so namespaced keys (aws:region) keep their colon.
-    const m = /^\s+([^\s:][^\s]*?):\s+(.+)$/.exec(line);
-    if (!m) throw new Error(`Pulumi.${stack}.yaml: cannot read ${JSON.stringify(rawLine)}`);
-    out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return out;
-}
-
-/** The `default:` of each project-namespaced key in Pulumi.yaml (two-space key, four-space attributes). */
-function readProjectDefaults(): Record<string, string> {
-  const out: Record<string, string> = {};
-  let key: string | undefined;
-  for (const line of readFileSync(`${ROOT}Pulumi.yaml`, 'utf8').split('\n')) {
-    const k = /^ {2}code-execution:(\w+):\s*$/.exec(line);
-    if (k) key = k[1];
-    const d = /^ {4}default:\s*(\S+)\s*$/.exec(line);
-    if (d && key) out[key] = d[1];
-  }
-  return out;
-}
-
-const mocks: pulumi.runtime.Mocks = {
-  newResource: (args) => ({ id: `${args.name}_id`, state: args.inputs }),
-  call: (args) => args.inputs,
-};
-
-async function runProgram(stack: string, config: Record<string, string>) {
-  pulumi.runtime.setAllConfig(config);
-  await pulumi.runtime.setMocks(mocks, 'code-execution', stack, false);
-  vi.resetModules(); // a fresh index.ts per stack: its exports are computed once, at import time
-  return import('../../index.js'); // vitest maps .js to index.ts; tsc (no allowImportingTsExtensions) needs .js
-}
+import { DEFAULTS, parseCloudLocation, parseStackConfig, StackConfigError } from '../../components/stackConfig.js';
+import { readProjectSchema, readStackConfig } from './harness.js';
 
 afterEach(() => pulumi.runtime.setAllConfig({}));
 
-describe('stack files under Pulumi mocks', () => {
-  for (const stack of STACKS) {
-    it(`Pulumi.${stack}.yaml resolves to what the file says`, async () => {
-      const file = readStackConfig(stack);
-      const program = await runProgram(stack, file);
-      const num = (key: string, fallback: number) => (file[`code-execution:${key}`] ? Number(file[`code-execution:${key}`]) : fallback);
-
-      expect(pulumi.getStack()).toBe(stack);
-      expect(program.target).toBe(file['code-execution:target']);
-      expect(program.target).toBe(stack);
-      expect(program.runnerMode).toBe(file['code-execution:runnerMode']);
-      expect(program.workers).toEqual({ min: num('minWorkers', DEFAULTS.minWorkers), max: num('maxWorkers', DEFAULTS.maxWorkers) });
-      expect(program.maxConcurrentJobs).toBe(num('maxConcurrentJobs', DEFAULTS.maxConcurrentJobs));
-      expect(program.queueDepthTarget).toBe(num('queueDepthTarget', DEFAULTS.queueDepthTarget));
-    });
-  }
-
+describe('stack files', () => {
   it('the stack files hold the agreed values', () => {
     expect(readStackConfig('local')).toEqual({
       'code-execution:target': 'local',
@@ -89,31 +22,49 @@ describe('stack files under Pulumi mocks', () => {
     });
     expect(readStackConfig('aws')).toMatchObject({
       'aws:region': 'us-east-1',
+      'code-execution:target': 'aws',
       'code-execution:runnerMode': 'sidecar',
       'code-execution:minWorkers': '2',
       'code-execution:maxWorkers': '50',
       'code-execution:queueDepthTarget': '10',
       'code-execution:maxConcurrentJobs': '4',
+      'code-execution:multiAz': 'true',
     });
     expect(readStackConfig('gcp')).toMatchObject({
       'gcp:project': 'code-execution-demo',
       'gcp:region': 'us-central1',
+      'code-execution:target': 'gcp',
       'code-execution:runnerMode': 'sidecar',
       'code-execution:minWorkers': '2',
       'code-execution:maxWorkers': '50',
     });
   });
 
-  it('an invalid stack fails the program at import, naming the key', async () => {
-    await expect(runProgram('aws', { 'code-execution:target': 'aws', 'code-execution:runnerMode': 'docker' })).rejects.toThrow(
-      /code-execution:runnerMode "docker" cannot work on target aws/,
-    );
+  it('every stack file passes the config rules', () => {
+    for (const stack of ['local', 'aws', 'gcp']) {
+      const file = readStackConfig(stack);
+      const settings = parseStackConfig((key) => file[`code-execution:${key}`]);
+      expect(settings.target).toBe(stack);
+      expect(() => parseCloudLocation(settings.target, (key) => file[key])).not.toThrow();
+    }
   });
 
-  it('DEFAULTS in stackConfig.ts match the defaults declared in Pulumi.yaml', () => {
-    const declared = readProjectDefaults();
-    expect(Object.keys(declared).sort()).toEqual(Object.keys(DEFAULTS).sort());
-    for (const [key, value] of Object.entries(DEFAULTS)) expect(declared[key], key).toBe(String(value));
+  it('an invalid stack fails the program at import, naming the key', async () => {
+    pulumi.runtime.setAllConfig({ 'code-execution:target': 'aws', 'code-execution:runnerMode': 'docker', 'aws:region': 'us-east-1' });
+    await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, 'code-execution', 'aws', false);
+    vi.resetModules();
+    await expect(import('../../index.js')).rejects.toThrow(/code-execution:runnerMode "docker" cannot work on target aws/);
+  });
+
+  it('Pulumi.yaml declares every key with a type, a description and the default DEFAULTS holds', () => {
+    const schema = readProjectSchema();
+    expect(Object.keys(schema).sort()).toEqual(Object.keys(DEFAULTS).sort());
+    const jsType = { integer: 'number', boolean: 'boolean', string: 'string' } as Record<string, string>;
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect(schema[key].description, key).toBeTruthy();
+      expect(jsType[schema[key].type], `${key} type`).toBe(typeof value);
+      expect(schema[key].default, key).toBe(value);
+    }
   });
 });
 
@@ -149,6 +100,7 @@ describe('parseStackConfig', () => {
   it.each([
     ['local', 'sidecar', 'docker'],
     ['local', 'kubernetes', 'docker'],
+    ['local', 'process', 'docker'],
     ['aws', 'process', 'sidecar'],
     ['aws', 'kubernetes', 'sidecar'],
     ['gcp', 'docker', 'sidecar'],
@@ -162,7 +114,6 @@ describe('parseStackConfig', () => {
 
   it.each([
     ['local', 'docker'],
-    ['local', 'process'],
     ['aws', 'sidecar'],
     ['gcp', 'sidecar'],
     ['gcp', 'kubernetes'],
@@ -197,5 +148,62 @@ describe('parseStackConfig', () => {
       expect(e.message).toContain(`code-execution:${key} must be a whole number >= 1, got ${JSON.stringify(bad)}`);
       expect(e.message).toContain(`pulumi config set code-execution:${key} `);
     }
+  });
+
+  it('refuses local + process, explaining the host alternative', () => {
+    expect(refusal({ target: 'local', runnerMode: 'process' }).message).toContain('run `code-exec worker` on the host with RUNNER_MODE=process');
+  });
+
+  it.each([
+    ['logRetentionDays', '10', /code-execution:logRetentionDays 10 is not a retention CloudWatch Logs accepts/],
+    ['multiAz', 'yes', /code-execution:multiAz must be true or false, got "yes"/],
+    ['redisNodeType', 't4g.micro', /code-execution:redisNodeType must be an ElastiCache node type like cache.t4g.micro/],
+    ['dbInstanceClass', 'postgres', /code-execution:dbInstanceClass must be an RDS instance class/],
+    ['dbTier', 'small', /code-execution:dbTier must be a Cloud SQL tier/],
+    ['workerCpuMillis', '50', /code-execution:workerCpuMillis must be between 100 and 16000 millicores, got 50/],
+    ['dbStorageGb', '10', /code-execution:dbStorageGb must be between 20 and 65536 GB, got 10/],
+    ['localRedisPort', '70000', /code-execution:localRedisPort must be between 1 and 65535, got 70000/],
+  ])('refuses a wrong %s (%s), naming the key and the fix', (key, bad, message) => {
+    const e = refusal({ [key]: bad });
+    expect(e.keys).toEqual([`code-execution:${key}`]);
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain(`pulumi config set code-execution:${key} `);
+  });
+
+  it('reads booleans and sizes', () => {
+    const s = parseStackConfig(from({ target: 'aws', runnerMode: 'sidecar', multiAz: 'true', workerCpuMillis: '750', logRetentionDays: '14' }));
+    expect(s).toMatchObject({ multiAz: true, workerCpuMillis: 750, logRetentionDays: 14 });
+    expect(parseStackConfig(from({ multiAz: 'False' })).multiAz).toBe(false);
+  });
+});
+
+describe('parseCloudLocation', () => {
+  const refusal = (target: 'aws' | 'gcp', values: Record<string, string>): StackConfigError => {
+    try {
+      parseCloudLocation(target, (key) => values[key]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(StackConfigError);
+      return e as StackConfigError;
+    }
+    throw new Error(`accepted ${JSON.stringify(values)}`);
+  };
+
+  it('local needs nothing; aws needs aws:region; gcp needs gcp:project and gcp:region', () => {
+    expect(parseCloudLocation('local', () => undefined)).toEqual({});
+    expect(parseCloudLocation('aws', (k) => ({ 'aws:region': 'eu-west-1' })[k])).toEqual({ region: 'eu-west-1' });
+    expect(parseCloudLocation('gcp', (k) => ({ 'gcp:project': 'my-proj-1', 'gcp:region': 'europe-west1' })[k])).toEqual({
+      project: 'my-proj-1',
+      region: 'europe-west1',
+    });
+  });
+
+  it('names the missing or wrong provider key and the command that sets it', () => {
+    const missing = refusal('aws', {});
+    expect(missing.keys).toEqual(['aws:region']);
+    expect(missing.message).toBe('aws:region is not set; target aws needs it. Set it with: pulumi config set aws:region us-east-1');
+    expect(refusal('aws', { 'aws:region': 'Virginia' }).message).toMatch(/^aws:region must be an AWS region like us-east-1, got "Virginia"/);
+    expect(refusal('gcp', { 'gcp:region': 'us-central1' }).keys).toEqual(['gcp:project']);
+    expect(refusal('gcp', { 'gcp:project': 'My Project', 'gcp:region': 'us-central1' }).message).toMatch(/^gcp:project must be a GCP project id/);
+    expect(refusal('gcp', { 'gcp:project': 'my-proj-1' }).keys).toEqual(['gcp:region']);
   });
 });

@@ -1,0 +1,108 @@
+// What the aws target's tasks may do and reach: IAM policy documents and security-group rules, as plain data.
+// Pure, so the least-privilege claims are unit-tested on the documents themselves; components/aws.ts only turns
+// them into resources.
+import { QUEUE_DEPTH_METRIC } from './workerEnv.js';
+
+export const REDIS_PORT = 6379;
+export const POSTGRES_PORT = 5432;
+export const HTTPS_PORT = 443;
+
+/**
+ * Interface endpoints the private subnets need instead of a route to the internet: image pulls (ecr.api, ecr.dkr;
+ * the layers come from S3 through the gateway endpoint), the awslogs driver (logs), the task's `secrets`
+ * (secretsmanager) and the worker's queue metrics (monitoring = CloudWatch PutMetricData).
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'monitoring'] as const;
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: {
+    Sid?: string;
+    Effect: 'Allow' | 'Deny';
+    Principal?: Record<string, string | string[]> | '*';
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+  }[];
+}
+
+/** Who may assume the task and execution roles: ECS tasks only. */
+export function ecsTasksAssumeRolePolicy(): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  };
+}
+
+/** The worker's own permissions: read objects of the code bucket, publish metrics in its namespace. Nothing else. */
+export function taskRolePolicy(bucketArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'ReadCode', Effect: 'Allow', Action: ['s3:GetObject'], Resource: `${bucketArn}/*` },
+      {
+        Sid: 'PublishQueueMetrics',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricData'],
+        // PutMetricData has no resource ARN; the namespace condition is what scopes it.
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': QUEUE_DEPTH_METRIC.namespace } },
+      },
+    ],
+  };
+}
+
+/** What ECS itself needs beyond the managed execution policy (image pull, logs): read exactly these secrets. */
+export function executionRoleSecretsPolicy(secretArns: string[]): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'InjectSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [...secretArns].sort() }],
+  };
+}
+
+/** Only TLS requests reach the bucket (a Deny, so it holds whatever else grants access). */
+export function bucketTlsOnlyPolicy(bucketArn: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [bucketArn, `${bucketArn}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  };
+}
+
+export type SecurityGroupName = 'worker' | 'redis' | 'database' | 'endpoints';
+
+export interface SecurityGroupRule {
+  /** The group the rule belongs to. */
+  group: SecurityGroupName;
+  direction: 'ingress' | 'egress';
+  port: number;
+  /** The other side: another of our groups, or the S3 gateway endpoint's prefix list. */
+  peer: { group: SecurityGroupName } | { prefixList: 's3' };
+  description: string;
+}
+
+/**
+ * Every rule of the four security groups. Groups start with no rule at all (the provider removes AWS's default
+ * allow-all egress), so this list is the whole network story: workers reach Redis, PostgreSQL and the AWS endpoints
+ * on their ports and nothing else; nothing reaches the workers. The runner sidecar shares the task's network
+ * interface, so the same rules bound it (and the subnets have no route to the internet at all).
+ */
+export function securityGroupRules(): SecurityGroupRule[] {
+  return [
+    { group: 'worker', direction: 'egress', port: REDIS_PORT, peer: { group: 'redis' }, description: 'Redis (ElastiCache, TLS)' },
+    { group: 'worker', direction: 'egress', port: POSTGRES_PORT, peer: { group: 'database' }, description: 'PostgreSQL (RDS)' },
+    { group: 'worker', direction: 'egress', port: HTTPS_PORT, peer: { group: 'endpoints' }, description: 'AWS interface endpoints' },
+    { group: 'worker', direction: 'egress', port: HTTPS_PORT, peer: { prefixList: 's3' }, description: 'S3 through the gateway endpoint' },
+    { group: 'redis', direction: 'ingress', port: REDIS_PORT, peer: { group: 'worker' }, description: 'from workers' },
+    { group: 'database', direction: 'ingress', port: POSTGRES_PORT, peer: { group: 'worker' }, description: 'from workers' },
+    { group: 'endpoints', direction: 'ingress', port: HTTPS_PORT, peer: { group: 'worker' }, description: 'from workers' },
+  ];
+}

@@ -1,0 +1,179 @@
+// The ECS Fargate task's containers, as the seed lays them out: the worker, and the runner as a sidecar sharing a
+// workspace volume with it. Pure (types only from @pulumi/aws): components/aws.ts serialises the result into the
+// task definition's containerDefinitions, and the unit tests read it without mocks.
+import type * as aws from '@pulumi/aws';
+import {
+  APP_UID,
+  assertNoSecretsInPlainEnv,
+  healthCheckCommand,
+  nameValueList,
+  runnerSidecarEnvironment,
+  SCRATCH_DIR,
+  SHARED_DIR,
+  SIDECAR_COMMAND,
+} from './workerEnv.js';
+
+/** Task volumes (Fargate ephemeral storage): the shared job directory, the runner's scratch, and each one's /tmp. */
+export const ECS_VOLUMES = { shared: 'shared', scratch: 'scratch', workerTmp: 'worker-tmp', runnerTmp: 'runner-tmp' } as const;
+
+export interface EcsContainersInput {
+  workerImage: string;
+  runnerImage: string;
+  /** Plain variables (workerEnvironment); must not contain a secret's name. */
+  workerEnv: Record<string, string>;
+  /** Secrets Manager ARNs by variable name (REDIS_URL, DATABASE_URL). */
+  workerSecrets: Record<string, string>;
+  logGroup: string;
+  region: string;
+  /** ECS CPU units (1024 = 1 vCPU) and MB, per container. */
+  workerCpuUnits: number;
+  workerMemoryMb: number;
+  runnerCpuUnits: number;
+  runnerMemoryMb: number;
+}
+
+const logs = (input: EcsContainersInput, prefix: string): aws.ecs.LogConfiguration => ({
+  logDriver: 'awslogs',
+  options: { 'awslogs-group': input.logGroup, 'awslogs-region': input.region, 'awslogs-stream-prefix': prefix },
+});
+
+/**
+ * Fargate creates task volumes owned by root, mode 0755, and lets no container add a capability (except
+ * SYS_PTRACE). So a short-lived init container, the only one running as root, gives the volumes to uid 1000 before
+ * worker and runner start: it keeps CHOWN alone of Docker's default capabilities, has a read-only root, and is
+ * not essential (it exits when done; the others wait for its success).
+ */
+export const VOLUME_INIT = 'volume-permissions';
+const DEFAULT_CAPABILITIES_BUT_CHOWN = [
+  'AUDIT_WRITE',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+] as const;
+
+/** The init container's script: the /tmp volumes sticky and world-writable, the job volumes uid 1000's alone. */
+export function volumeInitScript(): string {
+  const v = (name: string) => `/volumes/${name}`;
+  return [
+    'set -e',
+    `chmod 1777 ${v(ECS_VOLUMES.workerTmp)} ${v(ECS_VOLUMES.runnerTmp)}`,
+    `chmod 0770 ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
+    `chown ${APP_UID}:${APP_UID} ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
+  ].join('; ');
+}
+
+/** Hardening worker and runner share: non-root, read-only root, every capability dropped, never privileged. */
+const hardened = {
+  user: `${APP_UID}:${APP_UID}`,
+  readonlyRootFilesystem: true,
+  privileged: false,
+} as const;
+
+export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.ContainerDefinition[] {
+  assertNoSecretsInPlainEnv(input.workerEnv, 'ecsContainerDefinitions: workerEnv');
+  const worker: aws.ecs.ContainerDefinition = {
+    name: 'worker',
+    image: input.workerImage,
+    essential: true,
+    cpu: input.workerCpuUnits,
+    memory: input.workerMemoryMb,
+    ...hardened,
+    linuxParameters: { capabilities: { drop: ['ALL'] } },
+    environment: nameValueList(input.workerEnv),
+    secrets: Object.keys(input.workerSecrets)
+      .sort()
+      .map((name) => ({ name, valueFrom: input.workerSecrets[name] })),
+    mountPoints: [
+      { sourceVolume: ECS_VOLUMES.shared, containerPath: SHARED_DIR, readOnly: false },
+      { sourceVolume: ECS_VOLUMES.workerTmp, containerPath: '/tmp', readOnly: false },
+    ],
+    // The runner must be up before the worker hands it jobs; it is not essential, so its crash does not kill the
+    // task (the worker reports the failed jobs and the runner is not restarted alone: ECS replaces the task when
+    // the worker's health check fails).
+    dependsOn: [
+      { containerName: VOLUME_INIT, condition: 'SUCCESS' },
+      { containerName: 'runner', condition: 'START' },
+    ],
+    healthCheck: { command: ['CMD', ...healthCheckCommand('/healthz')], interval: 30, timeout: 5, retries: 3, startPeriod: 30 },
+    // SIGTERM, then this long to drain in-flight jobs (SHUTDOWN_GRACE_MS defaults to 25 s) before SIGKILL.
+    stopTimeout: 30,
+    logConfiguration: logs(input, 'worker'),
+  };
+  const runner: aws.ecs.ContainerDefinition = {
+    name: 'runner',
+    image: input.runnerImage,
+    essential: false,
+    command: [...SIDECAR_COMMAND],
+    cpu: input.runnerCpuUnits,
+    memory: input.runnerMemoryMb,
+    ...hardened,
+    // An init process reaps whatever the jobs leave behind; still no capability.
+    linuxParameters: { capabilities: { drop: ['ALL'] }, initProcessEnabled: true },
+    environment: nameValueList(runnerSidecarEnvironment()),
+    mountPoints: [
+      { sourceVolume: ECS_VOLUMES.shared, containerPath: SHARED_DIR, readOnly: false },
+      { sourceVolume: ECS_VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: ECS_VOLUMES.runnerTmp, containerPath: '/tmp', readOnly: false },
+    ],
+    dependsOn: [{ containerName: VOLUME_INIT, condition: 'SUCCESS' }],
+    stopTimeout: 30,
+    logConfiguration: logs(input, 'runner'),
+  };
+  const volumeInit: aws.ecs.ContainerDefinition = {
+    name: VOLUME_INIT,
+    // Any image with sh, chmod and chown: the worker's, already pulled for the task.
+    image: input.workerImage,
+    essential: false,
+    user: '0:0',
+    entryPoint: ['sh', '-c'],
+    command: [volumeInitScript()],
+    readonlyRootFilesystem: true,
+    privileged: false,
+    linuxParameters: { capabilities: { drop: [...DEFAULT_CAPABILITIES_BUT_CHOWN] } },
+    mountPoints: Object.values(ECS_VOLUMES).map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
+    logConfiguration: logs(input, VOLUME_INIT),
+  };
+  return [worker, runner, volumeInit];
+}
+
+/** Fargate's valid task sizes: CPU units and the memory (MB) each allows, in 1 GB steps unless listed. */
+const FARGATE_SIZES: { cpu: number; memory: number[] }[] = [
+  { cpu: 256, memory: [512, 1024, 2048] },
+  { cpu: 512, memory: range(1024, 4096, 1024) },
+  { cpu: 1024, memory: range(2048, 8192, 1024) },
+  { cpu: 2048, memory: range(4096, 16384, 1024) },
+  { cpu: 4096, memory: range(8192, 30720, 1024) },
+  { cpu: 8192, memory: range(16384, 61440, 4096) },
+  { cpu: 16384, memory: range(32768, 122880, 8192) },
+];
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+/** Millicores (Kubernetes style, 1000 = 1 vCPU) to ECS CPU units (1024 = 1 vCPU), rounded up. */
+export const cpuUnits = (millis: number): number => Math.ceil((millis * 1024) / 1000);
+
+/**
+ * The smallest Fargate task size that holds `cpu` units and `memoryMb`: ECS refuses any other combination, so the
+ * containers' sizes are added up and rounded to one here rather than failing at deploy time.
+ */
+export function fargateTaskSize(cpu: number, memoryMb: number): { cpu: number; memory: number } {
+  for (const size of FARGATE_SIZES) {
+    if (size.cpu < cpu) continue;
+    const memory = size.memory.find((m) => m >= memoryMb);
+    if (memory !== undefined) return { cpu: size.cpu, memory };
+  }
+  throw new RangeError(`no Fargate task size holds ${cpu} CPU units and ${memoryMb} MB (the largest is 16384 units, 122880 MB)`);
+}

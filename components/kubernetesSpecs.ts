@@ -1,0 +1,207 @@
+// The Kubernetes workload's specs as plain data: the worker pod (with the runner sidecar in sidecar mode), its
+// security contexts, the network policies, the runner-Job Role and the autoscaler. Pure (types only from
+// @pulumi/kubernetes), so components/kubernetesWorkload.ts stays a list of resource calls and the unit tests read
+// the specs without mocks.
+import type * as k8s from '@pulumi/kubernetes';
+import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
+import {
+  APP_UID,
+  assertNoSecretsInPlainEnv,
+  K8S_QUEUE_METRIC,
+  METRICS_PORT,
+  nameValueList,
+  runnerSidecarEnvironment,
+  SCRATCH_DIR,
+  SHARED_DIR,
+  SIDECAR_COMMAND,
+} from './workerEnv.js';
+
+
+export const DEFAULT_NAMESPACE = 'code-execution';
+export const APP_LABEL = 'code-execution';
+/** Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. */
+export const COMPONENT_WORKER = 'worker';
+export const COMPONENT_RUNNER = 'runner';
+/** The ServiceAccount the worker uses in kubernetes mode (the only mode that talks to the API server). */
+export const WORKER_SERVICE_ACCOUNT = 'code-execution-worker';
+/** Memory-backed /tmp for the read-only containers (tsx's transform cache, node's temp files). */
+export const TMP_SIZE = '64Mi';
+
+export const labelsFor = (component: string): Record<string, string> => ({
+  'app.kubernetes.io/name': APP_LABEL,
+  'app.kubernetes.io/component': component,
+});
+
+export interface WorkerPodInput {
+  runnerMode: 'sidecar' | 'kubernetes';
+  workerImage: string;
+  runnerImage: string;
+  /** Plain variables (workerEnvironment); must not contain a secret's name. */
+  env: Record<string, string>;
+  /** The Secret holding the credentials, and which of its keys become which variables. */
+  secretName: string;
+  secretKeys: string[];
+  workerCpuMillis: number;
+  workerMemoryMb: number;
+  runnerCpuMillis: number;
+  runnerMemoryMb: number;
+  workspaceSizeMb: number;
+}
+
+/** What every container of ours runs with (the restricted Pod Security Standard, and a read-only root). */
+export function containerSecurityContext(): k8s.types.input.core.v1.SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: APP_UID,
+    runAsGroup: APP_UID,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+export function podSecurityContext(): k8s.types.input.core.v1.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: APP_UID,
+    runAsGroup: APP_UID,
+    // emptyDir volumes become group-writable for uid 1000 in both containers.
+    fsGroup: APP_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+const memoryDir = (name: string, sizeLimit: string): k8s.types.input.core.v1.Volume => ({ name, emptyDir: { medium: 'Memory', sizeLimit } });
+
+/** Requests equal limits: a guaranteed pod (and what GKE Autopilot would set anyway). */
+const resources = (cpuMillis: number, memoryMb: number): k8s.types.input.core.v1.ResourceRequirements => {
+  const r = { cpu: `${cpuMillis}m`, memory: `${memoryMb}Mi` };
+  return { requests: r, limits: { ...r } };
+};
+
+export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.PodSpec {
+  assertNoSecretsInPlainEnv(input.env, 'workerPodSpec: env');
+  const sidecar = input.runnerMode === 'sidecar';
+  const workspace = `${input.workspaceSizeMb}Mi`;
+  const secretEnv: k8s.types.input.core.v1.EnvVar[] = [...input.secretKeys].sort().map((key) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: input.secretName, key } },
+  }));
+  const worker: k8s.types.input.core.v1.Container = {
+    name: 'worker',
+    image: input.workerImage,
+    args: ['worker'],
+    env: [
+      ...nameValueList(input.env),
+      ...secretEnv,
+      // One consumer name per pod, readable in `code-exec stats`.
+      { name: 'WORKER_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ],
+    ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+    livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    resources: resources(input.workerCpuMillis, input.workerMemoryMb),
+    securityContext: containerSecurityContext(),
+    volumeMounts: [{ name: 'worker-tmp', mountPath: '/tmp' }, ...(sidecar ? [{ name: 'shared', mountPath: SHARED_DIR }] : [])],
+  };
+  const containers: k8s.types.input.core.v1.Container[] = [worker];
+  const volumes: k8s.types.input.core.v1.Volume[] = [memoryDir('worker-tmp', TMP_SIZE)];
+  if (sidecar) {
+    containers.push({
+      name: 'runner',
+      image: input.runnerImage,
+      command: [...SIDECAR_COMMAND],
+      env: nameValueList(runnerSidecarEnvironment()),
+      resources: resources(input.runnerCpuMillis, input.runnerMemoryMb),
+      securityContext: containerSecurityContext(),
+      volumeMounts: [
+        { name: 'shared', mountPath: SHARED_DIR },
+        { name: 'scratch', mountPath: SCRATCH_DIR },
+        { name: 'runner-tmp', mountPath: '/tmp' },
+      ],
+    });
+    volumes.push(memoryDir('shared', workspace), memoryDir('scratch', workspace), memoryDir('runner-tmp', TMP_SIZE));
+  }
+  return {
+    securityContext: podSecurityContext(),
+    // Only the kubernetes runner mode talks to the API server (to create runner Jobs); otherwise no token at all.
+    ...(sidecar ? { automountServiceAccountToken: false } : { serviceAccountName: WORKER_SERVICE_ACCOUNT, automountServiceAccountToken: true }),
+    enableServiceLinks: false,
+    // SIGTERM, then this long to drain in-flight jobs (SHUTDOWN_GRACE_MS defaults to 25 s) before SIGKILL.
+    terminationGracePeriodSeconds: 30,
+    containers,
+    volumes,
+  };
+}
+
+/** Runner pods (kubernetes-mode Jobs) reach nothing and nothing reaches them: deny all ingress and egress. */
+export function runnerNetworkPolicySpec(): k8s.types.input.networking.v1.NetworkPolicySpec {
+  return { podSelector: { matchLabels: labelsFor(COMPONENT_RUNNER) }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] };
+}
+
+/**
+ * Worker pods: ingress only to the metrics port (Prometheus); egress only to DNS, Redis, PostgreSQL and HTTPS (the
+ * object store and, in kubernetes mode, the API server). In sidecar mode the runner shares the pod, so this bounds
+ * it too. With `privateServicesCidr` (GCP's private services range) Redis and PostgreSQL are reachable only there.
+ */
+export function workerNetworkPolicySpec(privateServicesCidr?: string): k8s.types.input.networking.v1.NetworkPolicySpec {
+  const to = privateServicesCidr ? { to: [{ ipBlock: { cidr: privateServicesCidr } }] } : {};
+  return {
+    podSelector: { matchLabels: labelsFor(COMPONENT_WORKER) },
+    policyTypes: ['Ingress', 'Egress'],
+    ingress: [{ ports: [{ port: METRICS_PORT, protocol: 'TCP' }] }],
+    egress: [
+      { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      // Memorystore with in-transit encryption listens on 6378.
+      { ...to, ports: [{ port: REDIS_PORT, protocol: 'TCP' }, { port: 6378, protocol: 'TCP' }] },
+      { ...to, ports: [{ port: POSTGRES_PORT, protocol: 'TCP' }] },
+      { ports: [{ port: HTTPS_PORT, protocol: 'TCP' }] },
+    ],
+  };
+}
+
+/** The kubernetes runner mode's Role: runner Jobs, the ConfigMaps that carry jobs in, and reading their pods and logs. */
+export function runnerJobRoleRules(): k8s.types.input.rbac.v1.PolicyRule[] {
+  return [
+    { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'get', 'list', 'delete'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  ];
+}
+
+export interface AutoscalerInput {
+  deploymentName: string;
+  minReplicas: number;
+  maxReplicas: number;
+  /** Pending jobs per worker to aim for. */
+  queueDepthTarget: number;
+}
+
+/**
+ * autoscaling/v2 on the external metric redis_stream_length, averaged over the replicas: the same target as the aws
+ * stack's target tracking, with its cooldowns (scale out after 30 s, in after 60 s).
+ */
+export function autoscalerSpec(input: AutoscalerInput): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec {
+  if (input.minReplicas > input.maxReplicas) throw new RangeError(`autoscalerSpec: minReplicas ${input.minReplicas} > maxReplicas ${input.maxReplicas}`);
+  return {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: input.deploymentName },
+    minReplicas: input.minReplicas,
+    maxReplicas: input.maxReplicas,
+    metrics: [
+      {
+        type: 'External',
+        external: {
+          metric: { name: K8S_QUEUE_METRIC },
+          target: { type: 'AverageValue', averageValue: String(input.queueDepthTarget) },
+        },
+      },
+    ],
+    behavior: {
+      scaleUp: { stabilizationWindowSeconds: 30, policies: [{ type: 'Percent', value: 100, periodSeconds: 30 }] },
+      scaleDown: { stabilizationWindowSeconds: 60, policies: [{ type: 'Percent', value: 50, periodSeconds: 60 }] },
+    },
+  };
+}

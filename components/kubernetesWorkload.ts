@@ -1,0 +1,184 @@
+// code-execution:kubernetes:Workload — the workers on any Kubernetes cluster (GKE here, EKS or another just as well):
+// namespace, credentials Secret, Deployment (worker + runner sidecar, or worker alone creating runner Jobs),
+// PodDisruptionBudget, autoscaler on the queue length, network policies, and in kubernetes mode the worker's
+// ServiceAccount and Role. Pass the cluster's provider through `providers` in the options.
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  autoscalerSpec,
+  COMPONENT_RUNNER,
+  COMPONENT_WORKER,
+  DEFAULT_NAMESPACE,
+  labelsFor,
+  runnerJobRoleRules,
+  runnerNetworkPolicySpec,
+  WORKER_SERVICE_ACCOUNT,
+  workerNetworkPolicySpec,
+  workerPodSpec,
+} from './kubernetesSpecs.js';
+import { assertNoSecretsInPlainEnv, workerEnvironment } from './workerEnv.js';
+
+export interface KubernetesWorkloadArgs {
+  /** sidecar: a runner container next to each worker; kubernetes: the worker starts a runner Job per run. */
+  readonly runnerMode: 'sidecar' | 'kubernetes';
+  readonly workerImage: pulumi.Input<string>;
+  readonly runnerImage: pulumi.Input<string>;
+  /** Defaults to code-execution. */
+  readonly namespace?: string;
+  /** Replicas the autoscaler keeps between. Default to 2 and 50. */
+  readonly minReplicas?: number;
+  readonly maxReplicas?: number;
+  /** Pending jobs per worker before the autoscaler adds one. Defaults to 10. */
+  readonly queueDepthTarget?: number;
+  /** Defaults to 2. */
+  readonly maxConcurrentJobs?: number;
+  /** Millicores and MB. Default to 500/512 (worker) and 1000/1536 (runner). */
+  readonly workerCpuMillis?: number;
+  readonly workerMemoryMb?: number;
+  readonly runnerCpuMillis?: number;
+  readonly runnerMemoryMb?: number;
+  /** Size of the memory-backed shared and scratch volumes, in MB. Defaults to 512. */
+  readonly workspaceSizeMb?: number;
+  /** The code bucket, its region and (for non-AWS stores) its S3 endpoint. */
+  readonly s3Bucket: pulumi.Input<string>;
+  readonly s3Region: pulumi.Input<string>;
+  readonly s3Endpoint?: pulumi.Input<string>;
+  /** Credentials, by variable name (REDIS_URL, DATABASE_URL, ...): stored in a Secret, read through secretKeyRef. */
+  readonly secrets: Record<string, pulumi.Input<string>>;
+  /** Where Redis and PostgreSQL live (e.g. GCP's private services range); limits the workers' egress to them. */
+  readonly privateServicesCidr?: pulumi.Input<string>;
+}
+
+export class KubernetesWorkload extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  readonly deploymentName: pulumi.Output<string>;
+
+  constructor(name: string, args: KubernetesWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('code-execution:kubernetes:Workload', name, {}, opts);
+    const a = {
+      namespace: DEFAULT_NAMESPACE,
+      minReplicas: 2,
+      maxReplicas: 50,
+      queueDepthTarget: 10,
+      maxConcurrentJobs: 2,
+      workerCpuMillis: 500,
+      workerMemoryMb: 512,
+      runnerCpuMillis: 1000,
+      runnerMemoryMb: 1536,
+      workspaceSizeMb: 512,
+      ...args,
+    };
+    if (a.runnerMode !== 'sidecar' && a.runnerMode !== 'kubernetes') {
+      throw new Error(`KubernetesWorkload ${name}: runnerMode must be sidecar or kubernetes, got ${JSON.stringify(a.runnerMode)}`);
+    }
+    if (a.minReplicas < 1 || a.minReplicas > a.maxReplicas) {
+      throw new Error(`KubernetesWorkload ${name}: minReplicas (${a.minReplicas}) must be >= 1 and <= maxReplicas (${a.maxReplicas})`);
+    }
+    if (!Object.keys(a.secrets).includes('REDIS_URL')) throw new Error(`KubernetesWorkload ${name}: secrets must hold REDIS_URL`);
+    const child = { parent: this };
+
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: a.namespace,
+          // Every pod here (workers, sidecars, runner Jobs) must meet the restricted Pod Security Standard.
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+          },
+        },
+      },
+      child,
+    );
+    const ns = namespace.metadata.name;
+    const meta = (suffix: string, component = COMPONENT_WORKER) => ({ name: `${a.namespace}-${suffix}`, namespace: ns, labels: labelsFor(component) });
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      { metadata: meta('credentials'), type: 'Opaque', stringData: pulumi.secret(pulumi.output(a.secrets)) },
+      child,
+    );
+
+    const serviceAccount =
+      a.runnerMode === 'kubernetes'
+        ? new k8s.core.v1.ServiceAccount(`${name}-worker-sa`, { metadata: { ...meta('worker'), name: WORKER_SERVICE_ACCOUNT } }, child)
+        : undefined;
+    const rbac: pulumi.Resource[] = [];
+    if (serviceAccount) {
+      const role = new k8s.rbac.v1.Role(`${name}-runner-jobs`, { metadata: meta('runner-jobs'), rules: runnerJobRoleRules() }, child);
+      rbac.push(
+        role,
+        new k8s.rbac.v1.RoleBinding(
+          `${name}-runner-jobs`,
+          {
+            metadata: meta('runner-jobs'),
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+            subjects: [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: ns }],
+          },
+          child,
+        ),
+      );
+    }
+
+    const labels = labelsFor(COMPONENT_WORKER);
+    const podSpec = pulumi
+      .all([a.workerImage, a.runnerImage, a.s3Bucket, a.s3Region, a.s3Endpoint, ns, secret.metadata.name])
+      .apply(([workerImage, runnerImage, s3Bucket, s3Region, s3Endpoint, namespaceName, secretName]) => {
+        const env = workerEnvironment({
+          runnerMode: a.runnerMode,
+          maxConcurrentJobs: a.maxConcurrentJobs,
+          runnerImage,
+          s3Bucket,
+          s3Region,
+          s3Endpoint,
+          k8sNamespace: namespaceName,
+        });
+        assertNoSecretsInPlainEnv(env, `KubernetesWorkload ${name}`);
+        return workerPodSpec({ ...a, workerImage, runnerImage, env, secretName, secretKeys: Object.keys(a.secrets) });
+      });
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-workers`,
+      {
+        metadata: meta('workers'),
+        spec: {
+          // The autoscaler owns the count from here; this is the count before it first acts.
+          replicas: a.minReplicas,
+          selector: { matchLabels: labels },
+          // Replace one worker at a time; a stopping worker drains its jobs (terminationGracePeriodSeconds).
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: { metadata: { labels }, spec: podSpec },
+        },
+      },
+      { parent: this, dependsOn: rbac, ignoreChanges: ['spec.replicas'] },
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-workers`,
+      { metadata: meta('workers'), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+      child,
+    );
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${name}-workers`,
+      {
+        metadata: meta('workers'),
+        spec: deployment.metadata.name.apply((deploymentName) =>
+          autoscalerSpec({ deploymentName, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, queueDepthTarget: a.queueDepthTarget }),
+        ),
+      },
+      child,
+    );
+
+    new k8s.networking.v1.NetworkPolicy(`${name}-runner-deny-all`, { metadata: meta('runner-deny-all', COMPONENT_RUNNER), spec: runnerNetworkPolicySpec() }, child);
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-worker-egress`,
+      { metadata: meta('worker-egress'), spec: pulumi.output(a.privateServicesCidr).apply((cidr) => workerNetworkPolicySpec(cidr)) },
+      child,
+    );
+
+    this.namespace = ns;
+    this.deploymentName = deployment.metadata.name;
+    this.registerOutputs({ namespace: this.namespace, deploymentName: this.deploymentName });
+  }
+}

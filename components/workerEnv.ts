@@ -1,0 +1,114 @@
+// Which environment variables the worker and the runner sidecar get, for every target and runner mode, in one place.
+// Pure (no Pulumi import): the components turn these into ECS `environment`, Kubernetes `env` or Docker `envs`, and
+// the unit tests check the wiring without mocks. The names are the worker's contract (worker/config.ts, README).
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY } from '../worker/keys.js';
+import type { RunnerMode } from './stackConfig.js';
+
+/** The worker serves /metrics, /healthz (liveness) and /readyz (readiness) here. */
+export const METRICS_PORT = 9464;
+/** The job directory worker and runner sidecar share, and the runner's private scratch directory. */
+export const SHARED_DIR = '/shared';
+export const SCRATCH_DIR = '/scratch';
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+/** The sidecar runner's program inside the runner image. */
+export const SIDECAR_COMMAND = ['node', '/opt/runner/sidecar.js'] as const;
+/** Both images run as this uid/gid (`USER 1000` in runner/Dockerfile, the `node` user in worker/Dockerfile). */
+export const APP_UID = 1000;
+/** The CloudWatch metric the aws autoscaler tracks; the worker publishes it with CLOUDWATCH_METRICS=true. */
+export const QUEUE_DEPTH_METRIC = { namespace: 'CodeExecution', metricName: 'QueueDepth' } as const;
+/** The external metric the Kubernetes HPA tracks (served by a metrics adapter, see README). */
+export const K8S_QUEUE_METRIC = 'redis_stream_length';
+
+/**
+ * Variables that carry credentials. They reach the worker only as secrets (ECS `secrets` from Secrets Manager,
+ * Kubernetes secretKeyRef), never as plain values; workerEnvironment refuses them.
+ */
+export const SECRET_ENV_NAMES = ['REDIS_URL', 'DATABASE_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+export type SecretEnvName = (typeof SECRET_ENV_NAMES)[number];
+
+export interface WorkerEnvInput {
+  runnerMode: RunnerMode;
+  maxConcurrentJobs: number;
+  /** Required for the docker and kubernetes modes (the image the worker starts per job). */
+  runnerImage?: string;
+  s3Bucket: string;
+  s3Region: string;
+  /** Only for S3-compatible stores that are not AWS S3 (MinIO, GCS interoperability); path-style is used when set. */
+  s3Endpoint?: string;
+  /** aws only: publish CodeExecution/QueueDepth for the autoscaler. */
+  cloudwatchMetrics?: boolean;
+  /** kubernetes mode: where the worker creates runner Jobs. */
+  k8sNamespace?: string;
+}
+
+export class WorkerEnvError extends Error {
+  override readonly name = 'WorkerEnvError';
+}
+
+/** The worker's plain (non-secret) environment. Secrets are wired separately, see SECRET_ENV_NAMES. */
+export function workerEnvironment(input: WorkerEnvInput): Record<string, string> {
+  const env: Record<string, string> = {
+    STREAM_KEY: DEFAULT_STREAM_KEY,
+    CONSUMER_GROUP: DEFAULT_CONSUMER_GROUP,
+    RUNNER_MODE: input.runnerMode,
+    MAX_CONCURRENT_JOBS: String(input.maxConcurrentJobs),
+    METRICS_PORT: String(METRICS_PORT),
+    S3_BUCKET: input.s3Bucket,
+    S3_REGION: input.s3Region,
+  };
+  if (input.s3Endpoint) env.S3_ENDPOINT = input.s3Endpoint;
+  if (input.cloudwatchMetrics) env.CLOUDWATCH_METRICS = 'true';
+  const needRunnerImage = () => {
+    if (!input.runnerImage) throw new WorkerEnvError(`workerEnvironment: runnerImage is required for runner mode ${input.runnerMode}`);
+    return input.runnerImage;
+  };
+  switch (input.runnerMode) {
+    case 'docker':
+      env.RUNNER_IMAGE = needRunnerImage();
+      env.DOCKER_SOCKET = DOCKER_SOCKET;
+      break;
+    case 'sidecar':
+      env.SIDECAR_DIR = SHARED_DIR;
+      break;
+    case 'kubernetes':
+      env.RUNNER_IMAGE = needRunnerImage();
+      if (!input.k8sNamespace) throw new WorkerEnvError('workerEnvironment: k8sNamespace is required for runner mode kubernetes');
+      env.K8S_NAMESPACE = input.k8sNamespace;
+      break;
+    case 'process':
+      break;
+  }
+  return env;
+}
+
+/** The runner sidecar's environment: where the shared job directory and its scratch space are. */
+export function runnerSidecarEnvironment(): Record<string, string> {
+  return { SIDECAR_DIR: SHARED_DIR, SIDECAR_SCRATCH: SCRATCH_DIR };
+}
+
+/** Sorted `{name, value}` pairs (ECS `environment`, Kubernetes `env`), so a rebuild does not reorder and redeploy. */
+export function nameValueList(env: Record<string, string>): { name: string; value: string }[] {
+  return Object.keys(env)
+    .sort()
+    .map((name) => ({ name, value: env[name] }));
+}
+
+/** `KEY=value` strings (Docker `envs`), sorted. */
+export function dockerEnvList(env: Record<string, string>): string[] {
+  return nameValueList(env).map(({ name, value }) => `${name}=${value}`);
+}
+
+/** Throws when a secret's name shows up among plain variables: the one rule every target must keep. */
+export function assertNoSecretsInPlainEnv(env: Record<string, unknown>, where: string): void {
+  const leaked = Object.keys(env).filter((k) => (SECRET_ENV_NAMES as readonly string[]).includes(k));
+  if (leaked.length) throw new WorkerEnvError(`${where}: ${leaked.join(', ')} must be passed as secrets, not plain environment`);
+}
+
+/** A Node one-liner for container health checks: exit 0 when the worker's /healthz answers 2xx. */
+export function healthCheckCommand(path = '/healthz'): string[] {
+  return [
+    'node',
+    '-e',
+    `fetch('http://127.0.0.1:${METRICS_PORT}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+  ];
+}

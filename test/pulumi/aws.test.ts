@@ -1,0 +1,263 @@
+// `pulumi up -s aws` under mocks, with Pulumi.aws.yaml's config: the Fargate task as the seed lays it out, private
+// networking, encryption, secrets through `secrets`, least-privilege roles, autoscaling on CodeExecution/QueueDepth.
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../components/stackConfig.js';
+import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Registered, type StackRun } from './harness.js';
+
+let run: StackRun;
+const file = readStackConfig('aws');
+beforeAll(async () => {
+  run = await runStack('aws');
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const containers = (): any[] => JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions);
+const container = (name: string) => containers().find((c) => c.name === name);
+const idOf = (r: Registered) => `${r.name}-id`;
+
+describe('Pulumi.aws.yaml under mocks', () => {
+  it('exports what the stack file says', () => {
+    expect(pulumi.getStack()).toBe('aws');
+    const { outputs, ...plain } = run.program;
+    expect(plain).toMatchObject(expectedExports('aws', DEFAULTS));
+    expect(outputs).toBeDefined();
+  });
+
+  describe('the Fargate task definition', () => {
+    it('is Fargate, awsvpc, sized to hold both containers, with the task volumes', () => {
+      const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
+      expect(td.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096' });
+      expect(td.inputs.volumes.map((v: { name: string }) => v.name).sort()).toEqual(['runner-tmp', 'scratch', 'shared', 'worker-tmp']);
+      expect(containers().map((c) => c.name)).toEqual(['worker', 'runner', 'volume-permissions']);
+    });
+
+    it('the runner sidecar: not essential, caps drop ALL, read-only root, non-root user, the sidecar program', () => {
+      expect(container('runner')).toMatchObject({
+        essential: false,
+        command: ['node', '/opt/runner/sidecar.js'],
+        readonlyRootFilesystem: true,
+        user: '1000:1000',
+        linuxParameters: { capabilities: { drop: ['ALL'] } },
+        environment: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+      });
+      expect(container('runner').image).toMatch(/code-execution-runner@sha256:/);
+    });
+
+    it('worker and runner share the workspace volume', () => {
+      const shared = (c: { mountPoints: { sourceVolume: string; containerPath: string }[] }) => c.mountPoints.find((m) => m.sourceVolume === 'shared');
+      expect(shared(container('worker'))?.containerPath).toBe('/shared');
+      expect(shared(container('runner'))?.containerPath).toBe('/shared');
+      expect(container('runner').mountPoints.find((m: { sourceVolume: string }) => m.sourceVolume === 'scratch').containerPath).toBe('/scratch');
+    });
+
+    it('no container is privileged; all have a read-only root; worker and runner are non-root', () => {
+      for (const c of containers()) {
+        for (const o of walk(c)) expect(o.privileged, c.name).not.toBe(true);
+        expect(c.readonlyRootFilesystem, c.name).toBe(true);
+        expect(c.linuxParameters.capabilities.add, c.name).toBeUndefined();
+      }
+      expect(container('worker').user).toBe('1000:1000');
+      expect(container('runner').user).toBe('1000:1000');
+      // The one root container only chowns the task volumes, with CHOWN as its only capability, and exits.
+      const init = container('volume-permissions');
+      expect(init).toMatchObject({ user: '0:0', essential: false });
+      expect(init.linuxParameters.capabilities.drop).not.toContain('CHOWN');
+      expect(init.linuxParameters.capabilities.drop).toHaveLength(13);
+    });
+
+    it('secrets come through `secrets` (Secrets Manager ARNs), never through `environment`', () => {
+      const worker = container('worker');
+      const secretArns = Object.fromEntries(run.all('aws:secretsmanager/secret:Secret').map((s) => [s.name, `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-AbCdEf`]));
+      expect(worker.secrets).toEqual([
+        { name: 'DATABASE_URL', valueFrom: secretArns['code-execution-database-url'] },
+        { name: 'REDIS_URL', valueFrom: secretArns['code-execution-redis-url'] },
+      ]);
+      for (const c of containers()) {
+        const names = (c.environment ?? []).map((e: { name: string }) => e.name);
+        expect(names, c.name).not.toContain('REDIS_URL');
+        expect(names, c.name).not.toContain('DATABASE_URL');
+        expect(JSON.stringify(c.environment ?? [])).not.toMatch(/generated-|rediss:|postgres:/);
+      }
+    });
+
+    it("the worker's environment is wired: sidecar mode, bucket, region, metrics, concurrency", () => {
+      const env = Object.fromEntries(container('worker').environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env).toEqual({
+        STREAM_KEY: 'code-execution-jobs',
+        CONSUMER_GROUP: 'execution-workers',
+        RUNNER_MODE: 'sidecar',
+        SIDECAR_DIR: '/shared',
+        MAX_CONCURRENT_JOBS: file['code-execution:maxConcurrentJobs'],
+        METRICS_PORT: '9464',
+        CLOUDWATCH_METRICS: 'true',
+        S3_BUCKET: run.outputs.bucket,
+        S3_REGION: 'us-east-1',
+      });
+      expect(container('worker').logConfiguration.options['awslogs-group']).toBe(run.outputs.logGroup);
+    });
+
+    it('the secret values: rediss:// with the auth token to ElastiCache, postgres:// with the generated password to RDS', () => {
+      const versions = Object.fromEntries(run.all('aws:secretsmanager/secretVersion:SecretVersion').map((v) => [v.name, v.inputs.secretString]));
+      for (const v of Object.values(versions)) expect(isSecret(v)).toBe(true);
+      expect(reveal(versions['code-execution-redis-url'])).toBe(
+        `rediss://:generated-code-execution-redis-token@${run.outputs.redisEndpoint}:6379`,
+      );
+      expect(reveal(versions['code-execution-database-url'])).toBe(
+        `postgres://code_execution:generated-code-execution-db-password@${run.outputs.databaseEndpoint}:5432/code_execution?sslmode=require`,
+      );
+    });
+  });
+
+  describe('network', () => {
+    it('the service runs in the private subnets without public IPs', () => {
+      const service = run.one('aws:ecs/service:Service');
+      const subnets = run.all('aws:ec2/subnet:Subnet');
+      expect(subnets).toHaveLength(2);
+      for (const s of subnets) expect(s.inputs.mapPublicIpOnLaunch).toBe(false);
+      expect(service.inputs).toMatchObject({
+        launchType: 'FARGATE',
+        desiredCount: Number(file['code-execution:minWorkers']),
+        networkConfiguration: { assignPublicIp: false, subnets: subnets.map(idOf), securityGroups: ['code-execution-worker-id'] },
+      });
+    });
+
+    it('no route to the internet: no internet gateway, no NAT, no public address', () => {
+      const types = new Set(run.resources.map((r) => r.type));
+      for (const t of ['aws:ec2/internetGateway:InternetGateway', 'aws:ec2/natGateway:NatGateway', 'aws:ec2/eip:Eip', 'aws:ec2/route:Route']) expect(types.has(t), t).toBe(false);
+      const endpoints = run.all('aws:ec2/vpcEndpoint:VpcEndpoint');
+      expect(endpoints.map((e) => e.inputs.serviceName).sort()).toEqual(
+        ['ecr.api', 'ecr.dkr', 'logs', 'monitoring', 's3', 'secretsmanager'].map((s) => `com.amazonaws.us-east-1.${s}`),
+      );
+      for (const e of endpoints.filter((x) => x.inputs.vpcEndpointType === 'Interface')) expect(e.inputs.privateDnsEnabled).toBe(true);
+    });
+
+    it('security groups: workers reach only Redis, PostgreSQL and the AWS endpoints; nothing reaches workers', () => {
+      for (const g of run.all('aws:ec2/securityGroup:SecurityGroup')) {
+        expect(g.inputs.ingress ?? [], g.name).toEqual([]);
+        expect(g.inputs.egress ?? [], g.name).toEqual([]);
+      }
+      const egress = run.all('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule');
+      expect(egress.every((r) => r.inputs.securityGroupId === 'code-execution-worker-id')).toBe(true);
+      expect(egress.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId]).sort()).toEqual([
+        [443, 443, 'code-execution-endpoints-id'],
+        [443, 443, 'pl-63a5400a'],
+        [5432, 5432, 'code-execution-database-id'],
+        [6379, 6379, 'code-execution-redis-id'],
+      ]);
+      for (const r of [...egress, ...run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')]) {
+        expect(r.inputs.cidrIpv4, r.name).toBeUndefined();
+        expect(r.inputs.ipProtocol, r.name).toBe('tcp');
+      }
+      const ingress = run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule');
+      expect(ingress.every((r) => r.inputs.referencedSecurityGroupId === 'code-execution-worker-id')).toBe(true);
+      expect(ingress.map((r) => r.inputs.securityGroupId)).not.toContain('code-execution-worker-id');
+    });
+  });
+
+  describe('data stores', () => {
+    it('ElastiCache: in-transit and at-rest encryption, auth token, private subnets, failover by config', () => {
+      const redis = run.one('aws:elasticache/replicationGroup:ReplicationGroup');
+      const multiAz = file['code-execution:multiAz'] === 'true';
+      expect(redis.inputs).toMatchObject({
+        transitEncryptionEnabled: true,
+        atRestEncryptionEnabled: true,
+        nodeType: file['code-execution:redisNodeType'],
+        securityGroupIds: ['code-execution-redis-id'],
+        automaticFailoverEnabled: multiAz,
+        numCacheClusters: multiAz ? 2 : 1,
+      });
+      expect(isSecret(redis.inputs.authToken)).toBe(true);
+      expect(reveal(redis.inputs.authToken)).toBe('generated-code-execution-redis-token');
+    });
+
+    it('RDS PostgreSQL: encrypted, private, Multi-AZ from config, generated password', () => {
+      const db = run.one('aws:rds/instance:Instance');
+      expect(db.inputs).toMatchObject({
+        engine: 'postgres',
+        storageEncrypted: true,
+        publiclyAccessible: false,
+        multiAz: file['code-execution:multiAz'] === 'true',
+        instanceClass: file['code-execution:dbInstanceClass'],
+        allocatedStorage: Number(file['code-execution:dbStorageGb']),
+        vpcSecurityGroupIds: ['code-execution-database-id'],
+      });
+      expect(reveal(db.inputs.password)).toBe('generated-code-execution-db-password');
+      expect(run.one('random:index/randomPassword:RandomPassword', '-db-password').inputs).toMatchObject({ length: 40 });
+    });
+
+    it('S3: every public access blocked, encrypted, lifecycle rules, TLS only', () => {
+      expect(run.one('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(run.one('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration').inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).toBe('AES256');
+      const rules = run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules;
+      expect(rules.find((r: { id: string }) => r.id === 'expire-code')).toMatchObject({ status: 'Enabled', expiration: { days: Number(file['code-execution:bucketExpirationDays']) } });
+      expect(rules.find((r: { id: string }) => r.id === 'abort-incomplete-uploads').abortIncompleteMultipartUpload.daysAfterInitiation).toBe(1);
+      expect(JSON.parse(run.one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy).Statement[0]).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    });
+  });
+
+  describe('IAM and logs', () => {
+    it('the task role: s3:GetObject on the code bucket and cloudwatch:PutMetricData in CodeExecution, nothing else', () => {
+      const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', '-task').inputs.policy);
+      const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).sort();
+      expect(actions).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
+      expect(policy.Statement[0].Resource).toBe(`arn:aws:s3:::code-execution-code-7f3a9c1/*`);
+      expect(policy.Statement[1].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CodeExecution' } });
+      const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
+      expect(td.inputs.taskRoleArn).toContain('code-execution-task');
+      expect(td.inputs.executionRoleArn).toContain('code-execution-execution');
+    });
+
+    it('the execution role reads only the two injected secrets', () => {
+      const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', '-execution-secrets').inputs.policy);
+      expect(policy.Statement).toHaveLength(1);
+      expect(policy.Statement[0].Action).toEqual(['secretsmanager:GetSecretValue']);
+      expect(policy.Statement[0].Resource).toHaveLength(2);
+      for (const arn of policy.Statement[0].Resource) expect(arn).toMatch(/^arn:aws:secretsmanager:us-east-1:123456789012:secret:code-execution-(redis|database)-url-/);
+      for (const role of run.all('aws:iam/role:Role')) {
+        expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: 'ecs-tasks.amazonaws.com' });
+      }
+    });
+
+    it('a log group with retention', () => {
+      expect(run.one('aws:cloudwatch/logGroup:LogGroup').inputs.retentionInDays).toBe(Number(file['code-execution:logRetentionDays']));
+    });
+  });
+
+  describe('autoscaling', () => {
+    it('2-50 tasks by target tracking on CodeExecution/QueueDepth, target 10, cooldowns 60 s in / 30 s out', () => {
+      expect(run.one('aws:appautoscaling/target:Target').inputs).toMatchObject({
+        serviceNamespace: 'ecs',
+        scalableDimension: 'ecs:service:DesiredCount',
+        resourceId: 'service/code-execution/code-execution-workers',
+        minCapacity: 2,
+        maxCapacity: 50,
+      });
+      expect(run.one('aws:appautoscaling/policy:Policy').inputs).toMatchObject({
+        policyType: 'TargetTrackingScaling',
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: 10,
+          scaleInCooldown: 60,
+          scaleOutCooldown: 30,
+          customizedMetricSpecification: { namespace: 'CodeExecution', metricName: 'QueueDepth', statistic: 'Average' },
+        },
+      });
+    });
+  });
+
+  it('images are built from the repository and pushed to ECR', () => {
+    const images = run.all('docker:index/image:Image');
+    expect(images.map((i) => i.inputs.build.dockerfile.replace(ROOT, '')).sort()).toEqual(['runner/Dockerfile', 'worker/Dockerfile']);
+    for (const i of images) {
+      expect(i.inputs.skipPush).toBe(false);
+      expect(i.inputs.imageName).toMatch(/^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/code-execution-(worker|runner):latest$/);
+      expect(reveal(i.inputs.registry)).toMatchObject({ server: 'https://123456789012.dkr.ecr.us-east-1.amazonaws.com', username: 'AWS' });
+    }
+    for (const r of run.all('aws:ecr/repository:Repository')) expect(r.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+  });
+});

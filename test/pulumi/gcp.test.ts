@@ -1,0 +1,198 @@
+// `pulumi up -s gcp` under mocks, with Pulumi.gcp.yaml's config (sidecar runner mode): GKE Autopilot, Memorystore,
+// Cloud SQL on a private IP, GCS, Artifact Registry, a Kubernetes provider from the cluster, and the workload.
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../components/stackConfig.js';
+import { expectedExports, isSecret, readStackConfig, reveal, runStack, walk, type StackRun } from './harness.js';
+
+let run: StackRun;
+const file = readStackConfig('gcp');
+beforeAll(async () => {
+  run = await runStack('gcp');
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const podSpec = (): any => run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const envOf = (container: any): Record<string, any> => Object.fromEntries(container.env.map((e: { name: string }) => [e.name, e]));
+
+describe('Pulumi.gcp.yaml under mocks', () => {
+  it('exports what the stack file says', () => {
+    expect(pulumi.getStack()).toBe('gcp');
+    const { outputs, ...plain } = run.program;
+    expect(plain).toMatchObject(expectedExports('gcp', DEFAULTS));
+    expect(outputs).toBeDefined();
+  });
+
+  describe('GCP resources', () => {
+    it('GKE Autopilot in the region, private nodes, on our subnet', () => {
+      expect(run.one('gcp:container/cluster:Cluster').inputs).toMatchObject({
+        enableAutopilot: true,
+        location: 'us-central1',
+        project: 'code-execution-demo',
+        privateClusterConfig: { enablePrivateNodes: true },
+        network: 'code-execution-vpc-id',
+        subnetwork: 'code-execution-nodes-id',
+      });
+      expect(run.one('gcp:compute/subnetwork:Subnetwork').inputs.privateIpGoogleAccess).toBe(true);
+      expect(run.one('gcp:compute/network:Network').inputs.autoCreateSubnetworks).toBe(false);
+    });
+
+    it('Memorystore Redis on private service access, with AUTH', () => {
+      const redis = run.one('gcp:redis/instance:Instance');
+      expect(redis.inputs).toMatchObject({
+        connectMode: 'PRIVATE_SERVICE_ACCESS',
+        authorizedNetwork: 'code-execution-vpc-id',
+        authEnabled: true,
+        memorySizeGb: Number(file['code-execution:redisMemoryGb']),
+        tier: file['code-execution:multiAz'] === 'true' ? 'STANDARD_HA' : 'BASIC',
+      });
+    });
+
+    it('Cloud SQL PostgreSQL on a private IP only (no public IPv4), TLS required, over the service networking peering', () => {
+      const sql = run.one('gcp:sql/databaseInstance:DatabaseInstance');
+      expect(sql.inputs.databaseVersion).toMatch(/^POSTGRES_/);
+      expect(sql.inputs.settings).toMatchObject({
+        tier: file['code-execution:dbTier'],
+        availabilityType: file['code-execution:multiAz'] === 'true' ? 'REGIONAL' : 'ZONAL',
+        ipConfiguration: { ipv4Enabled: false, privateNetwork: 'code-execution-vpc-id', sslMode: 'ENCRYPTED_ONLY' },
+      });
+      expect(run.one('gcp:servicenetworking/connection:Connection').inputs).toMatchObject({ service: 'servicenetworking.googleapis.com', network: 'code-execution-vpc-id' });
+      expect(run.one('gcp:compute/globalAddress:GlobalAddress').inputs).toMatchObject({ purpose: 'VPC_PEERING', addressType: 'INTERNAL' });
+      expect(reveal(run.one('gcp:sql/user:User').inputs.password)).toBe('generated-code-execution-db-password');
+    });
+
+    it('a GCS bucket: uniform access, public access prevented, lifecycle; the workers may only read it', () => {
+      expect(run.one('gcp:storage/bucket:Bucket').inputs).toMatchObject({
+        uniformBucketLevelAccess: true,
+        publicAccessPrevention: 'enforced',
+        lifecycleRules: [{ action: { type: 'Delete' }, condition: { age: Number(file['code-execution:bucketExpirationDays']) } }],
+      });
+      expect(run.one('gcp:storage/bucketIAMMember:BucketIAMMember').inputs).toMatchObject({
+        role: 'roles/storage.objectViewer',
+        member: 'serviceAccount:code-execution-worker@code-execution-demo.iam.gserviceaccount.com',
+      });
+    });
+
+    it('Artifact Registry holds the images, pushed with an access token', () => {
+      expect(run.one('gcp:artifactregistry/repository:Repository').inputs).toMatchObject({ format: 'DOCKER', location: 'us-central1' });
+      for (const image of run.all('docker:index/image:Image')) {
+        expect(image.inputs.skipPush).toBe(false);
+        expect(image.inputs.imageName).toMatch(/^us-central1-docker\.pkg\.dev\/code-execution-demo\/code-execution\/code-(worker|runner):latest$/);
+        expect(reveal(image.inputs.registry)).toEqual({ server: 'us-central1-docker.pkg.dev', username: 'oauth2accesstoken', password: 'gcp-access-token' });
+      }
+    });
+
+    it("a Kubernetes provider from the cluster's endpoint and CA, and every Kubernetes resource uses it", () => {
+      const provider = run.one('pulumi:providers:kubernetes');
+      expect(isSecret(provider.inputs.kubeconfig)).toBe(true);
+      const kubeconfig = JSON.parse(reveal(provider.inputs.kubeconfig));
+      expect(kubeconfig.clusters[0].cluster).toEqual({ server: 'https://203.0.113.10', 'certificate-authority-data': Buffer.from('cluster-ca').toString('base64') });
+      expect(kubeconfig.users[0].user.exec.command).toBe('gke-gcloud-auth-plugin');
+      const k8sResources = run.resources.filter((r) => r.type.startsWith('kubernetes:'));
+      expect(k8sResources.length).toBeGreaterThan(5);
+      for (const r of k8sResources) expect(r.provider, r.name).toMatch(/pulumi:providers:kubernetes::code-execution-gke::/);
+    });
+  });
+
+  describe('the Kubernetes workload (sidecar mode)', () => {
+    it('namespace code-execution, restricted Pod Security', () => {
+      expect(run.one('kubernetes:core/v1:Namespace').inputs.metadata).toMatchObject({
+        name: 'code-execution',
+        labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+      });
+    });
+
+    it('worker + runner sidecar with the seed security contexts; nothing privileged', () => {
+      const spec = podSpec();
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
+      for (const c of spec.containers) {
+        expect(c.securityContext, c.name).toMatchObject({
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+      }
+      for (const o of walk(run.resources.map((r) => r.inputs))) expect(o.privileged).not.toBe(true);
+      expect(spec.containers[1]).toMatchObject({ command: ['node', '/opt/runner/sidecar.js'], image: expect.stringMatching(/code-runner@sha256:/) });
+    });
+
+    it('memory-backed emptyDir workspace with a size limit, requests/limits, 30 s grace', () => {
+      const spec = podSpec();
+      const size = `${file['code-execution:workspaceSizeMb']}Mi`;
+      expect(spec.volumes).toEqual(
+        expect.arrayContaining([
+          { name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: size } },
+          { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: size } },
+        ]),
+      );
+      expect(spec.terminationGracePeriodSeconds).toBe(30);
+      const [worker, runner] = spec.containers;
+      expect(worker.resources.limits).toEqual({ cpu: `${file['code-execution:workerCpuMillis']}m`, memory: `${file['code-execution:workerMemoryMb']}Mi` });
+      expect(runner.resources.requests).toEqual({ cpu: `${file['code-execution:runnerCpuMillis']}m`, memory: `${file['code-execution:runnerMemoryMb']}Mi` });
+    });
+
+    it('Redis and database URLs live in a Secret and reach the worker by secretKeyRef, never as values', () => {
+      const secret = run.one('kubernetes:core/v1:Secret');
+      expect(isSecret(secret.inputs.stringData)).toBe(true);
+      const data = reveal(secret.inputs.stringData);
+      expect(data).toEqual({
+        REDIS_URL: 'redis://:memorystore-auth-string@10.60.0.3:6379',
+        DATABASE_URL: 'postgres://code_execution:generated-code-execution-db-password@10.60.1.5:5432/code_execution?sslmode=require',
+        AWS_ACCESS_KEY_ID: 'GOOG1EMOCKACCESSID',
+        AWS_SECRET_ACCESS_KEY: 'mock-hmac-secret',
+      });
+      const env = envOf(podSpec().containers[0]);
+      for (const key of Object.keys(data)) {
+        expect(env[key], key).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'code-execution-credentials', key } } });
+      }
+      expect(JSON.stringify(run.one('kubernetes:apps/v1:Deployment').inputs)).not.toMatch(/memorystore-auth-string|generated-|mock-hmac-secret/);
+    });
+
+    it("the worker's plain environment: sidecar mode, GCS through its S3 API, concurrency", () => {
+      const env = envOf(podSpec().containers[0]);
+      const value = (k: string) => env[k]?.value;
+      expect(value('RUNNER_MODE')).toBe('sidecar');
+      expect(value('SIDECAR_DIR')).toBe('/shared');
+      expect(value('S3_BUCKET')).toBe(run.outputs.bucket);
+      expect(value('S3_ENDPOINT')).toBe('https://storage.googleapis.com');
+      expect(value('MAX_CONCURRENT_JOBS')).toBe(file['code-execution:maxConcurrentJobs']);
+      expect(value('METRICS_PORT')).toBe('9464');
+      expect(env.CLOUDWATCH_METRICS).toBeUndefined();
+    });
+
+    it('PodDisruptionBudget, and an autoscaling/v2 HPA on redis_stream_length (average 10, 2-50)', () => {
+      expect(run.one('kubernetes:policy/v1:PodDisruptionBudget').inputs.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } } });
+      expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({
+        scaleTargetRef: { kind: 'Deployment', name: 'code-execution-workers' },
+        minReplicas: 2,
+        maxReplicas: 50,
+        metrics: [{ type: 'External', external: { metric: { name: 'redis_stream_length' }, target: { type: 'AverageValue', averageValue: '10' } } }],
+      });
+    });
+
+    it('NetworkPolicy: runner pods denied all ingress and egress; workers limited, Redis/SQL only in the private range', () => {
+      const policies = run.all('kubernetes:networking.k8s.io/v1:NetworkPolicy');
+      const runner = policies.find((p) => p.name.endsWith('runner-deny-all'))!;
+      expect(runner.inputs.spec).toEqual({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress: [],
+      });
+      const worker = policies.find((p) => p.name.endsWith('worker-egress'))!;
+      expect(worker.inputs.spec.egress.filter((r: { to?: unknown }) => r.to)).toHaveLength(2);
+      expect(worker.inputs.spec.egress[1].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
+    });
+
+    it('sidecar mode needs no API access: no ServiceAccount, Role or token', () => {
+      expect(run.all('kubernetes:core/v1:ServiceAccount')).toEqual([]);
+      expect(run.all('kubernetes:rbac.authorization.k8s.io/v1:Role')).toEqual([]);
+      expect(podSpec().automountServiceAccountToken).toBe(false);
+    });
+  });
+});

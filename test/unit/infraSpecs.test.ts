@@ -1,0 +1,373 @@
+// The construction logic of the Pulumi components that is not a resource call, tested as plain functions (no
+// Pulumi engine, no mocks): env wiring, ECS container definitions and task sizes, IAM documents and security-group
+// rules, the Kubernetes specs, the GKE kubeconfig, the local bucket script.
+import { describe, expect, it } from 'vitest';
+import {
+  ecsTasksAssumeRolePolicy,
+  executionRoleSecretsPolicy,
+  securityGroupRules,
+  taskRolePolicy,
+  bucketTlsOnlyPolicy,
+  INTERFACE_ENDPOINT_SERVICES,
+} from '../../components/awsPolicies.js';
+import { privateSubnetCidrs } from '../../components/aws.js';
+import {
+  cpuUnits,
+  ECS_VOLUMES,
+  ecsContainerDefinitions,
+  fargateTaskSize,
+  VOLUME_INIT,
+  volumeInitScript,
+  type EcsContainersInput,
+} from '../../components/ecsContainers.js';
+import { gkeKubeconfig } from '../../components/gkeKubeconfig.js';
+import {
+  autoscalerSpec,
+  containerSecurityContext,
+  runnerJobRoleRules,
+  runnerNetworkPolicySpec,
+  workerNetworkPolicySpec,
+  workerPodSpec,
+  type WorkerPodInput,
+} from '../../components/kubernetesSpecs.js';
+import { minioBucketScript } from '../../components/local.js';
+import {
+  assertNoSecretsInPlainEnv,
+  dockerEnvList,
+  nameValueList,
+  runnerSidecarEnvironment,
+  workerEnvironment,
+  WorkerEnvError,
+} from '../../components/workerEnv.js';
+
+// Specs are typed with Pulumi's Input<T> wrappers; the tests read them as the plain JSON they are.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const plain = (value: unknown): any => JSON.parse(JSON.stringify(value));
+
+describe('workerEnvironment', () => {
+  const base = { maxConcurrentJobs: 4, s3Bucket: 'code', s3Region: 'us-east-1' };
+
+  it('sidecar mode: the shared directory, no image, no socket', () => {
+    const env = workerEnvironment({ ...base, runnerMode: 'sidecar', cloudwatchMetrics: true });
+    expect(env).toEqual({
+      STREAM_KEY: 'code-execution-jobs',
+      CONSUMER_GROUP: 'execution-workers',
+      RUNNER_MODE: 'sidecar',
+      MAX_CONCURRENT_JOBS: '4',
+      METRICS_PORT: '9464',
+      S3_BUCKET: 'code',
+      S3_REGION: 'us-east-1',
+      CLOUDWATCH_METRICS: 'true',
+      SIDECAR_DIR: '/shared',
+    });
+  });
+
+  it('docker mode: the runner image and the socket; S3_ENDPOINT only when given', () => {
+    const env = workerEnvironment({ ...base, runnerMode: 'docker', runnerImage: 'code-runner:latest', s3Endpoint: 'http://minio:9000' });
+    expect(env).toMatchObject({ RUNNER_MODE: 'docker', RUNNER_IMAGE: 'code-runner:latest', DOCKER_SOCKET: '/var/run/docker.sock', S3_ENDPOINT: 'http://minio:9000' });
+    expect(env).not.toHaveProperty('CLOUDWATCH_METRICS');
+    expect(workerEnvironment({ ...base, runnerMode: 'sidecar' })).not.toHaveProperty('S3_ENDPOINT');
+  });
+
+  it('kubernetes mode: the runner image and the namespace, both required', () => {
+    expect(workerEnvironment({ ...base, runnerMode: 'kubernetes', runnerImage: 'r@sha256:1', k8sNamespace: 'code-execution' })).toMatchObject({
+      RUNNER_MODE: 'kubernetes',
+      RUNNER_IMAGE: 'r@sha256:1',
+      K8S_NAMESPACE: 'code-execution',
+    });
+    expect(() => workerEnvironment({ ...base, runnerMode: 'kubernetes', runnerImage: 'r' })).toThrow(/k8sNamespace is required/);
+    expect(() => workerEnvironment({ ...base, runnerMode: 'docker' })).toThrow(WorkerEnvError);
+  });
+
+  it('never carries a secret, and refuses one passed as plain environment', () => {
+    for (const runnerMode of ['docker', 'sidecar', 'kubernetes', 'process'] as const) {
+      const env = workerEnvironment({ ...base, runnerMode, runnerImage: 'r', k8sNamespace: 'n' });
+      expect(() => assertNoSecretsInPlainEnv(env, 'test')).not.toThrow();
+    }
+    expect(() => assertNoSecretsInPlainEnv({ REDIS_URL: 'rediss://:t@h:6379' }, 'ecs')).toThrow('ecs: REDIS_URL must be passed as secrets');
+    expect(() => assertNoSecretsInPlainEnv({ DATABASE_URL: 'x', AWS_SECRET_ACCESS_KEY: 'y' }, 'pod')).toThrow(/DATABASE_URL, AWS_SECRET_ACCESS_KEY/);
+  });
+
+  it('lists are sorted, so a rebuild does not reorder (and redeploy) anything', () => {
+    expect(nameValueList({ B: '2', A: '1' })).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    expect(dockerEnvList({ B: '2', A: 'x=y' })).toEqual(['A=x=y', 'B=2']);
+    expect(runnerSidecarEnvironment()).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_SCRATCH: '/scratch' });
+  });
+});
+
+describe('ECS containers', () => {
+  const input: EcsContainersInput = {
+    workerImage: 'acct.dkr.ecr/worker@sha256:1',
+    runnerImage: 'acct.dkr.ecr/runner@sha256:2',
+    workerEnv: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 4, s3Bucket: 'b', s3Region: 'eu-west-1', cloudwatchMetrics: true }),
+    workerSecrets: { REDIS_URL: 'arn:redis', DATABASE_URL: 'arn:db' },
+    logGroup: 'lg',
+    region: 'eu-west-1',
+    workerCpuUnits: 512,
+    workerMemoryMb: 1024,
+    runnerCpuUnits: 1536,
+    runnerMemoryMb: 3072,
+  };
+  const [worker, runner, init] = plain(ecsContainerDefinitions(input));
+
+  it('the runner is a non-essential sidecar: sidecar command, no capability, read-only root, non-root', () => {
+    expect(runner).toMatchObject({
+      name: 'runner',
+      image: input.runnerImage,
+      essential: false,
+      command: ['node', '/opt/runner/sidecar.js'],
+      user: '1000:1000',
+      readonlyRootFilesystem: true,
+      privileged: false,
+      linuxParameters: { capabilities: { drop: ['ALL'] } },
+      environment: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+    });
+    expect(runner.linuxParameters.capabilities.add).toBeUndefined();
+    expect(runner.secrets).toBeUndefined();
+  });
+
+  it('worker and runner share /shared; the runner has its own /scratch; each has a /tmp', () => {
+    expect(worker.mountPoints).toEqual([
+      { sourceVolume: ECS_VOLUMES.shared, containerPath: '/shared', readOnly: false },
+      { sourceVolume: ECS_VOLUMES.workerTmp, containerPath: '/tmp', readOnly: false },
+    ]);
+    expect(runner.mountPoints).toEqual([
+      { sourceVolume: ECS_VOLUMES.shared, containerPath: '/shared', readOnly: false },
+      { sourceVolume: ECS_VOLUMES.scratch, containerPath: '/scratch', readOnly: false },
+      { sourceVolume: ECS_VOLUMES.runnerTmp, containerPath: '/tmp', readOnly: false },
+    ]);
+  });
+
+  it('the worker: essential, hardened, secrets by ARN, health check on /healthz, 30 s to drain', () => {
+    expect(worker).toMatchObject({
+      name: 'worker',
+      essential: true,
+      user: '1000:1000',
+      readonlyRootFilesystem: true,
+      privileged: false,
+      linuxParameters: { capabilities: { drop: ['ALL'] } },
+      secrets: [{ name: 'DATABASE_URL', valueFrom: 'arn:db' }, { name: 'REDIS_URL', valueFrom: 'arn:redis' }],
+      stopTimeout: 30,
+      dependsOn: [
+        { containerName: VOLUME_INIT, condition: 'SUCCESS' },
+        { containerName: 'runner', condition: 'START' },
+      ],
+      logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': 'lg', 'awslogs-region': 'eu-west-1', 'awslogs-stream-prefix': 'worker' } },
+    });
+    expect(worker.healthCheck.command.join(' ')).toContain('http://127.0.0.1:9464/healthz');
+    const envNames = worker.environment.map((e: { name: string }) => e.name);
+    expect(envNames).toContain('CLOUDWATCH_METRICS');
+    expect(envNames).not.toContain('REDIS_URL');
+    expect(envNames).not.toContain('DATABASE_URL');
+  });
+
+  it('an init container hands the root-owned Fargate volumes to uid 1000, keeping CHOWN alone', () => {
+    expect(init).toMatchObject({ name: VOLUME_INIT, essential: false, user: '0:0', readonlyRootFilesystem: true, privileged: false, command: [volumeInitScript()] });
+    const dropped: string[] = init.linuxParameters.capabilities.drop;
+    expect(dropped).not.toContain('CHOWN');
+    expect(dropped).toEqual(expect.arrayContaining(['DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'NET_RAW', 'KILL']));
+    expect(init.linuxParameters.capabilities.add).toBeUndefined();
+    expect(init.mountPoints.map((m: { sourceVolume: string }) => m.sourceVolume).sort()).toEqual(Object.values(ECS_VOLUMES).sort());
+    expect(volumeInitScript()).toBe(
+      'set -e; chmod 1777 /volumes/worker-tmp /volumes/runner-tmp; chmod 0770 /volumes/shared /volumes/scratch; chown 1000:1000 /volumes/shared /volumes/scratch',
+    );
+    expect(runner.dependsOn).toEqual([{ containerName: VOLUME_INIT, condition: 'SUCCESS' }]);
+  });
+
+  it('refuses a secret among the plain variables', () => {
+    expect(() => ecsContainerDefinitions({ ...input, workerEnv: { ...input.workerEnv, REDIS_URL: 'rediss://:t@h:6379' } })).toThrow(/REDIS_URL must be passed as secrets/);
+  });
+
+  it('fargateTaskSize picks the smallest valid size that holds both containers', () => {
+    expect(fargateTaskSize(cpuUnits(500) + cpuUnits(1500), 1024 + 3072)).toEqual({ cpu: 2048, memory: 4096 });
+    expect(fargateTaskSize(256, 512)).toEqual({ cpu: 256, memory: 512 });
+    expect(fargateTaskSize(300, 512)).toEqual({ cpu: 512, memory: 1024 });
+    expect(fargateTaskSize(1024, 9000)).toEqual({ cpu: 2048, memory: 9216 });
+    expect(fargateTaskSize(4096, 30000)).toEqual({ cpu: 4096, memory: 30720 });
+    expect(() => fargateTaskSize(16384, 200_000)).toThrow(/no Fargate task size/);
+    expect(cpuUnits(1000)).toBe(1024);
+  });
+
+  it('privateSubnetCidrs cuts two /20s from a /16 and refuses anything else', () => {
+    expect(privateSubnetCidrs('10.40.0.0/16')).toEqual(['10.40.0.0/20', '10.40.16.0/20']);
+    expect(() => privateSubnetCidrs('10.40.0.0/24')).toThrow(/vpcCidr must be a \/16/);
+  });
+});
+
+describe('AWS policies and security groups', () => {
+  it('the task role reads the code bucket and publishes metrics in its namespace, nothing else', () => {
+    const doc = taskRolePolicy('arn:aws:s3:::code');
+    expect(doc.Statement).toEqual([
+      { Sid: 'ReadCode', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::code/*' },
+      {
+        Sid: 'PublishQueueMetrics',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricData'],
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': 'CodeExecution' } },
+      },
+    ]);
+  });
+
+  it('the execution role reads exactly the injected secrets; only ECS tasks assume the roles', () => {
+    expect(executionRoleSecretsPolicy(['arn:b', 'arn:a']).Statement).toEqual([
+      { Sid: 'InjectSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: ['arn:a', 'arn:b'] },
+    ]);
+    expect(ecsTasksAssumeRolePolicy().Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(bucketTlsOnlyPolicy('arn:aws:s3:::code').Statement[0]).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+  });
+
+  it('workers reach only Redis, PostgreSQL and AWS endpoints; nothing reaches workers', () => {
+    const rules = securityGroupRules();
+    const worker = rules.filter((r) => r.group === 'worker');
+    expect(worker.every((r) => r.direction === 'egress')).toBe(true);
+    expect(worker.map((r) => [r.port, r.peer])).toEqual([
+      [6379, { group: 'redis' }],
+      [5432, { group: 'database' }],
+      [443, { group: 'endpoints' }],
+      [443, { prefixList: 's3' }],
+    ]);
+    // Every ingress rule admits the workers only, on the service's own port.
+    const ingress = rules.filter((r) => r.direction === 'ingress');
+    expect(ingress.map((r) => [r.group, r.port, r.peer])).toEqual([
+      ['redis', 6379, { group: 'worker' }],
+      ['database', 5432, { group: 'worker' }],
+      ['endpoints', 443, { group: 'worker' }],
+    ]);
+    expect(rules.filter((r) => r.direction === 'egress' && r.group !== 'worker')).toEqual([]);
+    expect(INTERFACE_ENDPOINT_SERVICES).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'monitoring']);
+  });
+});
+
+describe('Kubernetes specs', () => {
+  const input: WorkerPodInput = {
+    runnerMode: 'sidecar',
+    workerImage: 'w@sha256:1',
+    runnerImage: 'r@sha256:2',
+    env: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 4, s3Bucket: 'b', s3Region: 'auto' }),
+    secretName: 'code-execution-credentials',
+    secretKeys: ['REDIS_URL', 'DATABASE_URL'],
+    workerCpuMillis: 500,
+    workerMemoryMb: 1024,
+    runnerCpuMillis: 1500,
+    runnerMemoryMb: 3072,
+    workspaceSizeMb: 256,
+  };
+  const restricted = {
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+
+  it('sidecar mode: worker + runner, both restricted, memory-backed size-limited volumes, 30 s grace, no token', () => {
+    const spec = plain(workerPodSpec(input));
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.terminationGracePeriodSeconds).toBe(30);
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.serviceAccountName).toBeUndefined();
+    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
+    for (const c of spec.containers) expect(c.securityContext).toEqual({ ...restricted, runAsGroup: 1000 });
+    const [worker, runner] = spec.containers;
+    expect(runner).toMatchObject({
+      command: ['node', '/opt/runner/sidecar.js'],
+      env: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+      resources: { requests: { cpu: '1500m', memory: '3072Mi' }, limits: { cpu: '1500m', memory: '3072Mi' } },
+    });
+    expect(runner.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/shared', '/scratch', '/tmp']);
+    expect(worker.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/tmp', '/shared']);
+    expect(spec.volumes).toEqual([
+      { name: 'worker-tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+      { name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
+      { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
+      { name: 'runner-tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+    ]);
+    expect(worker.resources).toEqual({ requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '500m', memory: '1024Mi' } });
+    expect(worker.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(worker.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(worker.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }]);
+  });
+
+  it('credentials come from the Secret by secretKeyRef, never as values', () => {
+    const [worker] = plain(workerPodSpec(input)).containers;
+    const byName = Object.fromEntries(worker.env.map((e: { name: string }) => [e.name, e]));
+    expect(byName.REDIS_URL).toEqual({ name: 'REDIS_URL', valueFrom: { secretKeyRef: { name: 'code-execution-credentials', key: 'REDIS_URL' } } });
+    expect(byName.DATABASE_URL.valueFrom.secretKeyRef.key).toBe('DATABASE_URL');
+    expect(byName.RUNNER_MODE).toEqual({ name: 'RUNNER_MODE', value: 'sidecar' });
+    expect(byName.SIDECAR_DIR.value).toBe('/shared');
+    expect(() => workerPodSpec({ ...input, env: { ...input.env, DATABASE_URL: 'postgres://u:p@h/db' } })).toThrow(/DATABASE_URL must be passed as secrets/);
+  });
+
+  it('kubernetes mode: the worker alone, with its ServiceAccount token', () => {
+    const spec = plain(
+      workerPodSpec({
+        ...input,
+        runnerMode: 'kubernetes',
+        env: workerEnvironment({ runnerMode: 'kubernetes', maxConcurrentJobs: 4, s3Bucket: 'b', s3Region: 'auto', runnerImage: 'r', k8sNamespace: 'code-execution' }),
+      }),
+    );
+    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker']);
+    expect(spec).toMatchObject({ serviceAccountName: 'code-execution-worker', automountServiceAccountToken: true });
+    expect(spec.volumes.map((v: { name: string }) => v.name)).toEqual(['worker-tmp']);
+  });
+
+  it('network policies: runner pods deny everything; workers reach DNS, Redis, PostgreSQL and HTTPS only', () => {
+    expect(plain(runnerNetworkPolicySpec())).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [],
+      egress: [],
+    });
+    const worker = plain(workerNetworkPolicySpec('10.60.0.0/16'));
+    expect(worker.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(worker.ingress).toEqual([{ ports: [{ port: 9464, protocol: 'TCP' }] }]);
+    const ports = worker.egress.flatMap((r: { ports: { port: number }[] }) => r.ports.map((p) => p.port));
+    expect([...new Set(ports)].sort((x, y) => Number(x) - Number(y))).toEqual([53, 443, 5432, 6378, 6379]);
+    const toPrivate = worker.egress.filter((r: { to?: unknown }) => r.to);
+    expect(toPrivate.map((r: { ports: { port: number }[] }) => r.ports[0].port)).toEqual([6379, 5432]);
+    expect(toPrivate[0].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
+  });
+
+  it('the runner-Job Role covers jobs, configmaps, pods and pods/log only', () => {
+    const rules = plain(runnerJobRoleRules());
+    expect(rules.flatMap((r: { resources: string[] }) => r.resources).sort()).toEqual(['configmaps', 'jobs', 'pods', 'pods/log']);
+    for (const r of rules) expect(r.verbs).not.toContain('*');
+    expect(rules.find((r: { resources: string[] }) => r.resources.includes('pods/log')).verbs).toEqual(['get']);
+  });
+
+  it('the autoscaler: autoscaling/v2 on redis_stream_length, average 10, between the bounds', () => {
+    const spec = plain(autoscalerSpec({ deploymentName: 'workers', minReplicas: 2, maxReplicas: 50, queueDepthTarget: 10 }));
+    expect(spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' },
+      minReplicas: 2,
+      maxReplicas: 50,
+      metrics: [{ type: 'External', external: { metric: { name: 'redis_stream_length' }, target: { type: 'AverageValue', averageValue: '10' } } }],
+    });
+    expect(() => autoscalerSpec({ deploymentName: 'w', minReplicas: 5, maxReplicas: 2, queueDepthTarget: 10 })).toThrow(/minReplicas 5 > maxReplicas 2/);
+    expect(containerSecurityContext().privileged).toBe(false);
+  });
+});
+
+describe('gkeKubeconfig', () => {
+  it('points at the endpoint with the cluster CA and authenticates through gke-gcloud-auth-plugin', () => {
+    const config = JSON.parse(gkeKubeconfig({ name: 'c', endpoint: '203.0.113.10', clusterCaCertificate: 'Q0E=' }));
+    expect(config.clusters[0].cluster).toEqual({ server: 'https://203.0.113.10', 'certificate-authority-data': 'Q0E=' });
+    expect(config['current-context']).toBe('c');
+    expect(config.users[0].user.exec.command).toBe('gke-gcloud-auth-plugin');
+    expect(JSON.stringify(config)).not.toMatch(/token|password/i);
+    expect(() => gkeKubeconfig({ name: 'c', endpoint: '', clusterCaCertificate: 'x' })).toThrow(/endpoint is empty/);
+  });
+});
+
+describe('minioBucketScript', () => {
+  it('waits for MinIO, creates the bucket idempotently and sets its expiry', () => {
+    const script = minioBucketScript('code-execution', 7);
+    expect(script).toContain('mc ready local');
+    expect(script).toContain('mc mb --ignore-existing local/code-execution');
+    expect(script).toContain('"Expiration":{"Days":7}');
+    expect(script).toContain('mc ilm import local/code-execution');
+  });
+});
