@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
+import { migrateCommand } from './migrateCommand.js';
 import { runCommand } from './runCommand.js';
 import { statsCommand } from './statsCommand.js';
 import { submitCommand } from './submitCommand.js';
@@ -17,6 +18,7 @@ usage:
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
   code-exec demo                   run examples/ through a local queue and worker, print a verdict table
+  code-exec migrate                create or update the PostgreSQL schema (submissions table) at DATABASE_URL
 
 options for submit and run:
   --language L            python, javascript, c, cpp, java, bash (default: from FILE's extension)
@@ -29,7 +31,8 @@ submit only:
   --no-wait               print the job id and return without waiting
   --timeout-ms N          how long to wait for the result (default 120000)
 
-environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process)
+environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process),
+  S3_BUCKET, S3_ENDPOINT, DATABASE_URL, METRICS_PORT (default 9464), CLOUDWATCH_METRICS (see README)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       return statsCommand();
     case 'demo':
       return demoCommand();
+    case 'migrate':
+      return migrateCommand();
     default:
       throw new UsageError(`unknown command "${command}"; see code-exec --help`);
   }
