@@ -1,11 +1,8 @@
 // The worker's observability against a real Redis: the Prometheus endpoint's numbers follow the stream, job
 // counters follow the worker's events, the health endpoints answer the probes, and the CloudWatch publisher's
 // PutMetricData calls (recorded by a local HTTP endpoint standing in for CloudWatch) carry the queue.
-import { EventEmitter } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchPublisher } from '../../worker/cloudwatchPublisher.js';
 import { loadConfig } from '../../worker/config.js';
@@ -15,6 +12,7 @@ import { startMetricsServer, type MetricsServer } from '../../worker/metricsServ
 import { connectRedis } from '../../worker/redisConnection.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { StreamWorker, type WorkerEvents } from '../../worker/streamConsumer.js';
+import { metricsOf, startCloudWatchRecorder, type CloudWatchRecorder } from '../support/cloudwatchRecorder.js';
 import { freePort } from '../support/freePort.js';
 import { recordingLogger } from '../support/recordingLogger.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
@@ -203,56 +201,11 @@ describe('health endpoints', () => {
   });
 });
 
-interface Recorded {
-  headers: IncomingHttpHeaders;
-  body: { Namespace: string; MetricData: { MetricName: string; Value: number; Unit: string; Timestamp: number; Dimensions?: unknown[] }[] };
+async function fakeCloudWatch(): Promise<CloudWatchRecorder> {
+  const recorder = await startCloudWatchRecorder();
+  cleanups.push(() => recorder.stop());
+  return recorder;
 }
-
-/** A local endpoint that answers PutMetricData as CloudWatch does (AWS JSON 1.0) and records each call. */
-async function fakeCloudWatch(): Promise<{ url: string; calls: Recorded[]; failing: boolean; next(match?: (c: Recorded) => boolean): Promise<Recorded> }> {
-  const events = new EventEmitter();
-  const state = {
-    url: '',
-    calls: [] as Recorded[],
-    failing: false,
-    next(match: (c: Recorded) => boolean = () => true) {
-      return new Promise<Recorded>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching PutMetricData within 10 s; got ${JSON.stringify(state.calls.map((c) => c.body))}`)), 10_000);
-        const on = (c: Recorded) => {
-          if (!match(c)) return;
-          clearTimeout(timer);
-          events.off('call', on);
-          resolve(c);
-        };
-        events.on('call', on);
-      });
-    },
-  };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let raw = Buffer.concat(chunks);
-      if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-      if (state.failing) {
-        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify({ __type: 'com.amazonaws.cloudwatch#InternalServiceFault', message: 'recorder says no' }));
-        return;
-      }
-      const call = { headers: req.headers, body: JSON.parse(raw.toString('utf8')) as Recorded['body'] };
-      state.calls.push(call);
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
-      res.end('{}');
-      events.emit('call', call);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return state;
-}
-
-const metricsOf = (c: Recorded) => Object.fromEntries(c.body.MetricData.map((d) => [d.MetricName, d.Value]));
 
 describe('CloudWatch publisher', () => {
   async function queueWith(entries: number, delivered: number) {
