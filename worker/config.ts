@@ -28,7 +28,7 @@ const envSchema = z.object({
   READ_BLOCK_MS: int(10).default(2000),
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(30_000),
   S3_BUCKET: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 of a-z, 0-9, ".", "-"')),
-  S3_ENDPOINT: optional(z.string().url('must be a URL like http://127.0.0.1:9000 (MinIO); leave unset for AWS S3')),
+  S3_ENDPOINT: optional(z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be a URL like http://127.0.0.1:9000 (MinIO); leave unset for AWS S3')),
   S3_REGION: optional(z.string().min(1)),
   AWS_REGION: optional(z.string().min(1)),
   DATABASE_URL: optional(
