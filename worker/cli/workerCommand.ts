@@ -53,7 +53,12 @@ export async function workerCommand(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   // Up before the worker starts: liveness answers while it waits for Redis or PostgreSQL, readiness says why not.
-  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log }) : null;
+  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log }).catch((err: NodeJS.ErrnoException) => {
+    // Several workers on one host (a pod has its own network namespace): the first one serves the port.
+    if (err.code !== 'EADDRINUSE') throw err;
+    log.warn('METRICS_PORT is in use; this worker serves no metrics or health endpoint (set METRICS_PORT to a free port, or 0)', { port: config.metricsPort });
+    return null;
+  }) : null;
   try {
     if (submissions) await migrateWhenReachable(submissions, log, () => stopping);
     if (!stopping) {
