@@ -29,6 +29,10 @@ async function outcome(): Promise<RunOutcome> {
     if (err instanceof JobRejected) return outcomeWithoutRun('rejected', err.message);
     return outcomeWithoutRun('rejected', `job is not valid JSON: ${(err as Error).message}`);
   }
+  if (job.codeKey !== undefined) {
+    // The runner has no network and no credentials: fetching code from S3 is the worker's job.
+    return outcomeWithoutRun('rejected', `the runner got a job with codeKey "${job.codeKey}"; the worker resolves codeKey into code before a job reaches the runner`);
+  }
   if (process.getuid?.() !== 0) {
     return outcomeWithoutRun(
       'internal_error',

@@ -7,6 +7,9 @@ import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '.
 export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 
+/** An unset or empty variable (as manifests often write them) is absent. */
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
 
 const envSchema = z.object({
@@ -26,6 +29,17 @@ const envSchema = z.object({
   RESULT_TTL_SECONDS: int(1).default(86_400),
   READ_BLOCK_MS: int(10).default(2000),
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(30_000),
+  S3_BUCKET: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 of a-z, 0-9, ".", "-"')),
+  S3_ENDPOINT: optional(z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be a URL like http://127.0.0.1:9000 (MinIO); leave unset for AWS S3')),
+  S3_REGION: optional(z.string().min(1)),
+  AWS_REGION: optional(z.string().min(1)),
+  DATABASE_URL: optional(
+    z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL like postgres://user:password@host:5432/database'),
+  ),
+  METRICS_PORT: int(0).max(65535, 'must be a port number (0 disables the metrics server)').default(9464),
+  CLOUDWATCH_METRICS: z.enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) }).default('false'),
+  CLOUDWATCH_NAMESPACE: z.string().min(1).max(255).default('CodeExecution'),
+  CLOUDWATCH_INTERVAL_MS: int(1000).default(60_000),
 });
 
 export interface WorkerConfig {
@@ -49,6 +63,20 @@ export interface WorkerConfig {
   /** How long a worker counts as alive after its last heartbeat (the reaper waits this long for a dead one). */
   heartbeatTtlMs: number;
   caps: OperatorCaps;
+  /** Bucket that `codeKey` jobs name objects in; null: such jobs are rejected. */
+  s3Bucket: string | null;
+  /** S3-compatible endpoint (MinIO); when set, path-style addressing is used. Null: AWS S3. */
+  s3Endpoint: string | null;
+  s3Region: string;
+  /** Region of the CloudWatch client (AWS_REGION, else us-east-1). */
+  awsRegion: string;
+  /** When set, every result is also written to the `submissions` table here. */
+  databaseUrl: string | null;
+  /** Port of /metrics, /healthz and /readyz; 0: no server. */
+  metricsPort: number;
+  cloudwatchMetrics: boolean;
+  cloudwatchNamespace: string;
+  cloudwatchIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -58,11 +86,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** A bad DATABASE_URL or REDIS_URL is quoted in the error; its password is not. */
+function withoutPassword(value: string | undefined): string | undefined {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/i, '$1:***@');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const problems: string[] = [];
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}=${JSON.stringify(withoutPassword(env[String(i.path[0])]))}: ${i.message}`);
   }
   const caps = { ...DEFAULT_CAPS };
   for (const [key, name] of Object.entries(CAP_ENV) as [keyof OperatorCaps, string][]) {
@@ -92,5 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     readBlockMs: e.READ_BLOCK_MS,
     heartbeatTtlMs: e.WORKER_HEARTBEAT_TTL_MS,
     caps,
+    s3Bucket: e.S3_BUCKET ?? null,
+    s3Endpoint: e.S3_ENDPOINT ?? null,
+    s3Region: e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
+    awsRegion: e.AWS_REGION ?? 'us-east-1',
+    databaseUrl: e.DATABASE_URL ?? null,
+    metricsPort: e.METRICS_PORT,
+    cloudwatchMetrics: e.CLOUDWATCH_METRICS === 'true',
+    cloudwatchNamespace: e.CLOUDWATCH_NAMESPACE,
+    cloudwatchIntervalMs: e.CLOUDWATCH_INTERVAL_MS,
   };
 }

@@ -1,26 +1,39 @@
 // The worker loop over the Redis Stream: at-least-once delivery with XREADGROUP, XACK only after the result
-// is stored, XAUTOCLAIM of entries a crashed worker left behind, a dead letter after MAX_DELIVERIES.
+// is stored (in Redis, and in PostgreSQL when configured), XAUTOCLAIM of entries a crashed worker left
+// behind, a dead letter after MAX_DELIVERIES.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { checkCaps, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
 import { outcomeWithoutRun, type JobResult, type RunOutcome } from '../runner/protocol/result.js';
+import { CodeSourceError, resolveCode, type CodeSource } from './codeSource.js';
 import type { WorkerConfig } from './config.js';
 import { sendToDeadLetter } from './deadLetter.js';
 import { workerHeartbeatKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
-import { resultExists, storeResult } from './resultStore.js';
+import { getResult, storeResult } from './resultStore.js';
+import { isPermanentWriteError, type SubmissionStore } from './submissionStore.js';
 import type { RunnerTransport } from './transports/transport.js';
 
 type StreamEntry = [id: string, fields: string[]];
 
 export interface WorkerEvents {
   'job:started': [{ id: string; entryId: string; attempts: number }];
+  /** Every result this worker stores and acknowledges: a run's outcome, a rejection, a dead letter's. */
   'job:completed': [JobResult];
   'job:failed': [{ entryId: string; jobId: string | null; error: string }];
   'entry:dead': [{ entryId: string; reason: string }];
 }
+
+export interface StreamWorkerOptions {
+  /** Where `codeKey` jobs get their code (S3_BUCKET). Without one such jobs are rejected. */
+  codeSource?: CodeSource | null;
+  /** A second home for every result (DATABASE_URL), written after Redis and before XACK. */
+  submissions?: SubmissionStore | null;
+}
+
+export type WorkerState = 'starting' | 'running' | 'closing';
 
 export function newInstanceId(workerName: string): string {
   return `${workerName}-${randomBytes(4).toString('hex')}`;
@@ -42,6 +55,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private readonly blocking: Redis;
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
+  private started = false;
   private closed: Promise<void> | null = null;
   private loopDone: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -53,6 +67,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     readonly instanceId: string,
     private readonly transport: RunnerTransport,
     private readonly log: Logger,
+    private readonly options: StreamWorkerOptions = {},
   ) {
     super();
     this.commands = connectRedis(config.redisUrl, log, 'commands');
@@ -70,6 +85,12 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     this.timers.push(setInterval(() => void this.heartbeat().catch(() => {}), Math.floor(this.config.heartbeatTtlMs / 3)));
     this.timers.push(setInterval(() => void this.recover(), Math.max(500, Math.floor(this.config.claimIdleMs / 2))));
     this.loopDone = this.readLoop();
+    this.started = true;
+  }
+
+  /** For readiness probes: claiming only while 'running'. */
+  get state(): WorkerState {
+    return this.closing ? 'closing' : this.started ? 'running' : 'starting';
   }
 
   /** Stops claiming, lets in-flight jobs finish within SHUTDOWN_GRACE_MS, then releases everything. Idempotent. */
@@ -246,17 +267,26 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     } catch (err) {
       if (!(err instanceof JobRejected)) throw err;
       log.info('job rejected', { jobId: err.jobId, reason: err.message });
-      if (err.jobId) await this.store(this.result(err.jobId, (raw as { language?: string }).language, outcomeWithoutRun('rejected', err.message), attempts, new Date()));
-      else await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason: err.message, fields, deliveries: attempts, worker: this.instanceId });
+      if (!err.jobId) {
+        await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason: err.message, fields, deliveries: attempts, worker: this.instanceId });
+        return this.ack(entryId);
+      }
+      const rejected = this.result(err.jobId, (raw as { language?: string }).language, outcomeWithoutRun('rejected', err.message), attempts, new Date());
+      await this.record(rejected);
+      await this.ack(entryId);
+      this.emit('job:completed', rejected);
+      return;
+    }
+    const stored = await getResult(this.commands, job.id);
+    if (stored) {
+      // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
+      log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
+      await this.writeSubmission(stored);
       return this.ack(entryId);
     }
     if (attempts > this.config.maxDeliveries) {
       const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries})`;
       return this.deadLetter(entryId, fields, attempts, reason, job, log);
-    }
-    if (await resultExists(this.commands, job.id)) {
-      log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
-      return this.ack(entryId);
     }
 
     const startedAt = new Date();
@@ -265,18 +295,25 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     let outcome: RunOutcome;
     const keepAlive = this.keepClaimed(entryId);
     try {
-      outcome = await this.transport.run(job);
+      outcome = await this.transport.run(await resolveCode(job, this.options.codeSource, this.config.caps));
     } catch (err) {
-      // Not final: the entry stays pending and is reclaimed, up to MAX_DELIVERIES.
-      const error = (err as Error).message;
-      log.error('job failed in the transport; it stays pending for a retry', { jobId: job.id, attempts, error });
-      this.emit('job:failed', { entryId, jobId: job.id, error });
-      return;
+      if (err instanceof JobRejected) {
+        // The code object is missing or too big: the producer's mistake, final.
+        log.info('job rejected', { jobId: job.id, reason: err.message });
+        outcome = outcomeWithoutRun('rejected', err.message);
+      } else {
+        // Not final: the entry stays pending and is reclaimed, up to MAX_DELIVERIES.
+        const error = (err as Error).message;
+        const where = err instanceof CodeSourceError ? 'fetching its code from S3' : 'the transport';
+        log.error(`job failed in ${where}; it stays pending for a retry`, { jobId: job.id, attempts, error });
+        this.emit('job:failed', { entryId, jobId: job.id, error });
+        return;
+      }
     } finally {
       clearInterval(keepAlive);
     }
     const result = this.result(job.id, job.language, outcome, attempts, startedAt);
-    await this.store(result);
+    await this.record(result);
     await this.ack(entryId);
     log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts });
     this.emit('job:completed', result);
@@ -284,12 +321,14 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
 
   private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, job: Job | null, log: Logger): Promise<void> {
     log.warn('entry sent to the dead-letter stream', { reason, jobId: job?.id });
-    await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
     const id = job?.id ?? readableJobId(fields.job);
-    const outcome = outcomeWithoutRun(job ? 'internal_error' : 'rejected', reason);
-    if (id) await this.store(this.result(id, job?.language, outcome, attempts, new Date()));
+    const result = id ? this.result(id, job?.language, outcomeWithoutRun(job ? 'internal_error' : 'rejected', reason), attempts, new Date()) : null;
+    // Results first: should writing them fail, the entry is retried without a duplicate dead letter.
+    if (result) await this.record(result);
+    await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
     await this.ack(entryId);
     this.emit('entry:dead', { entryId, reason });
+    if (result) this.emit('job:completed', result);
   }
 
   private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
@@ -305,8 +344,31 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     };
   }
 
-  private async store(result: JobResult): Promise<void> {
+  /** Stores the result first-wins in Redis, then copies the stored one (ours or the first) to PostgreSQL. */
+  private async record(result: JobResult): Promise<void> {
     const stored = await storeResult(this.commands, result, this.config.resultTtlSeconds);
     if (!stored) this.log.info('a result was already stored; keeping the first', { jobId: result.id });
+    if (!this.options.submissions) return;
+    await this.writeSubmission(stored ? result : ((await getResult(this.commands, result.id)) ?? result));
+  }
+
+  /**
+   * Throws when PostgreSQL cannot be reached: the entry then stays pending, and its redelivery finds the
+   * Redis result and writes it here before acknowledging. A row PostgreSQL refuses outright (bad data)
+   * would never be written: that is logged and the entry acknowledged.
+   */
+  private async writeSubmission(result: JobResult): Promise<void> {
+    const submissions = this.options.submissions;
+    if (!submissions) return;
+    try {
+      await submissions.upsert(result);
+    } catch (err) {
+      const error = (err as Error).message;
+      if (isPermanentWriteError(err)) {
+        this.log.error('PostgreSQL refuses this result; acknowledged without a submissions row', { jobId: result.id, error });
+        return;
+      }
+      throw new Error(`writing result ${result.id} to PostgreSQL (${submissions.where}) failed: ${error}; the result is in Redis and is copied there when the entry is redelivered`);
+    }
   }
 }

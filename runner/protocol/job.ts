@@ -10,11 +10,20 @@ const fileName = z
   .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, 'file names are 1-64 of [A-Za-z0-9_.-], not starting with a dot')
   .refine((n) => !n.includes('..'), 'file names may not contain ".."');
 
+/** An S3 object key the worker fetches the code from (S3_BUCKET); never a path the runner follows. */
+const codeKey = z
+  .string()
+  .min(1, 'codeKey must not be empty')
+  .max(1024, 'codeKey is at most 1024 characters')
+  .refine((k) => !k.startsWith('/'), 'codeKey may not start with "/"')
+  .refine((k) => !k.split('/').includes('..'), 'codeKey may not contain ".." segments');
+
 export const jobSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id must be 1-64 characters of [A-Za-z0-9_-]'),
     language: z.string().min(1),
     code: z.string().optional(),
+    codeKey: codeKey.optional(),
     files: z
       .array(z.object({ name: fileName, content: z.string() }).strict())
       .min(1)
@@ -35,8 +44,8 @@ export const jobSchema = z
     compileTimeLimitMs: positiveInt.optional(),
   })
   .strict()
-  .refine((j) => (j.code === undefined) !== (j.files === undefined), {
-    message: 'give exactly one of "code" or "files"',
+  .refine((j) => [j.code, j.files, j.codeKey].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of "code", "files" or "codeKey"',
   })
   .refine((j) => !j.files || new Set(j.files.map((f) => f.name)).size === j.files.length, {
     message: 'file names must be unique',
@@ -62,6 +71,8 @@ export interface Job {
   language: string;
   files?: { name: string; content: string }[];
   code?: string;
+  /** Resolved into `code` by the worker before the job reaches a transport; the runner refuses it. */
+  codeKey?: string;
   stdin: string;
   args: string[];
   expectedOutput?: string;
@@ -110,6 +121,7 @@ export function normalizeJob(raw: unknown): Job {
     id: j.id,
     language: j.language,
     code: j.code,
+    codeKey: j.codeKey,
     files: j.files,
     stdin: j.stdin ?? '',
     args: j.args ?? [],

@@ -21,7 +21,7 @@ describe('job protocol v1', () => {
   it.each([
     [{ language: 'python', code: '' }, /id/],
     [{ id: 'bad id!', language: 'python', code: '' }, /id must be/],
-    [{ id: 'x', language: 'python' }, /exactly one of "code" or "files"/],
+    [{ id: 'x', language: 'python' }, /exactly one of "code", "files" or "codeKey"/],
     [{ id: 'x', language: 'python', code: '', files: [{ name: 'a.py', content: '' }] }, /exactly one/],
     [{ id: 'x', language: 'python', files: [{ name: '../etc/passwd', content: '' }] }, /file names/],
     [{ id: 'x', language: 'python', files: [{ name: 'a.py', content: '' }, { name: 'a.py', content: '' }] }, /unique/],

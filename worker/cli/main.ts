@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
+import { migrateCommand } from './migrateCommand.js';
 import { runCommand } from './runCommand.js';
 import { runSidecar } from '../../runner/sidecar/command.js';
 import { createLogger } from '../logger.js';
@@ -20,6 +21,7 @@ usage:
   code-exec sidecar                serve jobs a sidecar-mode worker writes to SIDECAR_DIR (the runner sidecar)
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
   code-exec demo                   run examples/ through a local queue and worker, print a verdict table
+  code-exec migrate                create or update the PostgreSQL schema (submissions table) at DATABASE_URL
 
 options for submit and run:
   --language L            python, javascript, c, cpp, java, bash (default: from FILE's extension)
@@ -32,7 +34,8 @@ submit only:
   --no-wait               print the job id and return without waiting
   --timeout-ms N          how long to wait for the result (default 120000)
 
-environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar)
+environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar|kubernetes),
+  SIDECAR_DIR, K8S_NAMESPACE, S3_BUCKET, S3_ENDPOINT, DATABASE_URL, METRICS_PORT (default 9464), CLOUDWATCH_METRICS (see README)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return runSidecar(createLogger({ component: 'sidecar' }));
     case 'demo':
       return demoCommand();
+    case 'migrate':
+      return migrateCommand();
     default:
       throw new UsageError(`unknown command "${command}"; see code-exec --help`);
   }

@@ -1,24 +1,76 @@
-// `code-exec worker`: runs a worker until SIGTERM/SIGINT, then drains and exits 0.
+// `code-exec worker`: runs a worker until SIGTERM/SIGINT, then drains and exits 0. Around it, what its
+// environment asks for: the PostgreSQL schema (DATABASE_URL), S3 code (S3_BUCKET), the metrics and health
+// endpoint (METRICS_PORT) and CloudWatch queue metrics (CLOUDWATCH_METRICS).
+import { CloudWatchPublisher } from '../cloudwatchPublisher.js';
+import { S3CodeSource } from '../codeSource.js';
 import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
+import { WorkerMetrics } from '../metrics.js';
+import { startMetricsServer } from '../metricsServer.js';
+import { connectRedis } from '../redisConnection.js';
 import { newInstanceId, StreamWorker } from '../streamConsumer.js';
+import { isUnreachable, SubmissionStore } from '../submissionStore.js';
 import { selectTransport } from '../transports/selectTransport.js';
+
+/** Like Redis at start, an unreachable PostgreSQL is waited for (and said so); any other error stops the worker. */
+async function migrateWhenReachable(store: SubmissionStore, log: Logger, stopping: () => boolean): Promise<void> {
+  for (let attempt = 1, delayMs = 500; ; attempt++, delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      await store.migrate();
+      return;
+    } catch (err) {
+      if (stopping() || !isUnreachable(err)) throw new Error(`migrating PostgreSQL at ${store.where} failed: ${(err as Error).message}`);
+      log.warn('postgres unreachable, retrying', { attempt, retryInMs: delayMs, database: store.where, error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
 
 export async function workerCommand(): Promise<number> {
   const config = loadConfig();
   const log = createLogger({ component: 'worker', worker: config.workerName });
   const instanceId = newInstanceId(config.workerName);
   const transport = await selectTransport(config, instanceId, log);
-  const worker = new StreamWorker(config, instanceId, transport, log);
+  const submissions = config.databaseUrl ? new SubmissionStore(config.databaseUrl, log) : null;
+  const codeSource = config.s3Bucket ? new S3CodeSource({ bucket: config.s3Bucket, region: config.s3Region, endpoint: config.s3Endpoint }) : null;
+  const worker = new StreamWorker(config, instanceId, transport, log, { codeSource, submissions });
+  // Its own connection: scrapes and probes must not queue behind the worker's commands.
+  const observer = connectRedis(config.redisUrl, log, 'metrics');
+  const queue = { redis: observer, streamKey: config.streamKey, consumerGroup: config.consumerGroup };
+  const metrics = new WorkerMetrics(queue, log);
+  metrics.observe(worker);
+  const cloudwatch = config.cloudwatchMetrics
+    ? new CloudWatchPublisher({ ...queue, namespace: config.cloudwatchNamespace, intervalMs: config.cloudwatchIntervalMs, region: config.awsRegion, log })
+    : null;
+  let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
+      stopping = true;
       log.info('shutdown requested', { signal });
       void worker.close().then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await worker.start();
-  await stopped;
+  // Up before the worker starts: liveness answers while it waits for Redis or PostgreSQL, readiness says why not.
+  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log }).catch((err: NodeJS.ErrnoException) => {
+    // Several workers on one host (a pod has its own network namespace): the first one serves the port.
+    if (err.code !== 'EADDRINUSE') throw err;
+    log.warn('METRICS_PORT is in use; this worker serves no metrics or health endpoint (set METRICS_PORT to a free port, or 0)', { port: config.metricsPort });
+    return null;
+  }) : null;
+  try {
+    if (submissions) await migrateWhenReachable(submissions, log, () => stopping);
+    if (!stopping) {
+      await worker.start();
+      cloudwatch?.start();
+    }
+    await stopped;
+  } finally {
+    await worker.close();
+    await Promise.all([cloudwatch?.close(), server?.close(), submissions?.close()]);
+    codeSource?.close();
+    observer.disconnect();
+  }
   return 0;
 }

@@ -1,0 +1,103 @@
+// The worker's HTTP endpoint (METRICS_PORT): GET /metrics for Prometheus, GET /healthz for the liveness probe
+// (the process answers: its event loop runs), GET /readyz for the readiness probe (Redis answers PING and
+// the worker is claiming jobs, not starting or draining).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { WorkerState } from './streamConsumer.js';
+
+const PING_TIMEOUT_MS = 1000;
+
+export interface MetricsServerOptions {
+  port: number;
+  /** Defaults to every interface, where a kubelet's probes and Prometheus reach it. */
+  host?: string;
+  metrics: WorkerMetrics;
+  worker: { readonly state: WorkerState };
+  /** A non-blocking connection for PING. */
+  redis: Redis;
+  log: Logger;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+export async function readiness(worker: { readonly state: WorkerState }, redis: Redis): Promise<Readiness> {
+  if (worker.state !== 'running') return { ready: false, reason: `worker is ${worker.state}` };
+  // Commands wait for a reconnect rather than fail (maxRetriesPerRequest: null): look at the connection first.
+  if (redis.status !== 'ready') return { ready: false, reason: `redis connection is ${redis.status}` };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS))),
+    ]);
+    return { ready: true };
+  } catch (err) {
+    return { ready: false, reason: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json', `${JSON.stringify(body)}\n`);
+
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const { metrics, worker, redis, log } = options;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET' });
+    switch (path) {
+      case '/metrics':
+        return send(res, 200, metrics.contentType, await metrics.render());
+      case '/healthz':
+        return json(res, 200, { status: 'ok', state: worker.state });
+      case '/readyz': {
+        const r = await readiness(worker, redis);
+        return json(res, r.ready ? 200 : 503, r);
+      }
+      default:
+        return json(res, 404, { error: `no ${path}; try /metrics, /healthz or /readyz` });
+    }
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => {
+      log.warn('metrics endpoint failed', { path: req.url, error: err.message });
+      if (!res.headersSent) json(res, 500, { error: err.message });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info('metrics endpoint listening', { port, paths: ['/metrics', '/healthz', '/readyz'] });
+  let closed: Promise<void> | null = null;
+  return {
+    port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections of a scraper would hold close() open.
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
