@@ -39,11 +39,13 @@ export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeas
   if (r.killedBy === 'request' || run.stdoutTruncated || run.stderrTruncated) {
     return { status: 'output_limit_exceeded', message: `output exceeded ${job.maxOutputBytes} bytes on a stream` };
   }
-  if (r.killedBy === 'wall') {
-    return { status: 'time_limit_exceeded', message: `wall time limit of ${job.wallTimeLimitMs} ms exceeded` };
-  }
+  // Memory before wall time: a program over its memory limit that then ran out of time failed for memory (the
+  // kernel stops it at the sandbox's ceiling, not at the job's limit, so it may well have run on).
   if (measured.oomKilled || measured.memoryKb > limitKb) {
     return { status: 'memory_limit_exceeded', message: `memory limit of ${job.memoryLimitMb} MB exceeded` };
+  }
+  if (r.killedBy === 'wall') {
+    return { status: 'time_limit_exceeded', message: `wall time limit of ${job.wallTimeLimitMs} ms exceeded` };
   }
   if (measured.cpuMs > job.timeLimitMs || r.signal === 'SIGXCPU') {
     return { status: 'time_limit_exceeded', message: `CPU time limit of ${job.timeLimitMs} ms exceeded` };

@@ -47,8 +47,9 @@ for entry in "${IMAGES[@]}"; do
   t0=$(date +%s)
   log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\""
   # The source hash lets tests and workers tell an image built from older runner code (see dist/runner-hash).
+  # Also tagged by that hash: checkouts with different runner code (worktrees, CI) each find their own image.
   if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" --label "code-execution.runner-hash=$(cat dist/runner-hash)" \
-    --build-arg EXTRA_CA_CERTS="$extra_ca_certs" -f "$dockerfile" -t "$tag" . ; then
+    --build-arg EXTRA_CA_CERTS="$extra_ca_certs" -f "$dockerfile" -t "$tag" -t "${tag%%:*}:$(cat dist/runner-hash)" . ; then
     die image "docker build of $tag failed" "see the build output above; apt failures: check the mirror in /etc/apt/sources.list.d of debian:bookworm-slim (docker rmi debian:bookworm-slim rebuilds it)"
   fi
   size=$(docker image inspect -f '{{.Size}}' "$tag")

@@ -23,6 +23,7 @@ const envSchema = z.object({
   K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
   RUNNER_MODE: z.enum(RUNNER_MODES, { errorMap: () => ({ message: `must be one of ${RUNNER_MODES.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
+  POOL_SIZE: int(0).default(2),
   CLAIM_IDLE_MS: int(1000).default(30_000),
   MAX_DELIVERIES: int(1).default(3),
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
@@ -55,6 +56,8 @@ export interface WorkerConfig {
   /** Where the kubernetes transport creates its Jobs and ConfigMaps. */
   k8sNamespace: string;
   maxConcurrentJobs: number;
+  /** docker mode: runner containers kept created and started ahead of jobs (0: none). */
+  poolSize: number;
   claimIdleMs: number;
   maxDeliveries: number;
   shutdownGraceMs: number;
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     sidecarDir: e.SIDECAR_DIR,
     k8sNamespace: e.K8S_NAMESPACE,
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
+    poolSize: e.POOL_SIZE,
     claimIdleMs: e.CLAIM_IDLE_MS,
     maxDeliveries: e.MAX_DELIVERIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

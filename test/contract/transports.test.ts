@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../runner/languages.js';
 import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
+import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
@@ -14,10 +15,13 @@ import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/service
 import { startSidecar, type SidecarPosture } from '../support/sidecar.js';
 
 const withDocker = await dockerAvailable();
+const POOL_LIMITS = { memoryLimitMb: DEFAULT_CAPS.maxMemoryLimitMb, maxProcesses: DEFAULT_CAPS.maxProcesses };
 
 interface Started {
   transport: RunnerTransport;
   stop?: () => Promise<void>;
+  /** Idle warm-pool containers the transport keeps between tests. */
+  pooled?: number;
 }
 
 const viaSidecar = (posture: SidecarPosture) => async (): Promise<Started> => {
@@ -31,6 +35,8 @@ const TRANSPORTS: [string, () => Promise<Started>][] = [
   ...(withDocker
     ? ([
         ['docker', async () => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' }) })],
+        // Pooled containers start with the caps' limits and are lowered to each job's: the same contract must hold.
+        ['docker (warm pool)', async () => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test', poolSize: 2, poolLimits: POOL_LIMITS }), pooled: 2 })],
         ['sidecar (container)', viaSidecar('container')],
       ] as [string, () => Promise<Started>][])
     : []),
@@ -41,14 +47,16 @@ let seq = 0;
 describe.each(TRANSPORTS)('%s transport', (_name, create) => {
   let transport: RunnerTransport;
   let stop: (() => Promise<void>) | undefined;
+  let pooled = 0;
   beforeAll(async () => {
-    ({ transport, stop } = await create());
+    ({ transport, stop, pooled = 0 } = await create());
   });
   afterAll(async () => {
     await transport.close();
     await stop?.();
+    await expectNothingLeft();
   });
-  afterEach(() => expectNothingLeft());
+  afterEach(() => expectNothingLeft(15_000, pooled));
 
   const run = (language: string, behaviour: Behaviour, extra: Partial<JobInput> = {}) =>
     transport.run(normalizeJob({ id: `contract-${++seq}`, language, code: PROGRAMS[language][behaviour], ...extra }));

@@ -3,14 +3,18 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import { LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
+import { LABEL_JOB, LABEL_MANAGED, POOLED_JOB } from '../../worker/transports/containerLabels.js';
 import { DOCKER_SOCKET } from './services.js';
 
-export async function ourContainers(): Promise<string[]> {
+/** Our containers; up to `pooledAllowed` idle warm-pool containers (of a live transport) are not counted. */
+export async function ourContainers(pooledAllowed = 0): Promise<string[]> {
   const docker = new Docker({ socketPath: DOCKER_SOCKET });
   try {
     const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
-    return list.map((c) => `${c.Id.slice(0, 12)} ${c.State} ${JSON.stringify(c.Labels)}`);
+    const pooled = list.filter((c) => c.Labels[LABEL_JOB] === POOLED_JOB && c.State === 'running');
+    const others = list.filter((c) => !pooled.includes(c));
+    const counted = pooled.length > pooledAllowed ? list : others;
+    return counted.map((c) => `${c.Id.slice(0, 12)} ${c.State} ${JSON.stringify(c.Labels)}`);
   } catch {
     return [];
   }
@@ -43,10 +47,10 @@ export function sandboxMounts(): string[] {
 }
 
 /** Polls until nothing is left (containers are removed asynchronously), then reports what remains. */
-export async function expectNothingLeft(timeoutMs = 15_000): Promise<void> {
+export async function expectNothingLeft(timeoutMs = 15_000, pooledAllowed = 0): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const containers = await ourContainers();
+    const containers = await ourContainers(pooledAllowed);
     const processes = sandboxProcesses();
     const cgroups = [...sandboxCgroups(), ...sandboxMounts()];
     if (!containers.length && !processes.length && !cgroups.length) return;

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
 
-export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? 'code-runner:latest';
+/** The runner image built from this checkout's dist/ (images.sh tags it with dist/runner-hash). */
+export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? `code-runner:${readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim()}`;
 export const DOCKER_SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 async function dockerProblem(): Promise<string | null> {

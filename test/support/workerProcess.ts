@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RUNNER_IMAGE } from './services.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'code-exec.js');
 
@@ -18,7 +19,7 @@ export interface WorkerHandle {
 
 export function startWorker(env: Record<string, string>): WorkerHandle {
   const proc = spawn(process.execPath, [CLI, 'worker'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'debug', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'debug', RUNNER_IMAGE, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -3,6 +3,9 @@ export const LABEL_MANAGED = 'code-execution.managed';
 export const LABEL_OWNER = 'code-execution.owner';
 export const LABEL_JOB = 'code-execution.job';
 
+/** LABEL_JOB of a warm-pool container no job has taken yet (labels cannot change later). */
+export const POOLED_JOB = 'pooled';
+
 export function containerLabels(ownerId: string, jobId: string): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: ownerId, [LABEL_JOB]: jobId };
 }

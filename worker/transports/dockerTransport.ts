@@ -2,26 +2,55 @@
 // capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
 // uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
 // memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
-// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed in `finally`.
+// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed after its job.
+//
+// With a warm pool (POOL_SIZE), containers are created, attached and started ahead: the runner inside starts
+// and waits for its job on stdin. A job takes one, lowers its memory and pids limits to the job's, and the
+// container is destroyed after that one job like any other; the pool refills in the background.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Job } from '../../runner/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_MANAGED, LABEL_OWNER } from './containerLabels.js';
+import { containerLabels, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
 import { collectRunnerOutput } from './runnerOutput.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
+import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
   socketPath: string;
   image: string;
   /** Identifies this worker instance on its containers, for the reaper. */
   ownerId: string;
+  /** Containers kept created and started ahead (0 or absent: every job creates its own). */
+  poolSize?: number;
+  /** With a pool: the largest memory limit and process count a job may ask for, which pooled containers start with. */
+  poolLimits?: { memoryLimitMb: number; maxProcesses: number };
+  /** Told when preparing a pooled container fails (jobs then create their own). */
+  onPoolError?: (err: Error) => void;
+}
+
+interface SandboxLimits {
+  memoryLimitMb: number;
+  maxProcesses: number;
+}
+
+/** What the cgroup enforces for a job: its memory plus the sandbox's overhead (no swap), and its processes. */
+function cgroupLimits(limits: SandboxLimits): { Memory: number; MemorySwap: number; PidsLimit: number } {
+  const memoryBytes = (limits.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024;
+  return {
+    Memory: memoryBytes,
+    MemorySwap: memoryBytes,
+    PidsLimit: Math.max(limits.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
+  };
 }
 
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
-  const memoryBytes = (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024;
+  return containerSpec(job, job.id, opts);
+}
+
+function containerSpec(limits: SandboxLimits, jobLabel: string, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
   const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
     Image: opts.image,
@@ -29,7 +58,7 @@ export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Doc
     User: '0:0',
     WorkingDir: '/workspace',
     Env: [],
-    Labels: containerLabels(opts.ownerId, job.id),
+    Labels: containerLabels(opts.ownerId, jobLabel),
     NetworkDisabled: true,
     OpenStdin: true,
     StdinOnce: true,
@@ -43,10 +72,8 @@ export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Doc
       CapDrop: ['ALL'],
       CapAdd: ['SETUID', 'SETGID'],
       SecurityOpt: ['no-new-privileges'],
-      Memory: memoryBytes,
-      MemorySwap: memoryBytes,
+      ...cgroupLimits(limits),
       NanoCpus: 1_000_000_000,
-      PidsLimit: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
       Ulimits: [
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
         { Name: 'core', Soft: 0, Hard: 0 },
@@ -59,47 +86,88 @@ export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Doc
   };
 }
 
+/** A container with its streams attached (before start, so no output is missed). */
+interface Attached {
+  container: Docker.Container;
+  stream: NodeJS.ReadWriteStream;
+  stdout: PassThrough;
+  stderr: PassThrough;
+  ended: Promise<void>;
+  started: boolean;
+}
+
 export class DockerTransport implements RunnerTransport {
   readonly mode = 'docker' as const;
   readonly docker: Docker;
   private readonly active = new Set<Docker.Container>();
+  private readonly removals = new Set<Promise<void>>();
+  private readonly pool: WarmPool<Attached> | null;
 
   constructor(private readonly opts: DockerTransportOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
+    const { poolSize = 0, poolLimits } = opts;
+    if (poolSize > 0 && !poolLimits) throw new Error('a docker warm pool needs poolLimits (the operator caps)');
+    this.pool = poolSize > 0
+      ? new WarmPool(poolSize, () => this.prepare(containerSpec(poolLimits!, POOLED_JOB, opts), true), (c) => this.remove(c.container), opts.onPoolError ?? (() => {}))
+      : null;
+  }
+
+  /** Pooled containers ready for a job now. */
+  get pooledReady(): number {
+    return this.pool?.readyCount ?? 0;
   }
 
   async run(job: Job): Promise<RunOutcome> {
-    let container: Docker.Container | undefined;
+    let attached: Attached | undefined;
     try {
-      container = await this.docker.createContainer(runnerContainerSpec(job, this.opts));
-      this.active.add(container);
-      return await this.attachAndRun(container, job);
+      attached = this.pool?.take();
+      if (attached) await attached.container.update(cgroupLimits(job));
+      else attached = await this.prepare(runnerContainerSpec(job, this.opts), false);
+      this.active.add(attached.container);
+      return await this.execute(attached, job);
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);
     } finally {
-      if (container) {
-        this.active.delete(container);
-        await container.remove({ force: true }).catch(() => {});
+      if (attached) {
+        this.active.delete(attached.container);
+        // Not awaited: the result need not wait for the container's removal (close() does).
+        void this.remove(attached.container);
       }
     }
   }
 
-  private async attachAndRun(container: Docker.Container, job: Job): Promise<RunOutcome> {
-    const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
+  private async prepare(spec: Docker.ContainerCreateOptions, start: boolean): Promise<Attached> {
+    const container = await this.docker.createContainer(spec);
+    try {
+      const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const ended = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      if (start) await container.start();
+      return { container, stream, stdout, stderr, ended, started: start };
+    } catch (err) {
+      await this.remove(container);
+      throw err;
+    }
+  }
+
+  private remove(container: Docker.Container): Promise<void> {
+    const removal = container.remove({ force: true }).catch(() => {}).finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
+    return removal;
+  }
+
+  private async execute({ container, stream, stdout, stderr, ended, started }: Attached, job: Job): Promise<RunOutcome> {
     const output = collectRunnerOutput(runnerOutputCapBytes(job), () => void container.kill().catch(() => {}));
     stdout.on('data', output.onStdout);
     stderr.on('data', output.onStderr);
-    this.docker.modem.demuxStream(stream, stdout, stderr);
-    const ended = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
-
-    await container.start();
+    if (!started) await container.start();
     stream.end(JSON.stringify(job));
 
     let timer: NodeJS.Timeout | undefined;
@@ -147,8 +215,10 @@ export class DockerTransport implements RunnerTransport {
     }
   }
 
-  /** Kills the containers of jobs still running: their entries stay pending for another worker. */
+  /** Drains the pool and kills the containers of jobs still running: their entries stay pending for another worker. */
   async close(): Promise<void> {
-    await Promise.all([...this.active].map((c) => c.remove({ force: true }).catch(() => {})));
+    await this.pool?.close();
+    for (const c of this.active) void this.remove(c);
+    await Promise.all(this.removals);
   }
 }

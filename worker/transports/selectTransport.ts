@@ -32,7 +32,14 @@ function processTransport(ownerId: string): ProcessTransport {
 }
 
 export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
-  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId });
+  const docker = () => new DockerTransport({
+    socketPath: config.dockerSocket,
+    image: config.runnerImage,
+    ownerId,
+    poolSize: config.poolSize,
+    poolLimits: { memoryLimitMb: config.caps.maxMemoryLimitMb, maxProcesses: config.caps.maxProcesses },
+    onPoolError: (err) => log.warn('preparing a pooled runner container failed; jobs create their own meanwhile', { error: err.message }),
+  });
   if (config.runnerMode === 'docker') {
     const problem = await dockerReadiness(config);
     if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
