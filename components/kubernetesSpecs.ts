@@ -3,6 +3,7 @@
 // @pulumi/kubernetes), so components/kubernetesWorkload.ts stays a list of resource calls and the unit tests read
 // the specs without mocks.
 import type * as k8s from '@pulumi/kubernetes';
+import { APP_NAME, LABEL_COMPONENT, LABEL_NAME, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../worker/transports/containerLabels.js';
 import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
 import {
   APP_UID,
@@ -18,18 +19,21 @@ import {
 
 
 export const DEFAULT_NAMESPACE = 'code-execution';
-export const APP_LABEL = 'code-execution';
-/** Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. */
+export const APP_LABEL = APP_NAME;
+/**
+ * Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. The runner
+ * labels are the transport's own (worker/transports/containerLabels.ts), so the NetworkPolicy cannot miss its pods.
+ */
 export const COMPONENT_WORKER = 'worker';
-export const COMPONENT_RUNNER = 'runner';
+export const COMPONENT_RUNNER = RUNNER_COMPONENT;
 /** The ServiceAccount the worker uses in kubernetes mode (the only mode that talks to the API server). */
 export const WORKER_SERVICE_ACCOUNT = 'code-execution-worker';
 /** Memory-backed /tmp for the read-only containers (tsx's transform cache, node's temp files). */
 export const TMP_SIZE = '64Mi';
 
 export const labelsFor = (component: string): Record<string, string> => ({
-  'app.kubernetes.io/name': APP_LABEL,
-  'app.kubernetes.io/component': component,
+  [LABEL_NAME]: APP_LABEL,
+  [LABEL_COMPONENT]: component,
 });
 
 export interface WorkerPodInput {
@@ -138,7 +142,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
 
 /** Runner pods (kubernetes-mode Jobs) reach nothing and nothing reaches them: deny all ingress and egress. */
 export function runnerNetworkPolicySpec(): k8s.types.input.networking.v1.NetworkPolicySpec {
-  return { podSelector: { matchLabels: labelsFor(COMPONENT_RUNNER) }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] };
+  return { podSelector: { matchLabels: { ...RUNNER_POD_LABELS } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] };
 }
 
 /**

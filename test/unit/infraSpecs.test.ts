@@ -31,6 +31,8 @@ import {
   type WorkerPodInput,
 } from '../../components/kubernetesSpecs.js';
 import { minioBucketScript } from '../../components/local.js';
+import { normalizeJob } from '../../runner/protocol/job.js';
+import { runnerJobSpec } from '../../worker/transports/kubernetesTransport.js';
 import {
   assertNoSecretsInPlainEnv,
   dockerEnvList,
@@ -329,6 +331,13 @@ describe('Kubernetes specs', () => {
     const toPrivate = worker.egress.filter((r: { to?: unknown }) => r.to);
     expect(toPrivate.map((r: { ports: { port: number }[] }) => r.ports[0].port)).toEqual([6379, 5432]);
     expect(toPrivate[0].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
+  });
+
+  it("the runner NetworkPolicy selects the pods the kubernetes transport actually creates", () => {
+    const job = normalizeJob({ id: 'np-1', language: 'python', code: 'print(1)' });
+    const podLabels = runnerJobSpec(job, 'run-np-1', { namespace: 'code-execution', image: 'r', ownerId: 'w-1' }).spec!.template.metadata!.labels!;
+    const selector = plain(runnerNetworkPolicySpec()).podSelector.matchLabels;
+    expect(podLabels).toMatchObject(selector);
   });
 
   it('the runner-Job Role covers jobs, configmaps, pods and pods/log only', () => {
