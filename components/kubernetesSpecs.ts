@@ -11,8 +11,9 @@ import {
   K8S_QUEUE_METRIC,
   METRICS_PORT,
   nameValueList,
+  RUNNER_SIDECAR_CAPABILITIES,
+  RUNNER_WORKSPACE_DIR,
   runnerSidecarEnvironment,
-  SCRATCH_DIR,
   SHARED_DIR,
   SIDECAR_COMMAND,
 } from './workerEnv.js';
@@ -52,7 +53,7 @@ export interface WorkerPodInput {
   workspaceSizeMb: number;
 }
 
-/** What every container of ours runs with (the restricted Pod Security Standard, and a read-only root). */
+/** What the worker runs with (the restricted Pod Security Standard, and a read-only root). */
 export function containerSecurityContext(): k8s.types.input.core.v1.SecurityContext {
   return {
     runAsNonRoot: true,
@@ -66,6 +67,26 @@ export function containerSecurityContext(): k8s.types.input.core.v1.SecurityCont
   };
 }
 
+/**
+ * The runner sidecar: uid 0 with every capability dropped but RUNNER_SIDECAR_CAPABILITIES (to give each job its own
+ * uid, read the worker's job directories and remove what a job left), no privilege escalation, never privileged,
+ * read-only root (the sidecar refuses a writable one), RuntimeDefault seccomp. The Pod Security Standard `baseline`
+ * admits it; `restricted` would not (root, added capabilities).
+ */
+export function runnerSidecarSecurityContext(): k8s.types.input.core.v1.SecurityContext {
+  return {
+    runAsUser: 0,
+    runAsGroup: 0,
+    runAsNonRoot: false,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'], add: [...RUNNER_SIDECAR_CAPABILITIES] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** The pod's defaults are the worker's; the runner sidecar overrides them in its own security context. */
 export function podSecurityContext(): k8s.types.input.core.v1.PodSecurityContext {
   return {
     runAsNonRoot: true,
@@ -118,15 +139,24 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
       image: input.runnerImage,
       command: [...SIDECAR_COMMAND],
       env: nameValueList(runnerSidecarEnvironment()),
+      // One job at a time in this container (its cgroup is the job's sandbox).
       resources: resources(input.runnerCpuMillis, input.runnerMemoryMb),
-      securityContext: containerSecurityContext(),
+      securityContext: runnerSidecarSecurityContext(),
       volumeMounts: [
         { name: 'shared', mountPath: SHARED_DIR },
-        { name: 'scratch', mountPath: SCRATCH_DIR },
+        { name: 'runner-workspace', mountPath: RUNNER_WORKSPACE_DIR },
         { name: 'runner-tmp', mountPath: '/tmp' },
+        // As in the kubernetes transport's runner pods: no writable /dev/shm, a tmpfs outside every budget that the
+        // pod's containers would share.
+        { name: 'runner-no-shm', mountPath: '/dev/shm', readOnly: true },
       ],
     });
-    volumes.push(memoryDir('shared', workspace), memoryDir('scratch', workspace), memoryDir('runner-tmp', TMP_SIZE));
+    volumes.push(
+      memoryDir('shared', workspace),
+      memoryDir('runner-workspace', workspace),
+      memoryDir('runner-tmp', TMP_SIZE),
+      memoryDir('runner-no-shm', '1Mi'),
+    );
   }
   return {
     securityContext: podSecurityContext(),

@@ -37,7 +37,7 @@ export interface KubernetesWorkloadArgs {
   readonly workerMemoryMb?: number;
   readonly runnerCpuMillis?: number;
   readonly runnerMemoryMb?: number;
-  /** Size of the memory-backed shared and scratch volumes, in MB. Defaults to 512. */
+  /** Size of the memory-backed /shared and of the runner sidecar's /workspace, in MB. Defaults to 512. */
   readonly workspaceSizeMb?: number;
   /** The code bucket, its region and (for non-AWS stores) its S3 endpoint. */
   readonly s3Bucket: pulumi.Input<string>;
@@ -82,10 +82,16 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
       {
         metadata: {
           name: a.namespace,
-          // Every pod here (workers, sidecars, runner Jobs) must meet the restricted Pod Security Standard.
+          // baseline, not restricted: the runner sidecar and the kubernetes mode's runner Jobs run as uid 0 with a few
+          // added capabilities (to give each job its own uid), which baseline admits and restricted refuses. baseline
+          // still refuses privileged pods, host namespaces, ports and paths, and any added capability but Docker's
+          // defaults (NET_RAW excepted). The workers meet restricted; auditing against it records any pod that falls
+          // short without refusing it (no warn: it would answer every runner Job the worker creates with a warning).
           labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce': 'baseline',
             'pod-security.kubernetes.io/enforce-version': 'latest',
+            'pod-security.kubernetes.io/audit': 'restricted',
+            'pod-security.kubernetes.io/audit-version': 'latest',
           },
         },
       },
