@@ -128,7 +128,7 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     image: input.runnerImage,
     essential: false,
     command: [...SIDECAR_COMMAND],
-    // One job at a time in this container (its cgroup is the job's sandbox).
+    // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
     memory: input.runnerMemoryMb,
     // uid 0 with only RUNNER_SIDECAR_CAPABILITIES (the sidecar refuses to start otherwise), read-only root (it
     // refuses a writable one), never privileged. Fargate accepts no dockerSecurityOptions, so no no-new-privileges

@@ -139,7 +139,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
       image: input.runnerImage,
       command: [...SIDECAR_COMMAND],
       env: nameValueList(runnerSidecarEnvironment()),
-      // One job at a time in this container (its cgroup is the job's sandbox).
+      // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
       resources: resources(input.runnerCpuMillis, input.runnerMemoryMb),
       securityContext: runnerSidecarSecurityContext(),
       volumeMounts: [

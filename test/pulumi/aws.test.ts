@@ -3,6 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../components/ecsContainers.js';
+import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
 import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Registered, type StackRun } from './harness.js';
 
@@ -53,6 +54,13 @@ describe('Pulumi.aws.yaml under mocks', () => {
       expect(kept.sort()).toEqual(['DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID']);
       expect(runner.linuxParameters.capabilities.add).toBeUndefined();
       expect(runner.image).toMatch(/code-execution-runner@sha256:/);
+    });
+
+    it('the runner holds the largest job plus overheads, one job at a time: MAX_CONCURRENT_JOBS is 1', () => {
+      expect(container('runner').memory).toBe(Number(file['code-execution:runnerMemoryMb']));
+      expect(container('runner').memory).toBeGreaterThanOrEqual(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 }).minimumMb);
+      const env = Object.fromEntries(container('worker').environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env.MAX_CONCURRENT_JOBS).toBe('1');
     });
 
     it('worker and runner share /shared; the runner has its own /workspace; no /scratch', () => {

@@ -2,6 +2,7 @@
 // Cloud SQL on a private IP, GCS, Artifact Registry, a Kubernetes provider from the cluster, and the workload.
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
 import { expectedExports, isSecret, readStackConfig, reveal, runStack, walk, type StackRun } from './harness.js';
 
@@ -154,6 +155,13 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       const [worker, runner] = spec.containers;
       expect(worker.resources.limits).toEqual({ cpu: `${file['code-execution:workerCpuMillis']}m`, memory: `${file['code-execution:workerMemoryMb']}Mi` });
       expect(runner.resources.requests).toEqual({ cpu: `${file['code-execution:runnerCpuMillis']}m`, memory: `${file['code-execution:runnerMemoryMb']}Mi` });
+    });
+
+    it('the runner sidecar holds the largest job plus overheads and its memory-backed /workspace, one job at a time', () => {
+      const runner = podSpec().containers[1];
+      const need = runnerSidecarMemory({ memoryBackedWorkspaceMb: Number(file['code-execution:workspaceSizeMb']) }).minimumMb;
+      expect(parseInt(runner.resources.limits.memory, 10)).toBeGreaterThanOrEqual(need);
+      expect(envOf(podSpec().containers[0]).MAX_CONCURRENT_JOBS.value).toBe('1');
     });
 
     it('Redis and database URLs live in a Secret and reach the worker by secretKeyRef, never as values', () => {

@@ -34,7 +34,9 @@ import {
   type WorkerPodInput,
 } from '../../components/kubernetesSpecs.js';
 import { minioBucketScript } from '../../components/local.js';
+import { defaultMaxConcurrentJobs, runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { normalizeJob } from '../../runner/protocol/job.js';
+import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB } from '../../runner/protocol/limits.js';
 import { runnerJobSpec } from '../../worker/transports/kubernetesTransport.js';
 import {
   assertNoSecretsInPlainEnv,
@@ -102,6 +104,28 @@ describe('workerEnvironment', () => {
   it('the runner sidecar: the shared directory, its /workspace, the container sandbox; no scratch', () => {
     expect(runnerSidecarEnvironment()).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
     expect(RUNNER_SIDECAR_CAPABILITIES).toEqual(['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER']);
+  });
+});
+
+describe('runner sidecar sizing', () => {
+  it('memory: the largest job (MAX_MEMORY_LIMIT_MB) + the sandbox overhead + the sidecar process', () => {
+    expect(DEFAULT_CAPS.maxMemoryLimitMb).toBe(1024);
+    expect(SANDBOX_OVERHEAD_MB).toBe(224);
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 }).minimumMb).toBe(1024 + 224 + 128);
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0, maxJobMemoryMb: 2048 }).minimumMb).toBe(2048 + 224 + 128);
+    // SANDBOX_OVERHEAD_MB already counts a full 64 MB /workspace; a bigger memory-backed one adds the difference.
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 64 }).minimumMb).toBe(1376);
+    const k8s = runnerSidecarMemory({ memoryBackedWorkspaceMb: 512 });
+    expect(k8s.minimumMb).toBe(1376 + 448);
+    expect(k8s.explanation).toBe(
+      'the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + 224 MB sandbox overhead + 448 MB of memory-backed /workspace beyond 64 MB + 128 MB for the sidecar process = 1824 MB',
+    );
+  });
+
+  it('MAX_CONCURRENT_JOBS defaults to 1 in sidecar mode, where the runner takes one job at a time', () => {
+    expect(defaultMaxConcurrentJobs('sidecar')).toBe(1);
+    expect(defaultMaxConcurrentJobs('kubernetes')).toBe(2);
+    expect(defaultMaxConcurrentJobs('docker')).toBe(2);
   });
 });
 
