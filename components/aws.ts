@@ -18,6 +18,7 @@ import {
 } from './awsPolicies.js';
 import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, fargateTaskSize } from './ecsContainers.js';
 import { Images } from './images.js';
+import { defaultMaxConcurrentJobs, runnerSidecarMemory } from './runnerSizing.js';
 import { QUEUE_DEPTH_METRIC, workerEnvironment } from './workerEnv.js';
 
 export interface AwsEnvironmentArgs {
@@ -28,14 +29,17 @@ export interface AwsEnvironmentArgs {
   readonly maxWorkers?: number;
   /** CodeExecution/QueueDepth value target tracking aims for. Defaults to 10. */
   readonly queueDepthTarget?: number;
-  /** Defaults to 4. */
+  /** Defaults to 1: the runner sidecar runs one job at a time, more would only wait in the task's /shared. */
   readonly maxConcurrentJobs?: number;
-  /** Millicores and MB per container; the task size is the smallest Fargate size that holds both. */
+  /**
+   * Millicores and MB per container; the task size is the smallest Fargate size that holds both. Default to 500/1024
+   * (worker) and 1500/3072 (runner). The runner's memory must hold the largest job plus overheads (runnerSidecarMemory).
+   */
   readonly workerCpuMillis?: number;
   readonly workerMemoryMb?: number;
   readonly runnerCpuMillis?: number;
   readonly runnerMemoryMb?: number;
-  /** Fargate ephemeral storage of the task in GB (holds the shared and scratch volumes). Defaults to 21, the minimum. */
+  /** Fargate ephemeral storage of the task in GB (holds the shared, workspace and /tmp volumes). Defaults to 21, the minimum. */
   readonly ephemeralStorageGb?: number;
   /** RDS Multi-AZ and an ElastiCache replica with automatic failover. Defaults to false. */
   readonly multiAz?: boolean;
@@ -67,7 +71,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       minWorkers: 2,
       maxWorkers: 50,
       queueDepthTarget: 10,
-      maxConcurrentJobs: 4,
+      maxConcurrentJobs: defaultMaxConcurrentJobs('sidecar'),
       workerCpuMillis: 500,
       workerMemoryMb: 1024,
       runnerCpuMillis: 1500,
@@ -85,6 +89,11 @@ export class AwsEnvironment extends pulumi.ComponentResource {
     if (!a.region) throw new Error(`AwsEnvironment ${name}: region is required (pulumi config set aws:region us-east-1)`);
     if (a.minWorkers < 1 || a.minWorkers > a.maxWorkers) {
       throw new Error(`AwsEnvironment ${name}: minWorkers (${a.minWorkers}) must be >= 1 and <= maxWorkers (${a.maxWorkers})`);
+    }
+    // Fargate has no tmpfs: the runner's /workspace is task storage, so only the job and the sidecar count here.
+    const runnerNeed = runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 });
+    if (a.runnerMemoryMb < runnerNeed.minimumMb) {
+      throw new Error(`AwsEnvironment ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${runnerNeed.explanation}`);
     }
     const taskSize = fargateTaskSize(cpuUnits(a.workerCpuMillis) + cpuUnits(a.runnerCpuMillis), a.workerMemoryMb + a.runnerMemoryMb);
     const child = { parent: this };

@@ -1,5 +1,5 @@
-// The ECS Fargate task's containers, as the seed lays them out: the worker, and the runner as a sidecar sharing a
-// workspace volume with it. Pure (types only from @pulumi/aws): components/aws.ts serialises the result into the
+// The ECS Fargate task's containers, as the seed lays them out: the worker, and the runner as a sidecar sharing the
+// job directory with it. Pure (types only from @pulumi/aws): components/aws.ts serialises the result into the
 // task definition's containerDefinitions, and the unit tests read it without mocks.
 import type * as aws from '@pulumi/aws';
 import {
@@ -7,14 +7,19 @@ import {
   assertNoSecretsInPlainEnv,
   healthCheckCommand,
   nameValueList,
+  RUNNER_SIDECAR_CAPABILITIES,
+  RUNNER_WORKSPACE_DIR,
   runnerSidecarEnvironment,
-  SCRATCH_DIR,
   SHARED_DIR,
   SIDECAR_COMMAND,
 } from './workerEnv.js';
 
-/** Task volumes (Fargate ephemeral storage): the shared job directory, the runner's scratch, and each one's /tmp. */
-export const ECS_VOLUMES = { shared: 'shared', scratch: 'scratch', workerTmp: 'worker-tmp', runnerTmp: 'runner-tmp' } as const;
+/**
+ * Task volumes: the shared job directory, the runner's workspace, and each container's /tmp. Fargate supports no
+ * tmpfs, so all of them are task ephemeral storage (disk), bounded only by the task's ephemeralStorage; the sidecar
+ * wipes its workspace and /tmp after every job.
+ */
+export const ECS_VOLUMES = { shared: 'shared', runnerWorkspace: 'runner-workspace', workerTmp: 'worker-tmp', runnerTmp: 'runner-tmp' } as const;
 
 export interface EcsContainersInput {
   workerImage: string;
@@ -38,14 +43,13 @@ const logs = (input: EcsContainersInput, prefix: string): aws.ecs.LogConfigurati
 });
 
 /**
- * Fargate creates task volumes owned by root, mode 0755, and lets no container add a capability (except
- * SYS_PTRACE). So a short-lived init container, the only one running as root, gives the volumes to uid 1000 before
- * worker and runner start: it keeps CHOWN alone of Docker's default capabilities, has a read-only root, and is
- * not essential (it exits when done; the others wait for its success).
+ * The capabilities Docker (and containerd, Fargate's runtime) give a container by default. Fargate lets no
+ * container add one (except SYS_PTRACE), so a container that needs a few of them keeps them by dropping the rest:
+ * see dropAllBut.
  */
-export const VOLUME_INIT = 'volume-permissions';
-const DEFAULT_CAPABILITIES_BUT_CHOWN = [
+export const DOCKER_DEFAULT_CAPABILITIES = [
   'AUDIT_WRITE',
+  'CHOWN',
   'DAC_OVERRIDE',
   'FOWNER',
   'FSETID',
@@ -58,25 +62,33 @@ const DEFAULT_CAPABILITIES_BUT_CHOWN = [
   'SETPCAP',
   'SETUID',
   'SYS_CHROOT',
-] as const;
+] as const satisfies readonly aws.ecs.KernelCapability[];
+type DefaultCapability = (typeof DOCKER_DEFAULT_CAPABILITIES)[number];
 
-/** The init container's script: the /tmp volumes sticky and world-writable, the job volumes uid 1000's alone. */
+/** The `drop` list that leaves a container exactly `keep` of Docker's default capabilities. */
+export function dropAllBut(keep: readonly DefaultCapability[]): aws.ecs.KernelCapability[] {
+  return DOCKER_DEFAULT_CAPABILITIES.filter((c) => !keep.includes(c));
+}
+
+/**
+ * Fargate creates task volumes owned by root, mode 0755. So a short-lived init container gives the job directory to
+ * uid 1000 (the worker) and makes the /tmp volumes sticky and world-writable before worker and runner start: it
+ * keeps CHOWN alone of Docker's default capabilities, has a read-only root, and is not essential (it exits when
+ * done; the others wait for its success). The runner's workspace needs nothing: the sidecar (root) makes it 1777.
+ */
+export const VOLUME_INIT = 'volume-permissions';
+const VOLUME_INIT_VOLUMES = [ECS_VOLUMES.shared, ECS_VOLUMES.workerTmp, ECS_VOLUMES.runnerTmp] as const;
+
+/** The init container's script: the /tmp volumes sticky and world-writable, the job directory uid 1000's alone. */
 export function volumeInitScript(): string {
   const v = (name: string) => `/volumes/${name}`;
   return [
     'set -e',
     `chmod 1777 ${v(ECS_VOLUMES.workerTmp)} ${v(ECS_VOLUMES.runnerTmp)}`,
-    `chmod 0770 ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
-    `chown ${APP_UID}:${APP_UID} ${v(ECS_VOLUMES.shared)} ${v(ECS_VOLUMES.scratch)}`,
+    `chmod 0770 ${v(ECS_VOLUMES.shared)}`,
+    `chown ${APP_UID}:${APP_UID} ${v(ECS_VOLUMES.shared)}`,
   ].join('; ');
 }
-
-/** Hardening worker and runner share: non-root, read-only root, every capability dropped, never privileged. */
-const hardened = {
-  user: `${APP_UID}:${APP_UID}`,
-  readonlyRootFilesystem: true,
-  privileged: false,
-} as const;
 
 export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.ContainerDefinition[] {
   assertNoSecretsInPlainEnv(input.workerEnv, 'ecsContainerDefinitions: workerEnv');
@@ -86,7 +98,10 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     essential: true,
     cpu: input.workerCpuUnits,
     memory: input.workerMemoryMb,
-    ...hardened,
+    // Non-root, read-only root, every capability dropped, never privileged.
+    user: `${APP_UID}:${APP_UID}`,
+    readonlyRootFilesystem: true,
+    privileged: false,
     linuxParameters: { capabilities: { drop: ['ALL'] } },
     environment: nameValueList(input.workerEnv),
     secrets: Object.keys(input.workerSecrets)
@@ -113,15 +128,20 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     image: input.runnerImage,
     essential: false,
     command: [...SIDECAR_COMMAND],
-    cpu: input.runnerCpuUnits,
+    // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
     memory: input.runnerMemoryMb,
-    ...hardened,
-    // An init process reaps whatever the jobs leave behind; still no capability.
-    linuxParameters: { capabilities: { drop: ['ALL'] }, initProcessEnabled: true },
+    // uid 0 with only RUNNER_SIDECAR_CAPABILITIES (the sidecar refuses to start otherwise), read-only root (it
+    // refuses a writable one), never privileged. Fargate accepts no dockerSecurityOptions, so no no-new-privileges
+    // for the container; the runner sets no_new_privs on every job itself.
+    user: '0:0',
+    readonlyRootFilesystem: true,
+    privileged: false,
+    // An init process reaps whatever the jobs leave behind.
+    linuxParameters: { capabilities: { drop: dropAllBut(RUNNER_SIDECAR_CAPABILITIES) }, initProcessEnabled: true },
     environment: nameValueList(runnerSidecarEnvironment()),
     mountPoints: [
       { sourceVolume: ECS_VOLUMES.shared, containerPath: SHARED_DIR, readOnly: false },
-      { sourceVolume: ECS_VOLUMES.scratch, containerPath: SCRATCH_DIR, readOnly: false },
+      { sourceVolume: ECS_VOLUMES.runnerWorkspace, containerPath: RUNNER_WORKSPACE_DIR, readOnly: false },
       { sourceVolume: ECS_VOLUMES.runnerTmp, containerPath: '/tmp', readOnly: false },
     ],
     dependsOn: [{ containerName: VOLUME_INIT, condition: 'SUCCESS' }],
@@ -138,8 +158,8 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     command: [volumeInitScript()],
     readonlyRootFilesystem: true,
     privileged: false,
-    linuxParameters: { capabilities: { drop: [...DEFAULT_CAPABILITIES_BUT_CHOWN] } },
-    mountPoints: Object.values(ECS_VOLUMES).map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
+    linuxParameters: { capabilities: { drop: dropAllBut(['CHOWN']) } },
+    mountPoints: VOLUME_INIT_VOLUMES.map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
     logConfiguration: logs(input, VOLUME_INIT),
   };
   return [worker, runner, volumeInit];

@@ -25,9 +25,9 @@ export interface GcpEnvironmentArgs {
   readonly maxWorkers?: number;
   /** Defaults to 10. */
   readonly queueDepthTarget?: number;
-  /** Defaults to 4. */
+  /** Defaults to 1 in sidecar mode (the sidecar runs one job at a time), 2 in kubernetes mode. */
   readonly maxConcurrentJobs?: number;
-  /** Millicores and MB. Default to 500/512 (worker) and 1000/1536 (runner). */
+  /** Millicores and MB. Default to 500/512 (worker) and 1000/2048 (runner sidecar); see KubernetesWorkloadArgs. */
   readonly workerCpuMillis?: number;
   readonly workerMemoryMb?: number;
   readonly runnerCpuMillis?: number;
@@ -66,7 +66,6 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       minWorkers: 2,
       maxWorkers: 50,
       queueDepthTarget: 10,
-      maxConcurrentJobs: 4,
       multiAz: false,
       redisMemoryGb: 1,
       dbTier: 'db-g1-small',

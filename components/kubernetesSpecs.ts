@@ -3,6 +3,7 @@
 // @pulumi/kubernetes), so components/kubernetesWorkload.ts stays a list of resource calls and the unit tests read
 // the specs without mocks.
 import type * as k8s from '@pulumi/kubernetes';
+import { APP_NAME, LABEL_COMPONENT, LABEL_NAME, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../worker/transports/containerLabels.js';
 import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
 import {
   APP_UID,
@@ -10,26 +11,30 @@ import {
   K8S_QUEUE_METRIC,
   METRICS_PORT,
   nameValueList,
+  RUNNER_SIDECAR_CAPABILITIES,
+  RUNNER_WORKSPACE_DIR,
   runnerSidecarEnvironment,
-  SCRATCH_DIR,
   SHARED_DIR,
   SIDECAR_COMMAND,
 } from './workerEnv.js';
 
 
 export const DEFAULT_NAMESPACE = 'code-execution';
-export const APP_LABEL = 'code-execution';
-/** Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. */
+export const APP_LABEL = APP_NAME;
+/**
+ * Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. The runner
+ * labels are the transport's own (worker/transports/containerLabels.ts), so the NetworkPolicy cannot miss its pods.
+ */
 export const COMPONENT_WORKER = 'worker';
-export const COMPONENT_RUNNER = 'runner';
+export const COMPONENT_RUNNER = RUNNER_COMPONENT;
 /** The ServiceAccount the worker uses in kubernetes mode (the only mode that talks to the API server). */
 export const WORKER_SERVICE_ACCOUNT = 'code-execution-worker';
 /** Memory-backed /tmp for the read-only containers (tsx's transform cache, node's temp files). */
 export const TMP_SIZE = '64Mi';
 
 export const labelsFor = (component: string): Record<string, string> => ({
-  'app.kubernetes.io/name': APP_LABEL,
-  'app.kubernetes.io/component': component,
+  [LABEL_NAME]: APP_LABEL,
+  [LABEL_COMPONENT]: component,
 });
 
 export interface WorkerPodInput {
@@ -48,7 +53,7 @@ export interface WorkerPodInput {
   workspaceSizeMb: number;
 }
 
-/** What every container of ours runs with (the restricted Pod Security Standard, and a read-only root). */
+/** What the worker runs with (the restricted Pod Security Standard, and a read-only root). */
 export function containerSecurityContext(): k8s.types.input.core.v1.SecurityContext {
   return {
     runAsNonRoot: true,
@@ -62,6 +67,26 @@ export function containerSecurityContext(): k8s.types.input.core.v1.SecurityCont
   };
 }
 
+/**
+ * The runner sidecar: uid 0 with every capability dropped but RUNNER_SIDECAR_CAPABILITIES (to give each job its own
+ * uid, read the worker's job directories and remove what a job left), no privilege escalation, never privileged,
+ * read-only root (the sidecar refuses a writable one), RuntimeDefault seccomp. The Pod Security Standard `baseline`
+ * admits it; `restricted` would not (root, added capabilities).
+ */
+export function runnerSidecarSecurityContext(): k8s.types.input.core.v1.SecurityContext {
+  return {
+    runAsUser: 0,
+    runAsGroup: 0,
+    runAsNonRoot: false,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'], add: [...RUNNER_SIDECAR_CAPABILITIES] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** The pod's defaults are the worker's; the runner sidecar overrides them in its own security context. */
 export function podSecurityContext(): k8s.types.input.core.v1.PodSecurityContext {
   return {
     runAsNonRoot: true,
@@ -114,15 +139,24 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
       image: input.runnerImage,
       command: [...SIDECAR_COMMAND],
       env: nameValueList(runnerSidecarEnvironment()),
+      // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
       resources: resources(input.runnerCpuMillis, input.runnerMemoryMb),
-      securityContext: containerSecurityContext(),
+      securityContext: runnerSidecarSecurityContext(),
       volumeMounts: [
         { name: 'shared', mountPath: SHARED_DIR },
-        { name: 'scratch', mountPath: SCRATCH_DIR },
+        { name: 'runner-workspace', mountPath: RUNNER_WORKSPACE_DIR },
         { name: 'runner-tmp', mountPath: '/tmp' },
+        // As in the kubernetes transport's runner pods: no writable /dev/shm, a tmpfs outside every budget that the
+        // pod's containers would share.
+        { name: 'runner-no-shm', mountPath: '/dev/shm', readOnly: true },
       ],
     });
-    volumes.push(memoryDir('shared', workspace), memoryDir('scratch', workspace), memoryDir('runner-tmp', TMP_SIZE));
+    volumes.push(
+      memoryDir('shared', workspace),
+      memoryDir('runner-workspace', workspace),
+      memoryDir('runner-tmp', TMP_SIZE),
+      memoryDir('runner-no-shm', '1Mi'),
+    );
   }
   return {
     securityContext: podSecurityContext(),
@@ -138,7 +172,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
 
 /** Runner pods (kubernetes-mode Jobs) reach nothing and nothing reaches them: deny all ingress and egress. */
 export function runnerNetworkPolicySpec(): k8s.types.input.networking.v1.NetworkPolicySpec {
-  return { podSelector: { matchLabels: labelsFor(COMPONENT_RUNNER) }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] };
+  return { podSelector: { matchLabels: { ...RUNNER_POD_LABELS } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] };
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   workerNetworkPolicySpec,
   workerPodSpec,
 } from './kubernetesSpecs.js';
+import { defaultMaxConcurrentJobs, runnerSidecarMemory } from './runnerSizing.js';
 import { assertNoSecretsInPlainEnv, workerEnvironment } from './workerEnv.js';
 
 export interface KubernetesWorkloadArgs {
@@ -30,14 +31,17 @@ export interface KubernetesWorkloadArgs {
   readonly maxReplicas?: number;
   /** Pending jobs per worker before the autoscaler adds one. Defaults to 10. */
   readonly queueDepthTarget?: number;
-  /** Defaults to 2. */
+  /** Defaults to 1 in sidecar mode (the sidecar runs one job at a time), 2 in kubernetes mode. */
   readonly maxConcurrentJobs?: number;
-  /** Millicores and MB. Default to 500/512 (worker) and 1000/1536 (runner). */
+  /**
+   * Millicores and MB. Default to 500/512 (worker) and 1000/2048 (runner sidecar). The runner sidecar's memory must
+   * hold the largest job plus overheads (runnerSidecarMemory); the kubernetes mode sizes each runner Job from its job.
+   */
   readonly workerCpuMillis?: number;
   readonly workerMemoryMb?: number;
   readonly runnerCpuMillis?: number;
   readonly runnerMemoryMb?: number;
-  /** Size of the memory-backed shared and scratch volumes, in MB. Defaults to 512. */
+  /** Size of the memory-backed /shared and of the runner sidecar's /workspace, in MB. Defaults to 512. */
   readonly workspaceSizeMb?: number;
   /** The code bucket, its region and (for non-AWS stores) its S3 endpoint. */
   readonly s3Bucket: pulumi.Input<string>;
@@ -55,21 +59,29 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
 
   constructor(name: string, args: KubernetesWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super('code-execution:kubernetes:Workload', name, {}, opts);
+    // Fields passed as undefined (a caller forwarding its own optional args) take the default too.
+    const given = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined)) as KubernetesWorkloadArgs;
     const a = {
       namespace: DEFAULT_NAMESPACE,
       minReplicas: 2,
       maxReplicas: 50,
       queueDepthTarget: 10,
-      maxConcurrentJobs: 2,
+      maxConcurrentJobs: defaultMaxConcurrentJobs(args.runnerMode),
       workerCpuMillis: 500,
       workerMemoryMb: 512,
       runnerCpuMillis: 1000,
-      runnerMemoryMb: 1536,
+      runnerMemoryMb: 2048,
       workspaceSizeMb: 512,
-      ...args,
+      ...given,
     };
     if (a.runnerMode !== 'sidecar' && a.runnerMode !== 'kubernetes') {
       throw new Error(`KubernetesWorkload ${name}: runnerMode must be sidecar or kubernetes, got ${JSON.stringify(a.runnerMode)}`);
+    }
+    if (a.runnerMode === 'sidecar') {
+      const need = runnerSidecarMemory({ memoryBackedWorkspaceMb: a.workspaceSizeMb });
+      if (a.runnerMemoryMb < need.minimumMb) {
+        throw new Error(`KubernetesWorkload ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${need.explanation}`);
+      }
     }
     if (a.minReplicas < 1 || a.minReplicas > a.maxReplicas) {
       throw new Error(`KubernetesWorkload ${name}: minReplicas (${a.minReplicas}) must be >= 1 and <= maxReplicas (${a.maxReplicas})`);
@@ -82,10 +94,17 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
       {
         metadata: {
           name: a.namespace,
-          // Every pod here (workers, sidecars, runner Jobs) must meet the restricted Pod Security Standard.
+          // baseline, not restricted: the runner sidecar and the kubernetes mode's runner Jobs run as uid 0 with a few
+          // added capabilities (to give each job its own uid), which baseline admits and restricted refuses. baseline
+          // still refuses privileged pods, host namespaces, ports and paths, and any added capability but Docker's
+          // defaults (NET_RAW excepted).
+          // The workers meet restricted; auditing against it records any pod that falls short without refusing it
+          // (no warn: it would answer every runner Job the worker creates with a warning).
           labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce': 'baseline',
             'pod-security.kubernetes.io/enforce-version': 'latest',
+            'pod-security.kubernetes.io/audit': 'restricted',
+            'pod-security.kubernetes.io/audit-version': 'latest',
           },
         },
       },

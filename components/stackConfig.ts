@@ -2,6 +2,7 @@
 // Pure (no Pulumi import) so the rules can be unit-tested without the engine or mocks, and so a bad
 // combination fails at the start of `pulumi preview` with the exact `pulumi config set` that fixes it,
 // rather than halfway through a deployment.
+import { runnerSidecarMemory } from './runnerSizing.js';
 
 export const PROJECT = 'code-execution';
 
@@ -21,10 +22,10 @@ export interface StackConfig {
   /** CPU of one worker container, in millicores (1000 = one vCPU). */
   workerCpuMillis: number;
   workerMemoryMb: number;
-  /** CPU and memory of the runner next to a worker (sidecar) or of one runner Job (kubernetes). */
+  /** CPU and memory of the runner sidecar next to each worker (the kubernetes mode sizes each runner Job from its job). */
   runnerCpuMillis: number;
   runnerMemoryMb: number;
-  /** Size of the shared job directory and of the runner's scratch volume (memory-backed on Kubernetes). */
+  /** Size of the shared job directory and of the runner sidecar's /workspace (memory-backed on Kubernetes). */
   workspaceSizeMb: number;
   /** Redis and PostgreSQL in two zones: RDS Multi-AZ + ElastiCache failover, Cloud SQL REGIONAL + Memorystore STANDARD_HA. */
   multiAz: boolean;
@@ -48,14 +49,16 @@ export interface StackConfig {
 export const DEFAULTS: StackConfig = {
   target: 'local',
   runnerMode: 'docker',
-  maxConcurrentJobs: 2,
+  // The sidecar runs one job at a time; docker and kubernetes stacks that want more per worker set it.
+  maxConcurrentJobs: 1,
   minWorkers: 1,
   maxWorkers: 1,
   queueDepthTarget: 10,
   workerCpuMillis: 500,
   workerMemoryMb: 512,
   runnerCpuMillis: 1000,
-  runnerMemoryMb: 1536,
+  // Holds the runner sidecar's minimum with the default 512 MB memory-backed /workspace (1824 MB, see runnerSizing.ts).
+  runnerMemoryMb: 2048,
   workspaceSizeMb: 512,
   multiAz: false,
   redisNodeType: 'cache.t4g.micro',
@@ -225,6 +228,22 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     );
   }
 
+  // Below 100m or 128 MB a Node worker or a compiler does not start; the upper bounds are Fargate's task limits.
+  const runnerMemoryMb = parseIntInRange(get, 'runnerMemoryMb', 128, 120_000, ' MB');
+  const workspaceSizeMb = parseIntInRange(get, 'workspaceSizeMb', 16, 65_536, ' MB');
+  if (runnerMode === 'sidecar') {
+    // The sidecar's container is the sandbox of one job at a time: too small, and a job within its limit gets the
+    // container OOM-killed. On Kubernetes its /workspace is memory-backed and counts; Fargate has no tmpfs.
+    const need = runnerSidecarMemory({ memoryBackedWorkspaceMb: target === 'aws' ? 0 : workspaceSizeMb });
+    if (runnerMemoryMb < need.minimumMb) {
+      throw new StackConfigError(
+        [fullKey('runnerMemoryMb')],
+        `${fullKey('runnerMemoryMb')} ${runnerMemoryMb} MB is too small for the runner sidecar, which needs ${need.explanation}; ` +
+          `set it with: ${setCommand('runnerMemoryMb', need.minimumMb)}`,
+      );
+    }
+  }
+
   return {
     target,
     runnerMode,
@@ -232,12 +251,11 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     minWorkers,
     maxWorkers,
     queueDepthTarget,
-    // Below 100m or 128 MB a Node worker or a compiler does not start; the upper bounds are Fargate's task limits.
     workerCpuMillis: parseIntInRange(get, 'workerCpuMillis', 100, 16_000, ' millicores'),
     workerMemoryMb: parseIntInRange(get, 'workerMemoryMb', 128, 120_000, ' MB'),
     runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis', 100, 16_000, ' millicores'),
-    runnerMemoryMb: parseIntInRange(get, 'runnerMemoryMb', 128, 120_000, ' MB'),
-    workspaceSizeMb: parseIntInRange(get, 'workspaceSizeMb', 16, 65_536, ' MB'),
+    runnerMemoryMb,
+    workspaceSizeMb,
     multiAz: parseBoolean(get, 'multiAz'),
     redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),
     dbInstanceClass: parsePattern(get, 'dbInstanceClass', /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.micro'),

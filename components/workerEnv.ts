@@ -6,14 +6,27 @@ import type { RunnerMode } from './stackConfig.js';
 
 /** The worker serves /metrics, /healthz (liveness) and /readyz (readiness) here. */
 export const METRICS_PORT = 9464;
-/** The job directory worker and runner sidecar share, and the runner's private scratch directory. */
+/** The job directory worker and runner sidecar share. */
 export const SHARED_DIR = '/shared';
-export const SCRATCH_DIR = '/scratch';
+/** Where the runner sidecar runs each job (memory-backed and executable where the platform allows). */
+export const RUNNER_WORKSPACE_DIR = '/workspace';
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 /** The sidecar runner's program inside the runner image. */
 export const SIDECAR_COMMAND = ['node', '/opt/runner/sidecar.js'] as const;
-/** Both images run as this uid/gid (`USER 1000` in runner/Dockerfile, the `node` user in worker/Dockerfile). */
+/**
+ * Both images' default uid/gid (`USER 1000` in runner/Dockerfile, the `node` user in worker/Dockerfile). The worker
+ * runs as it everywhere; the runner sidecar runs as uid 0 (see RUNNER_SIDECAR_CAPABILITIES).
+ */
 export const APP_UID = 1000;
+/**
+ * The only capabilities the runner sidecar keeps (it runs as uid 0 with every other one dropped, never privileged,
+ * no privilege escalation, read-only root): its container sandbox refuses to start without uid 0, and needs
+ * - SETUID, SETGID: to give every job its own uid and gid (setgroups, setresgid, setresuid), as in every transport;
+ * - DAC_OVERRIDE: to read the worker's job directories (mode 0700, uid 1000) and write its answer into them;
+ * - FOWNER: to remove whatever a job's uid left behind, also in sticky directories (/tmp, /workspace, any a job
+ *   makes), where owning neither the file nor the directory would forbid it.
+ */
+export const RUNNER_SIDECAR_CAPABILITIES = ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] as const;
 /** The CloudWatch metric the aws autoscaler tracks; the worker publishes it with CLOUDWATCH_METRICS=true. */
 export const QUEUE_DEPTH_METRIC = { namespace: 'CodeExecution', metricName: 'QueueDepth' } as const;
 /** The external metric the Kubernetes HPA tracks (served by a metrics adapter, see README). */
@@ -81,9 +94,12 @@ export function workerEnvironment(input: WorkerEnvInput): Record<string, string>
   return env;
 }
 
-/** The runner sidecar's environment: where the shared job directory and its scratch space are. */
+/**
+ * The runner sidecar's environment: the shared job directory, where jobs run, and the container sandbox (the
+ * sidecar's own container is the sandbox, one job at a time; there is no bubblewrap or writable cgroup here).
+ */
 export function runnerSidecarEnvironment(): Record<string, string> {
-  return { SIDECAR_DIR: SHARED_DIR, SIDECAR_SCRATCH: SCRATCH_DIR };
+  return { SIDECAR_DIR: SHARED_DIR, SIDECAR_WORKSPACE: RUNNER_WORKSPACE_DIR, SIDECAR_SANDBOX: 'container' };
 }
 
 /** Sorted `{name, value}` pairs (ECS `environment`, Kubernetes `env`), so a rebuild does not reorder and redeploy. */

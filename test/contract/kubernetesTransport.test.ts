@@ -12,7 +12,7 @@ import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/li
 import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
 import { loadConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logger.js';
-import { LABEL_COMPONENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT } from '../../worker/transports/containerLabels.js';
+import { LABEL_COMPONENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
 import { KubernetesTransport, runnerJobName, type KubernetesTransportOptions } from '../../worker/transports/kubernetesTransport.js';
 import { selectTransport } from '../../worker/transports/selectTransport.js';
 import { jobDeadlineMs, TransportError } from '../../worker/transports/transport.js';
@@ -92,7 +92,9 @@ describe('kubernetes transport', () => {
     expect(cm.data['job.json']).toBe(JSON.stringify(j));
     expect(JSON.parse(cm.data['job.json'])).toEqual(JSON.parse(JSON.stringify(j)));
 
-    const labels = { [LABEL_MANAGED]: 'true', [LABEL_COMPONENT]: RUNNER_COMPONENT };
+    // Literal values: the runner NetworkPolicy (test/unit/infraSpecs.test.ts) selects exactly these two app labels.
+    const labels = { [LABEL_MANAGED]: 'true', 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' };
+    expect(labels).toMatchObject(RUNNER_POD_LABELS);
     const annotations = { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: OWNER, [LABEL_JOB]: j.id };
     for (const metadata of [cm.metadata, body.metadata, body.spec.template.metadata]) {
       expect(metadata.labels).toEqual(labels);

@@ -2,6 +2,8 @@
 // networking, encryption, secrets through `secrets`, least-privilege roles, autoscaling on CodeExecution/QueueDepth.
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCKER_DEFAULT_CAPABILITIES } from '../../components/ecsContainers.js';
+import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
 import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Registered, type StackRun } from './harness.js';
 
@@ -28,42 +30,59 @@ describe('Pulumi.aws.yaml under mocks', () => {
     it('is Fargate, awsvpc, sized to hold both containers, with the task volumes', () => {
       const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
       expect(td.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096' });
-      expect(td.inputs.volumes.map((v: { name: string }) => v.name).sort()).toEqual(['runner-tmp', 'scratch', 'shared', 'worker-tmp']);
+      expect(td.inputs.volumes.map((v: { name: string }) => v.name).sort()).toEqual(['runner-tmp', 'runner-workspace', 'shared', 'worker-tmp']);
       expect(containers().map((c) => c.name)).toEqual(['worker', 'runner', 'volume-permissions']);
     });
 
-    it('the runner sidecar: not essential, caps drop ALL, read-only root, non-root user, the sidecar program', () => {
-      expect(container('runner')).toMatchObject({
+    it('the runner sidecar: not essential, uid 0 keeping only SETUID/SETGID/DAC_OVERRIDE/FOWNER, read-only root, container sandbox', () => {
+      const runner = container('runner');
+      expect(runner).toMatchObject({
         essential: false,
         command: ['node', '/opt/runner/sidecar.js'],
         readonlyRootFilesystem: true,
-        user: '1000:1000',
-        linuxParameters: { capabilities: { drop: ['ALL'] } },
-        environment: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+        privileged: false,
+        user: '0:0',
+        linuxParameters: { initProcessEnabled: true },
+        environment: [
+          { name: 'SIDECAR_DIR', value: '/shared' },
+          { name: 'SIDECAR_SANDBOX', value: 'container' },
+          { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
+        ],
       });
-      expect(container('runner').image).toMatch(/code-execution-runner@sha256:/);
+      // Fargate adds no capability: every Docker default but the four is dropped.
+      const kept = DOCKER_DEFAULT_CAPABILITIES.filter((c) => !runner.linuxParameters.capabilities.drop.includes(c));
+      expect(kept.sort()).toEqual(['DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID']);
+      expect(runner.linuxParameters.capabilities.add).toBeUndefined();
+      expect(runner.image).toMatch(/code-execution-runner@sha256:/);
     });
 
-    it('worker and runner share the workspace volume', () => {
-      const shared = (c: { mountPoints: { sourceVolume: string; containerPath: string }[] }) => c.mountPoints.find((m) => m.sourceVolume === 'shared');
-      expect(shared(container('worker'))?.containerPath).toBe('/shared');
-      expect(shared(container('runner'))?.containerPath).toBe('/shared');
-      expect(container('runner').mountPoints.find((m: { sourceVolume: string }) => m.sourceVolume === 'scratch').containerPath).toBe('/scratch');
+    it('the runner holds the largest job plus overheads, one job at a time: MAX_CONCURRENT_JOBS is 1', () => {
+      expect(container('runner').memory).toBe(Number(file['code-execution:runnerMemoryMb']));
+      expect(container('runner').memory).toBeGreaterThanOrEqual(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 }).minimumMb);
+      const env = Object.fromEntries(container('worker').environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env.MAX_CONCURRENT_JOBS).toBe('1');
     });
 
-    it('no container is privileged; all have a read-only root; worker and runner are non-root', () => {
+    it('worker and runner share /shared; the runner has its own /workspace; no /scratch', () => {
+      const mount = (c: { mountPoints: { sourceVolume: string; containerPath: string }[] }, volume: string) => c.mountPoints.find((m) => m.sourceVolume === volume);
+      expect(mount(container('worker'), 'shared')?.containerPath).toBe('/shared');
+      expect(mount(container('runner'), 'shared')?.containerPath).toBe('/shared');
+      expect(mount(container('runner'), 'runner-workspace')?.containerPath).toBe('/workspace');
+      expect(mount(container('worker'), 'runner-workspace')).toBeUndefined();
+      expect(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions).not.toContain('scratch');
+    });
+
+    it('no container is privileged; all have a read-only root; the worker is non-root with every capability dropped', () => {
       for (const c of containers()) {
         for (const o of walk(c)) expect(o.privileged, c.name).not.toBe(true);
         expect(c.readonlyRootFilesystem, c.name).toBe(true);
         expect(c.linuxParameters.capabilities.add, c.name).toBeUndefined();
       }
-      expect(container('worker').user).toBe('1000:1000');
-      expect(container('runner').user).toBe('1000:1000');
-      // The one root container only chowns the task volumes, with CHOWN as its only capability, and exits.
+      expect(container('worker')).toMatchObject({ user: '1000:1000', linuxParameters: { capabilities: { drop: ['ALL'] } } });
+      // The init container only chowns the job directory, with CHOWN as its only capability, and exits.
       const init = container('volume-permissions');
       expect(init).toMatchObject({ user: '0:0', essential: false });
-      expect(init.linuxParameters.capabilities.drop).not.toContain('CHOWN');
-      expect(init.linuxParameters.capabilities.drop).toHaveLength(13);
+      expect(DOCKER_DEFAULT_CAPABILITIES.filter((c) => !init.linuxParameters.capabilities.drop.includes(c))).toEqual(['CHOWN']);
     });
 
     it('secrets come through `secrets` (Secrets Manager ARNs), never through `environment`', () => {

@@ -2,6 +2,7 @@
 // Cloud SQL on a private IP, GCS, Artifact Registry, a Kubernetes provider from the cluster, and the workload.
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
 import { expectedExports, isSecret, readStackConfig, reveal, runStack, walk, type StackRun } from './harness.js';
 
@@ -96,44 +97,71 @@ describe('Pulumi.gcp.yaml under mocks', () => {
   });
 
   describe('the Kubernetes workload (sidecar mode)', () => {
-    it('namespace code-execution, restricted Pod Security', () => {
+    it('namespace code-execution: Pod Security enforces baseline (the root runner sidecar), audits restricted', () => {
       expect(run.one('kubernetes:core/v1:Namespace').inputs.metadata).toMatchObject({
         name: 'code-execution',
-        labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
+        labels: {
+          'pod-security.kubernetes.io/enforce': 'baseline',
+          'pod-security.kubernetes.io/audit': 'restricted',
+        },
       });
     });
 
-    it('worker + runner sidecar with the seed security contexts; nothing privileged', () => {
+    it('a restricted worker and a root runner sidecar with exactly four capabilities; nothing privileged', () => {
       const spec = podSpec();
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
       expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
-      for (const c of spec.containers) {
-        expect(c.securityContext, c.name).toMatchObject({
-          runAsNonRoot: true,
-          runAsUser: 1000,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ['ALL'] },
-          seccompProfile: { type: 'RuntimeDefault' },
-        });
-      }
+      const [worker, runner] = spec.containers;
+      expect(worker.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(runner.securityContext).toEqual({
+        runAsUser: 0,
+        runAsGroup: 0,
+        runAsNonRoot: false,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       for (const o of walk(run.resources.map((r) => r.inputs))) expect(o.privileged).not.toBe(true);
-      expect(spec.containers[1]).toMatchObject({ command: ['node', '/opt/runner/sidecar.js'], image: expect.stringMatching(/code-runner@sha256:/) });
+      expect(runner).toMatchObject({ command: ['node', '/opt/runner/sidecar.js'], image: expect.stringMatching(/code-runner@sha256:/) });
+      const env = Object.fromEntries(runner.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
     });
 
-    it('memory-backed emptyDir workspace with a size limit, requests/limits, 30 s grace', () => {
+    it('memory-backed emptyDirs with size limits (/shared, the runner /workspace and /tmp), no /scratch, requests/limits, 30 s grace', () => {
       const spec = podSpec();
       const size = `${file['code-execution:workspaceSizeMb']}Mi`;
       expect(spec.volumes).toEqual(
         expect.arrayContaining([
           { name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: size } },
-          { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: size } },
+          { name: 'runner-workspace', emptyDir: { medium: 'Memory', sizeLimit: size } },
+          { name: 'runner-tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
         ]),
       );
+      for (const v of spec.volumes) expect(v.emptyDir, v.name).toMatchObject({ medium: 'Memory', sizeLimit: expect.stringMatching(/^\d+Mi$/) });
+      expect(spec.containers[1].volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/shared', '/workspace', '/tmp', '/dev/shm']);
+      expect(JSON.stringify(spec)).not.toContain('scratch');
       expect(spec.terminationGracePeriodSeconds).toBe(30);
       const [worker, runner] = spec.containers;
       expect(worker.resources.limits).toEqual({ cpu: `${file['code-execution:workerCpuMillis']}m`, memory: `${file['code-execution:workerMemoryMb']}Mi` });
       expect(runner.resources.requests).toEqual({ cpu: `${file['code-execution:runnerCpuMillis']}m`, memory: `${file['code-execution:runnerMemoryMb']}Mi` });
+    });
+
+    it('the runner sidecar holds the largest job plus overheads and its memory-backed /workspace, one job at a time', () => {
+      const runner = podSpec().containers[1];
+      const need = runnerSidecarMemory({ memoryBackedWorkspaceMb: Number(file['code-execution:workspaceSizeMb']) }).minimumMb;
+      expect(parseInt(runner.resources.limits.memory, 10)).toBeGreaterThanOrEqual(need);
+      expect(envOf(podSpec().containers[0]).MAX_CONCURRENT_JOBS.value).toBe('1');
     });
 
     it('Redis and database URLs live in a Secret and reach the worker by secretKeyRef, never as values', () => {

@@ -1,6 +1,7 @@
 // The gcp stack with runnerMode=kubernetes (Pulumi.gcp.yaml plus that one override): the worker runs alone and starts
 // a runner Job per run, so it gets a ServiceAccount and a Role limited to Jobs, ConfigMaps, Pods and pod logs.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
 import { runStack, type StackRun } from './harness.js';
 
 let run: StackRun;
@@ -38,8 +39,13 @@ describe('Pulumi.gcp.yaml with runnerMode kubernetes, under mocks', () => {
     expect(env.SIDECAR_DIR).toBeUndefined();
   });
 
-  it('runner pods (the Jobs) are denied all ingress and egress', () => {
+  it('runner pods (the Jobs) are denied all ingress and egress, selected by the labels the transport gives them', () => {
     const deny = run.all('kubernetes:networking.k8s.io/v1:NetworkPolicy').find((p) => p.name.endsWith('runner-deny-all'))!;
     expect(deny.inputs.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] });
+    expect(deny.inputs.spec.podSelector.matchLabels).toEqual(RUNNER_POD_LABELS);
+  });
+
+  it('the namespace admits the runner Jobs (uid 0 with SETUID and SETGID): Pod Security baseline', () => {
+    expect(run.one('kubernetes:core/v1:Namespace').inputs.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline' });
   });
 });

@@ -27,7 +27,7 @@ describe('stack files', () => {
       'code-execution:minWorkers': '2',
       'code-execution:maxWorkers': '50',
       'code-execution:queueDepthTarget': '10',
-      'code-execution:maxConcurrentJobs': '4',
+      'code-execution:maxConcurrentJobs': '1',
       'code-execution:multiAz': 'true',
     });
     expect(readStackConfig('gcp')).toMatchObject({
@@ -35,6 +35,7 @@ describe('stack files', () => {
       'gcp:region': 'us-central1',
       'code-execution:target': 'gcp',
       'code-execution:runnerMode': 'sidecar',
+      'code-execution:maxConcurrentJobs': '1',
       'code-execution:minWorkers': '2',
       'code-execution:maxWorkers': '50',
     });
@@ -168,6 +169,33 @@ describe('parseStackConfig', () => {
     expect(e.keys).toEqual([`code-execution:${key}`]);
     expect(e.message).toMatch(message);
     expect(e.message).toContain(`pulumi config set code-execution:${key} `);
+  });
+
+  it('MAX_CONCURRENT_JOBS defaults to 1, what sidecar mode needs (its runner runs one job at a time)', () => {
+    expect(DEFAULTS.maxConcurrentJobs).toBe(1);
+    expect(parseStackConfig(from({ target: 'aws', runnerMode: 'sidecar' })).maxConcurrentJobs).toBe(1);
+    expect(parseStackConfig(from({ target: 'gcp', runnerMode: 'sidecar' })).maxConcurrentJobs).toBe(1);
+  });
+
+  it('refuses a runner sidecar too small for the largest job, naming code-execution:runnerMemoryMb and the fix', () => {
+    // aws: /workspace is task storage, so the largest job (1024) + the sandbox overhead (224) + the sidecar (128).
+    const aws = refusal({ target: 'aws', runnerMode: 'sidecar', runnerMemoryMb: '1375' });
+    expect(aws.keys).toEqual(['code-execution:runnerMemoryMb']);
+    expect(aws.message).toBe(
+      'code-execution:runnerMemoryMb 1375 MB is too small for the runner sidecar, which needs the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + ' +
+        '224 MB sandbox overhead + 128 MB for the sidecar process = 1376 MB; set it with: pulumi config set code-execution:runnerMemoryMb 1376',
+    );
+    expect(parseStackConfig(from({ target: 'aws', runnerMode: 'sidecar', runnerMemoryMb: '1376' })).runnerMemoryMb).toBe(1376);
+    // gcp: the memory-backed /workspace beyond the 64 MB the overhead counts is charged to the container too.
+    const gcp = refusal({ target: 'gcp', runnerMode: 'sidecar', runnerMemoryMb: '1536', workspaceSizeMb: '512' });
+    expect(gcp.keys).toEqual(['code-execution:runnerMemoryMb']);
+    expect(gcp.message).toContain('448 MB of memory-backed /workspace beyond 64 MB');
+    expect(gcp.message).toContain('pulumi config set code-execution:runnerMemoryMb 1824');
+    expect(parseStackConfig(from({ target: 'gcp', runnerMode: 'sidecar', runnerMemoryMb: '1568', workspaceSizeMb: '256' })).runnerMemoryMb).toBe(1568);
+    // The kubernetes mode has no sidecar: each runner Job is sized from its own job.
+    expect(parseStackConfig(from({ target: 'gcp', runnerMode: 'kubernetes', runnerMemoryMb: '512' })).runnerMemoryMb).toBe(512);
+    // The defaults hold it on both targets.
+    expect(() => parseStackConfig(from({ target: 'gcp', runnerMode: 'sidecar' }))).not.toThrow();
   });
 
   it('reads booleans and sizes', () => {

@@ -13,6 +13,8 @@ import {
 import { privateSubnetCidrs } from '../../components/aws.js';
 import {
   cpuUnits,
+  DOCKER_DEFAULT_CAPABILITIES,
+  dropAllBut,
   ECS_VOLUMES,
   ecsContainerDefinitions,
   fargateTaskSize,
@@ -26,15 +28,21 @@ import {
   containerSecurityContext,
   runnerJobRoleRules,
   runnerNetworkPolicySpec,
+  runnerSidecarSecurityContext,
   workerNetworkPolicySpec,
   workerPodSpec,
   type WorkerPodInput,
 } from '../../components/kubernetesSpecs.js';
 import { minioBucketScript } from '../../components/local.js';
+import { defaultMaxConcurrentJobs, runnerSidecarMemory } from '../../components/runnerSizing.js';
+import { normalizeJob } from '../../runner/protocol/job.js';
+import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB } from '../../runner/protocol/limits.js';
+import { runnerJobSpec } from '../../worker/transports/kubernetesTransport.js';
 import {
   assertNoSecretsInPlainEnv,
   dockerEnvList,
   nameValueList,
+  RUNNER_SIDECAR_CAPABILITIES,
   runnerSidecarEnvironment,
   workerEnvironment,
   WorkerEnvError,
@@ -91,7 +99,33 @@ describe('workerEnvironment', () => {
   it('lists are sorted, so a rebuild does not reorder (and redeploy) anything', () => {
     expect(nameValueList({ B: '2', A: '1' })).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
     expect(dockerEnvList({ B: '2', A: 'x=y' })).toEqual(['A=x=y', 'B=2']);
-    expect(runnerSidecarEnvironment()).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_SCRATCH: '/scratch' });
+  });
+
+  it('the runner sidecar: the shared directory, its /workspace, the container sandbox; no scratch', () => {
+    expect(runnerSidecarEnvironment()).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
+    expect(RUNNER_SIDECAR_CAPABILITIES).toEqual(['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER']);
+  });
+});
+
+describe('runner sidecar sizing', () => {
+  it('memory: the largest job (MAX_MEMORY_LIMIT_MB) + the sandbox overhead + the sidecar process', () => {
+    expect(DEFAULT_CAPS.maxMemoryLimitMb).toBe(1024);
+    expect(SANDBOX_OVERHEAD_MB).toBe(224);
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 }).minimumMb).toBe(1024 + 224 + 128);
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 0, maxJobMemoryMb: 2048 }).minimumMb).toBe(2048 + 224 + 128);
+    // SANDBOX_OVERHEAD_MB already counts a full 64 MB /workspace; a bigger memory-backed one adds the difference.
+    expect(runnerSidecarMemory({ memoryBackedWorkspaceMb: 64 }).minimumMb).toBe(1376);
+    const k8s = runnerSidecarMemory({ memoryBackedWorkspaceMb: 512 });
+    expect(k8s.minimumMb).toBe(1376 + 448);
+    expect(k8s.explanation).toBe(
+      'the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + 224 MB sandbox overhead + 448 MB of memory-backed /workspace beyond 64 MB + 128 MB for the sidecar process = 1824 MB',
+    );
+  });
+
+  it('MAX_CONCURRENT_JOBS defaults to 1 in sidecar mode, where the runner takes one job at a time', () => {
+    expect(defaultMaxConcurrentJobs('sidecar')).toBe(1);
+    expect(defaultMaxConcurrentJobs('kubernetes')).toBe(2);
+    expect(defaultMaxConcurrentJobs('docker')).toBe(2);
   });
 });
 
@@ -99,7 +133,7 @@ describe('ECS containers', () => {
   const input: EcsContainersInput = {
     workerImage: 'acct.dkr.ecr/worker@sha256:1',
     runnerImage: 'acct.dkr.ecr/runner@sha256:2',
-    workerEnv: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 4, s3Bucket: 'b', s3Region: 'eu-west-1', cloudwatchMetrics: true }),
+    workerEnv: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 1, s3Bucket: 'b', s3Region: 'eu-west-1', cloudwatchMetrics: true }),
     workerSecrets: { REDIS_URL: 'arn:redis', DATABASE_URL: 'arn:db' },
     logGroup: 'lg',
     region: 'eu-west-1',
@@ -110,32 +144,43 @@ describe('ECS containers', () => {
   };
   const [worker, runner, init] = plain(ecsContainerDefinitions(input));
 
-  it('the runner is a non-essential sidecar: sidecar command, no capability, read-only root, non-root', () => {
+  it('the runner is a non-essential sidecar: uid 0, only SETUID/SETGID/DAC_OVERRIDE/FOWNER left, read-only root, not privileged', () => {
     expect(runner).toMatchObject({
       name: 'runner',
       image: input.runnerImage,
       essential: false,
       command: ['node', '/opt/runner/sidecar.js'],
-      user: '1000:1000',
+      user: '0:0',
       readonlyRootFilesystem: true,
       privileged: false,
-      linuxParameters: { capabilities: { drop: ['ALL'] } },
-      environment: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+      memory: 3072,
+      linuxParameters: { initProcessEnabled: true },
+      environment: [
+        { name: 'SIDECAR_DIR', value: '/shared' },
+        { name: 'SIDECAR_SANDBOX', value: 'container' },
+        { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
+      ],
     });
+    // Fargate cannot add capabilities: the runner keeps the four by dropping every other default one.
+    const dropped: string[] = runner.linuxParameters.capabilities.drop;
+    expect([...dropped, ...RUNNER_SIDECAR_CAPABILITIES].sort()).toEqual([...DOCKER_DEFAULT_CAPABILITIES].sort());
+    for (const cap of RUNNER_SIDECAR_CAPABILITIES) expect(dropped).not.toContain(cap);
+    expect(dropped).toEqual(expect.arrayContaining(['CHOWN', 'NET_RAW', 'KILL', 'SETPCAP', 'SETFCAP', 'MKNOD']));
     expect(runner.linuxParameters.capabilities.add).toBeUndefined();
     expect(runner.secrets).toBeUndefined();
   });
 
-  it('worker and runner share /shared; the runner has its own /scratch; each has a /tmp', () => {
+  it('worker and runner share /shared; the runner has its own /workspace; each has a /tmp; no /scratch', () => {
     expect(worker.mountPoints).toEqual([
       { sourceVolume: ECS_VOLUMES.shared, containerPath: '/shared', readOnly: false },
       { sourceVolume: ECS_VOLUMES.workerTmp, containerPath: '/tmp', readOnly: false },
     ]);
     expect(runner.mountPoints).toEqual([
       { sourceVolume: ECS_VOLUMES.shared, containerPath: '/shared', readOnly: false },
-      { sourceVolume: ECS_VOLUMES.scratch, containerPath: '/scratch', readOnly: false },
+      { sourceVolume: ECS_VOLUMES.runnerWorkspace, containerPath: '/workspace', readOnly: false },
       { sourceVolume: ECS_VOLUMES.runnerTmp, containerPath: '/tmp', readOnly: false },
     ]);
+    expect(JSON.stringify([worker, runner, init])).not.toContain('scratch');
   });
 
   it('the worker: essential, hardened, secrets by ARN, health check on /healthz, 30 s to drain', () => {
@@ -161,17 +206,30 @@ describe('ECS containers', () => {
     expect(envNames).not.toContain('DATABASE_URL');
   });
 
-  it('an init container hands the root-owned Fargate volumes to uid 1000, keeping CHOWN alone', () => {
+  it('an init container hands /shared to uid 1000 and makes the /tmp volumes sticky, keeping CHOWN alone', () => {
     expect(init).toMatchObject({ name: VOLUME_INIT, essential: false, user: '0:0', readonlyRootFilesystem: true, privileged: false, command: [volumeInitScript()] });
     const dropped: string[] = init.linuxParameters.capabilities.drop;
-    expect(dropped).not.toContain('CHOWN');
-    expect(dropped).toEqual(expect.arrayContaining(['DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'NET_RAW', 'KILL']));
+    expect(dropped).toEqual(dropAllBut(['CHOWN']));
+    expect([...dropped, 'CHOWN'].sort()).toEqual([...DOCKER_DEFAULT_CAPABILITIES].sort());
     expect(init.linuxParameters.capabilities.add).toBeUndefined();
-    expect(init.mountPoints.map((m: { sourceVolume: string }) => m.sourceVolume).sort()).toEqual(Object.values(ECS_VOLUMES).sort());
-    expect(volumeInitScript()).toBe(
-      'set -e; chmod 1777 /volumes/worker-tmp /volumes/runner-tmp; chmod 0770 /volumes/shared /volumes/scratch; chown 1000:1000 /volumes/shared /volumes/scratch',
+    // The runner's workspace needs no init: the sidecar (root) makes it 1777 itself.
+    expect(init.mountPoints.map((m: { sourceVolume: string }) => m.sourceVolume).sort()).toEqual(
+      [ECS_VOLUMES.runnerTmp, ECS_VOLUMES.shared, ECS_VOLUMES.workerTmp].sort(),
     );
+    expect(volumeInitScript()).toBe('set -e; chmod 1777 /volumes/worker-tmp /volumes/runner-tmp; chmod 0770 /volumes/shared; chown 1000:1000 /volumes/shared');
     expect(runner.dependsOn).toEqual([{ containerName: VOLUME_INIT, condition: 'SUCCESS' }]);
+  });
+
+  it('dropAllBut derives every drop list from Docker\'s default capabilities', () => {
+    expect(DOCKER_DEFAULT_CAPABILITIES).toHaveLength(14);
+    expect(dropAllBut([])).toEqual([...DOCKER_DEFAULT_CAPABILITIES]);
+    expect(dropAllBut(['SETUID', 'SETGID'])).toHaveLength(12);
+  });
+
+  it('no container is privileged; only the runner sidecar and the init container run as root', () => {
+    for (const c of [worker, runner, init]) expect(c.privileged, c.name).toBe(false);
+    expect(worker.user).toBe('1000:1000');
+    expect(worker.linuxParameters.capabilities).toEqual({ drop: ['ALL'] });
   });
 
   it('refuses a secret among the plain variables', () => {
@@ -244,7 +302,7 @@ describe('Kubernetes specs', () => {
     runnerMode: 'sidecar',
     workerImage: 'w@sha256:1',
     runnerImage: 'r@sha256:2',
-    env: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 4, s3Bucket: 'b', s3Region: 'auto' }),
+    env: workerEnvironment({ runnerMode: 'sidecar', maxConcurrentJobs: 1, s3Bucket: 'b', s3Region: 'auto' }),
     secretName: 'code-execution-credentials',
     secretKeys: ['REDIS_URL', 'DATABASE_URL'],
     workerCpuMillis: 500,
@@ -263,28 +321,50 @@ describe('Kubernetes specs', () => {
     seccompProfile: { type: 'RuntimeDefault' },
   };
 
-  it('sidecar mode: worker + runner, both restricted, memory-backed size-limited volumes, 30 s grace, no token', () => {
+  it('sidecar mode: restricted worker, root runner with four capabilities, memory-backed size-limited volumes, 30 s grace, no token', () => {
     const spec = plain(workerPodSpec(input));
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.terminationGracePeriodSeconds).toBe(30);
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.serviceAccountName).toBeUndefined();
     expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
-    for (const c of spec.containers) expect(c.securityContext).toEqual({ ...restricted, runAsGroup: 1000 });
     const [worker, runner] = spec.containers;
+    expect(worker.securityContext).toEqual({ ...restricted, runAsGroup: 1000 });
+    expect(runner.securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(runner.securityContext).toEqual(plain(runnerSidecarSecurityContext()));
     expect(runner).toMatchObject({
       command: ['node', '/opt/runner/sidecar.js'],
-      env: [{ name: 'SIDECAR_DIR', value: '/shared' }, { name: 'SIDECAR_SCRATCH', value: '/scratch' }],
+      env: [
+        { name: 'SIDECAR_DIR', value: '/shared' },
+        { name: 'SIDECAR_SANDBOX', value: 'container' },
+        { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
+      ],
       resources: { requests: { cpu: '1500m', memory: '3072Mi' }, limits: { cpu: '1500m', memory: '3072Mi' } },
     });
-    expect(runner.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/shared', '/scratch', '/tmp']);
+    expect(runner.volumeMounts).toEqual([
+      { name: 'shared', mountPath: '/shared' },
+      { name: 'runner-workspace', mountPath: '/workspace' },
+      { name: 'runner-tmp', mountPath: '/tmp' },
+      { name: 'runner-no-shm', mountPath: '/dev/shm', readOnly: true },
+    ]);
     expect(worker.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/tmp', '/shared']);
     expect(spec.volumes).toEqual([
       { name: 'worker-tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
       { name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
-      { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
+      { name: 'runner-workspace', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } },
       { name: 'runner-tmp', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
+      { name: 'runner-no-shm', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
     ]);
+    expect(JSON.stringify(spec)).not.toContain('scratch');
     expect(worker.resources).toEqual({ requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '500m', memory: '1024Mi' } });
     expect(worker.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(worker.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
@@ -331,6 +411,13 @@ describe('Kubernetes specs', () => {
     expect(toPrivate[0].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
   });
 
+  it("the runner NetworkPolicy selects the pods the kubernetes transport actually creates", () => {
+    const job = normalizeJob({ id: 'np-1', language: 'python', code: 'print(1)' });
+    const podLabels = runnerJobSpec(job, 'run-np-1', { namespace: 'code-execution', image: 'r', ownerId: 'w-1' }).spec!.template.metadata!.labels!;
+    const selector = plain(runnerNetworkPolicySpec()).podSelector.matchLabels;
+    expect(podLabels).toMatchObject(selector);
+  });
+
   it('the runner-Job Role covers jobs, configmaps, pods and pods/log only', () => {
     const rules = plain(runnerJobRoleRules());
     expect(rules.flatMap((r: { resources: string[] }) => r.resources).sort()).toEqual(['configmaps', 'jobs', 'pods', 'pods/log']);
@@ -348,6 +435,7 @@ describe('Kubernetes specs', () => {
     });
     expect(() => autoscalerSpec({ deploymentName: 'w', minReplicas: 5, maxReplicas: 2, queueDepthTarget: 10 })).toThrow(/minReplicas 5 > maxReplicas 2/);
     expect(containerSecurityContext().privileged).toBe(false);
+    expect(runnerSidecarSecurityContext().privileged).toBe(false);
   });
 });
 

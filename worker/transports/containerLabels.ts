@@ -11,8 +11,12 @@ export function containerLabels(ownerId: string, jobId: string): Record<string, 
 }
 
 /**
- * Kubernetes runner pods carry this label (value RUNNER_COMPONENT). The NetworkPolicy that denies them all
- * ingress and egress selects it: the pods' network isolation depends on the two staying the same.
+ * Kubernetes runner pods carry RUNNER_POD_LABELS. The NetworkPolicy that denies them all ingress and egress
+ * (components/kubernetesSpecs.ts) selects exactly these labels: the pods' network isolation depends on the
+ * two staying the same, so both read them from here.
  */
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const APP_NAME = 'code-execution';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const RUNNER_COMPONENT = 'runner';
+export const RUNNER_POD_LABELS: Readonly<Record<string, string>> = { [LABEL_NAME]: APP_NAME, [LABEL_COMPONENT]: RUNNER_COMPONENT };

@@ -3,7 +3,7 @@
 // the runner image starts as uid 0 with every capability dropped except SETUID and SETGID, read-only root,
 // no privilege escalation, RuntimeDefault seccomp, memory = requests = limits (Guaranteed QoS, so no swap),
 // one CPU, memory-backed /tmp and /workspace, a read-only empty /dev/shm, no service-account token, no
-// service links. Network isolation is a NetworkPolicy selecting LABEL_COMPONENT=RUNNER_COMPONENT, created by
+// service links. Network isolation is a NetworkPolicy selecting RUNNER_POD_LABELS, created by
 // the infrastructure. The result is the runner's JSON line in the pod log. Job (with its pod) and ConfigMap
 // are deleted in `finally`; activeDeadlineSeconds and ttlSecondsAfterFinished bound what a dead worker leaves.
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import type { Job } from '../../runner/protocol/job.js';
 import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_COMPONENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT } from './containerLabels.js';
+import { containerLabels, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from './containerLabels.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
@@ -61,7 +61,7 @@ function runnerMetadata(name: string, namespace: string, job: Job, ownerId: stri
   return {
     name,
     namespace,
-    labels: { [LABEL_MANAGED]: 'true', [LABEL_COMPONENT]: RUNNER_COMPONENT },
+    labels: { [LABEL_MANAGED]: 'true', ...RUNNER_POD_LABELS },
     annotations: containerLabels(ownerId, job.id),
   };
 }
