@@ -2,7 +2,7 @@
 // worker drops into the shared directory (see protocol.ts), one directory per job, and answers each with a
 // result file. It never talks to Redis, and nothing in the shared directory is trusted beyond its schema.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { JobRejected, normalizeJob, type Job } from '../protocol/job.js';
@@ -61,6 +61,9 @@ export class SidecarDaemon {
 
   start(): void {
     if (!existsSync(this.dir)) throw new Error(`SIDECAR_DIR ${this.dir} does not exist; mount the volume shared with the worker there`);
+    // Volumes are often created world-writable (an emptyDir is): only its owner and group (the worker's uid or
+    // fsGroup) may create job directories, no job uid.
+    chmodSync(this.dir, 0o770);
     this.removeStale();
     this.heartbeat();
     this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS));
@@ -166,7 +169,8 @@ export class SidecarDaemon {
       this.sweepJobLeftovers();
     }
     try {
-      writeAtomically(join(dir, RESULT_FILE), JSON.stringify(reply), 0o600);
+      // Readable by the worker's uid (it is not the sidecar's); the directory around it is the worker's 0700 one.
+      writeAtomically(join(dir, RESULT_FILE), JSON.stringify(reply), 0o644);
       this.log.info('job finished', { jobId: job?.id, status: 'outcome' in reply ? reply.outcome.status : null, error: 'error' in reply ? reply.error : undefined });
     } catch (err) {
       // The worker gave up and removed the directory; its job is retried elsewhere.
