@@ -123,9 +123,10 @@ async function runJob(redis: Redis, waiter: Redis, stream: string, language: Lan
   return { id, ms, t0, programMs: result.wallTimeMs };
 }
 
-function logTime(worker: WorkerHandle, jobId: string, msg: string): number {
-  const line = worker.logs.find((l: LogLine) => l.msg === msg && l.jobId === jobId);
-  return line ? Date.parse(String(line.time)) : NaN;
+/** When the worker logged `msg` for the job (its log may arrive a moment after the result). */
+async function logTime(worker: WorkerHandle, jobId: string, msg: string): Promise<number> {
+  const line = await worker.waitForLog((l: LogLine) => l.msg === msg && l.jobId === jobId, 10_000, `"${msg}" for ${jobId}`);
+  return Date.parse(String(line.time));
 }
 
 async function measureMode(mode: string, redisUrl: string, redis: Redis): Promise<ModeFigures> {
@@ -150,8 +151,8 @@ async function measureMode(mode: string, redisUrl: string, redis: Redis): Promis
         ms.push(r.ms);
         // Let a warm pool refill between jobs, as it would between requests that are not back to back.
         if (mode === 'docker-warm') await new Promise((res) => setTimeout(res, 300));
-        const started = logTime(worker, r.id, 'job started');
-        const completed = logTime(worker, r.id, 'job completed');
+        const started = await logTime(worker, r.id, 'job started');
+        const completed = await logTime(worker, r.id, 'job completed');
         if (language === 'python') {
           phases.push({ claimMs: started - r.t0, transportMs: completed - started, programMs: r.programMs, storeMs: r.t0 + r.ms - completed });
         }
