@@ -56,7 +56,7 @@ export interface WorkerConfig {
   /** Where the kubernetes transport creates its Jobs and ConfigMaps. */
   k8sNamespace: string;
   maxConcurrentJobs: number;
-  /** docker mode: runner containers kept created and started ahead of jobs (0: none). */
+  /** docker and process modes: sandboxes kept set up ahead of jobs, their runner started (0: none). */
   poolSize: number;
   claimIdleMs: number;
   maxDeliveries: number;

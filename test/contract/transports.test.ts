@@ -31,6 +31,8 @@ const viaSidecar = (posture: SidecarPosture) => async (): Promise<Started> => {
 
 const TRANSPORTS: [string, () => Promise<Started>][] = [
   ['process', async () => ({ transport: new ProcessTransport('contract-test') })],
+  // Pooled sandboxes start sized for the caps and shrink to each job's limits: the same contract must hold.
+  ['process (warm pool)', async () => ({ transport: new ProcessTransport('contract-test', { poolSize: 2, poolLimits: POOL_LIMITS }), pooled: 2 })],
   ['sidecar (process)', viaSidecar('process')],
   ...(withDocker
     ? ([

@@ -1,11 +1,14 @@
-// The docker transport's warm pool: prepared containers, each used by exactly one job, refilled in the
-// background without holding up jobs, drained on close, reaped after a crash.
+// The warm pools of the docker and process transports: sandboxes prepared ahead, each used by exactly one job,
+// refilled in the background without holding up jobs, shrunk to each job's limits, drained on close; pooled
+// containers of a crashed worker are reaped (pooled bubblewrap sandboxes die with their worker, and their
+// cgroups and tmpfs are reaped like any sandbox's: see the kill -9 test in test/worker/worker.test.ts).
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../runner/protocol/job.js';
 import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../worker/transports/containerLabels.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
+import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
 
@@ -14,8 +17,14 @@ const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const POOL_LIMITS = { memoryLimitMb: DEFAULT_CAPS.maxMemoryLimitMb, maxProcesses: DEFAULT_CAPS.maxProcesses };
 let seq = 0;
 
-const pooledTransport = (ownerId: string, poolSize: number) =>
-  new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId, poolSize, poolLimits: POOL_LIMITS });
+type Pooled = (DockerTransport | ProcessTransport) & { readonly pooledReady: number };
+
+const KINDS: [string, (ownerId: string, poolSize: number) => Pooled][] = [
+  ['process', (ownerId, poolSize) => new ProcessTransport(ownerId, { poolSize, poolLimits: POOL_LIMITS })],
+  ...(withDocker
+    ? ([['docker', (ownerId, poolSize) => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId, poolSize, poolLimits: POOL_LIMITS })]] as [string, (ownerId: string, poolSize: number) => Pooled][])
+    : []),
+];
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,33 +34,27 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-async function pooledContainers(ownerId: string): Promise<Docker.ContainerInfo[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_OWNER}=${ownerId}`] } });
-  return list.filter((c) => c.Labels[LABEL_JOB] === POOLED_JOB);
-}
+/** A job that says whether an earlier job used its sandbox (left its mark in /tmp), then leaves its own mark. */
+const whereAmI = () => normalizeJob({
+  id: `pool-${++seq}`, language: 'python',
+  code: 'import os, uuid\nmarks = [f for f in os.listdir("/tmp") if f.startswith("mark-")]\nopen("/tmp/mark-" + uuid.uuid4().hex, "w").close()\nprint("reused" if marks else "fresh")',
+});
 
-/** The container a job ran in, as the job itself sees it (its hostname is the container id). */
-const whereAmI = () => normalizeJob({ id: `pool-${++seq}`, language: 'python', code: 'import socket\nprint(socket.gethostname())' });
-
-describe.skipIf(!withDocker)('docker warm pool', () => {
+describe.each(KINDS)('%s warm pool', (_kind, create) => {
   afterEach(() => expectNothingLeft());
 
-  it('prepares POOL_SIZE started containers, and each serves exactly one job', async () => {
-    const transport = pooledTransport('pool-test-a', 2);
+  it('prepares POOL_SIZE sandboxes, and each serves exactly one job', async () => {
+    const transport = create('pool-test-a', 2);
     try {
-      await until('2 pooled containers', async () => transport.pooledReady === 2);
-      const ready = await pooledContainers('pool-test-a');
-      expect(ready.map((c) => c.State)).toEqual(['running', 'running']);
-      const hosts: string[] = [];
+      await until('2 pooled sandboxes', () => transport.pooledReady === 2);
+      const seen: string[] = [];
       for (let i = 0; i < 5; i++) {
         const r = await transport.run(whereAmI());
         expect(r.status).toBe('accepted');
-        hosts.push(r.stdout.trim());
+        seen.push(r.stdout.trim());
       }
-      // Five jobs, five containers: none was reused.
-      expect(new Set(hosts).size).toBe(5);
-      // The first jobs took pooled containers (prepared before they came).
-      expect(ready.map((c) => c.Id.slice(0, 12))).toContain(hosts[0]);
+      // Five jobs, five fresh sandboxes: none saw another job's mark.
+      expect(seen).toEqual(['fresh', 'fresh', 'fresh', 'fresh', 'fresh']);
       await until('the pool refilled', () => transport.pooledReady === 2);
     } finally {
       await transport.close();
@@ -59,23 +62,22 @@ describe.skipIf(!withDocker)('docker warm pool', () => {
   });
 
   it('jobs never wait for a refill: more concurrent jobs than the pool holds all run', async () => {
-    const transport = pooledTransport('pool-test-b', 1);
+    const transport = create('pool-test-b', 1);
     try {
-      await until('1 pooled container', () => transport.pooledReady === 1);
+      await until('1 pooled sandbox', () => transport.pooledReady === 1);
       const results = await Promise.all(Array.from({ length: 4 }, () => transport.run(whereAmI())));
-      expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
-      expect(new Set(results.map((r) => r.stdout)).size).toBe(4);
+      expect(results.map((r) => [r.status, r.stdout])).toEqual(Array(4).fill(['accepted', 'fresh\n']));
     } finally {
       await transport.close();
     }
   });
 
-  it('a pooled container takes the job\'s own limits, not the pool\'s', async () => {
-    const transport = pooledTransport('pool-test-c', 1);
+  it("a pooled sandbox takes the job's own limits, not the pool's", async () => {
+    const transport = create('pool-test-c', 1);
     try {
-      await until('1 pooled container', () => transport.pooledReady === 1);
+      await until('1 pooled sandbox', () => transport.pooledReady === 1);
       const r = await transport.run(normalizeJob({
-        id: `pool-${++seq}`, language: 'bash', memoryLimitMb: 64,
+        id: `pool-${++seq}`, language: 'bash', memoryLimitMb: 64, maxProcesses: 8,
         code: 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
       }));
       expect(Number(r.stdout.trim())).toBe((64 + 224) * 1024 * 1024);
@@ -84,18 +86,27 @@ describe.skipIf(!withDocker)('docker warm pool', () => {
     }
   });
 
-  it('close drains the pool; after a crash another worker reaps the pooled containers', async () => {
-    const drained = pooledTransport('pool-test-d', 2);
-    await until('2 pooled containers', () => drained.pooledReady === 2);
-    await drained.close();
-    expect(await pooledContainers('pool-test-d')).toEqual([]);
+  it('close drains the pool', async () => {
+    const transport = create('pool-test-d', 2);
+    await until('2 pooled sandboxes', () => transport.pooledReady === 2);
+    await transport.close();
+    await expectNothingLeft();
+  });
+});
 
-    const crashed = pooledTransport('pool-test-dead', 2);
+describe.skipIf(!withDocker)('docker warm pool after a crash', () => {
+  afterEach(() => expectNothingLeft());
+
+  it("another worker reaps a crashed worker's pooled containers", async () => {
+    const crashed = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'pool-test-dead', poolSize: 2, poolLimits: POOL_LIMITS });
     await until('2 pooled containers', () => crashed.pooledReady === 2);
+    const pooled = async () => (await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_OWNER}=pool-test-dead`] } }))
+      .filter((c) => c.Labels[LABEL_JOB] === POOLED_JOB);
+    expect(await pooled()).toHaveLength(2);
     // The crashed worker never closes its transport; a live one reaps what it left.
     const rescuer = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'pool-test-rescuer' });
-    expect(await rescuer.reapOrphans(async (owner) => owner !== 'pool-test-dead')).toBeGreaterThanOrEqual(2);
-    expect(await pooledContainers('pool-test-dead')).toEqual([]);
+    expect(await rescuer.reapOrphans(async (owner) => owner !== 'pool-test-dead')).toBe(2);
+    expect(await pooled()).toEqual([]);
     await rescuer.close();
   });
 });

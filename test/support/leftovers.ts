@@ -46,13 +46,27 @@ export function sandboxMounts(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' /run/code-execution/'));
 }
 
-/** Polls until nothing is left (containers are removed asynchronously), then reports what remains. */
+/**
+ * Idle warm-pool sandboxes of the process transport (named `<owner>@pooled-…`), when there are no more than
+ * `allowed` of them: they and their bubblewrap processes belong to a live transport. Job-uid processes never do.
+ */
+function idlePooledSandboxes(cgroups: string[], processes: string[], allowed: number): { cgroups: string[]; processes: string[] } {
+  const pooledName = (entry: string) => entry.match(/@pooled-[0-9a-f]+/)?.[0];
+  const names = new Set(cgroups.map(pooledName).filter(Boolean));
+  const bwrap = processes.filter((p) => p.split(/\s+/)[3] === 'bwrap');
+  if (allowed === 0 || names.size > allowed || bwrap.length > 2 * allowed) return { cgroups, processes };
+  return { cgroups: cgroups.filter((c) => !pooledName(c)), processes: processes.filter((p) => !bwrap.includes(p)) };
+}
+
+/**
+ * Polls until nothing is left (containers are removed asynchronously), then reports what remains. With
+ * `pooledAllowed`, that many idle warm-pool sandboxes (containers or bubblewrap) of a live transport may stay.
+ */
 export async function expectNothingLeft(timeoutMs = 15_000, pooledAllowed = 0): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const containers = await ourContainers(pooledAllowed);
-    const processes = sandboxProcesses();
-    const cgroups = [...sandboxCgroups(), ...sandboxMounts()];
+    const { cgroups, processes } = idlePooledSandboxes([...sandboxCgroups(), ...sandboxMounts()], sandboxProcesses(), pooledAllowed);
     if (!containers.length && !processes.length && !cgroups.length) return;
     if (Date.now() > deadline) {
       throw new Error(`left behind after the test:\ncontainers: ${containers.join('\n') || 'none'}\nprocesses: ${processes.join('\n') || 'none'}\ncgroups and mounts: ${cgroups.join('\n') || 'none'}`);

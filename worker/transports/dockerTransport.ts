@@ -10,12 +10,12 @@
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS, WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { containerLabels, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
 import { collectRunnerOutput } from './runnerOutput.js';
-import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
+import { jobDeadlineMs, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
@@ -26,31 +26,22 @@ export interface DockerTransportOptions {
   /** Containers kept created and started ahead (0 or absent: every job creates its own). */
   poolSize?: number;
   /** With a pool: the largest memory limit and process count a job may ask for, which pooled containers start with. */
-  poolLimits?: { memoryLimitMb: number; maxProcesses: number };
+  poolLimits?: SandboxSize;
   /** Told when preparing a pooled container fails (jobs then create their own). */
   onPoolError?: (err: Error) => void;
 }
 
-interface SandboxLimits {
-  memoryLimitMb: number;
-  maxProcesses: number;
-}
-
-/** What the cgroup enforces for a job: its memory plus the sandbox's overhead (no swap), and its processes. */
-function cgroupLimits(limits: SandboxLimits): { Memory: number; MemorySwap: number; PidsLimit: number } {
-  const memoryBytes = (limits.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024;
-  return {
-    Memory: memoryBytes,
-    MemorySwap: memoryBytes,
-    PidsLimit: Math.max(limits.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
-  };
+/** The container's cgroup limits for a sandbox of this size (memory + swap: no swap). */
+function cgroupLimits(size: SandboxSize): { Memory: number; MemorySwap: number; PidsLimit: number } {
+  const { memoryBytes, pidsMax } = sandboxBudget(size);
+  return { Memory: memoryBytes, MemorySwap: memoryBytes, PidsLimit: pidsMax };
 }
 
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
   return containerSpec(job, job.id, opts);
 }
 
-function containerSpec(limits: SandboxLimits, jobLabel: string, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
+function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
   const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
     Image: opts.image,

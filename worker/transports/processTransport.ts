@@ -1,18 +1,22 @@
 // The process transport: the runner on this host inside a bubblewrap sandbox (no network, own pid, ipc,
 // uts and cgroup namespaces, read-only system directories, private size-capped /tmp and workspace, only
 // SETUID/SETGID kept) in a per-job cgroup. The embedded default where Docker is absent.
-import { spawn, spawnSync } from 'node:child_process';
+//
+// With a warm pool (POOL_SIZE), sandboxes are set up ahead and their runner started, waiting for a job on
+// stdin; a job takes one, shrinks its cgroup to the job's limits, and the sandbox is torn down after that one
+// job like any other while the pool refills in the background.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { collectRunnerOutput } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
-import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
+import { jobDeadlineMs, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
+import { WarmPool } from './warmPool.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
 const ETC_ENTRIES = ['ssl', 'alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'nsswitch.conf', 'passwd', 'group', 'localtime'];
@@ -55,76 +59,132 @@ export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: Sandb
   ];
 }
 
+export interface ProcessTransportOptions {
+  /** Sandboxes kept set up ahead with the runner started in them (0 or absent: every job sets up its own). */
+  poolSize?: number;
+  /** With a pool: the largest memory limit and process count a job may ask for, which pooled sandboxes start with. */
+  poolLimits?: SandboxSize;
+  /** Told when preparing a pooled sandbox fails (jobs then set up their own). */
+  onPoolError?: (err: Error) => void;
+}
+
+/** A sandbox set up with its runner started and waiting for a job on stdin. */
+interface Prepared {
+  child: ChildProcess;
+  cgroup: SandboxCgroup;
+  tmpfs: SandboxTmpfs;
+  closed: Promise<number | null>;
+}
+
 export class ProcessTransport implements RunnerTransport {
   readonly mode = 'process' as const;
   private readonly dist = requireRunnerBundle();
   private readonly active = new Set<number>();
+  private readonly teardowns = new Set<Promise<void>>();
+  private readonly pool: WarmPool<Prepared> | null;
 
-  constructor(private readonly ownerId: string) {}
+  constructor(
+    private readonly ownerId: string,
+    opts: ProcessTransportOptions = {},
+  ) {
+    const { poolSize = 0, poolLimits } = opts;
+    if (poolSize > 0 && !poolLimits) throw new Error('a process warm pool needs poolLimits (the operator caps)');
+    this.pool = poolSize > 0
+      ? new WarmPool(poolSize, () => this.prepare('pooled', poolLimits!), (p) => this.teardown(p), opts.onPoolError ?? (() => {}))
+      : null;
+  }
+
+  /** Pooled sandboxes ready for a job now. */
+  get pooledReady(): number {
+    return this.pool?.readyCount ?? 0;
+  }
 
   async run(job: Job): Promise<RunOutcome> {
-    const name = sandboxName(this.ownerId, `${job.id}-${randomBytes(4).toString('hex')}`);
-    const tmpfs = await createSandboxTmpfs(name);
+    let sandbox = this.pool?.take();
     try {
-      const cgroup = createSandboxCgroup(name, {
-        memoryBytes: (job.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
-        pidsMax: Math.max(job.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
-      });
-      try {
-        return await this.runInSandbox(job, bubblewrapArgs(this.dist, cgroup, tmpfs), cgroup.procsFiles);
-      } catch (err) {
-        if (err instanceof TransportError && cgroup.oomKills() > 0) return runnerKilledForMemory(job);
-        throw err;
-      } finally {
-        await cgroup.remove();
-      }
+      if (sandbox) sandbox.cgroup.setBudget(sandboxBudget(job));
+      else sandbox = await this.prepare(job.id, job);
+      return await this.execute(sandbox, job);
+    } catch (err) {
+      if (err instanceof TransportError && sandbox && sandbox.cgroup.oomKills() > 0) return runnerKilledForMemory(job);
+      throw err;
     } finally {
-      await tmpfs.remove();
+      // Not awaited: the result need not wait for the cgroup and tmpfs to go (close() does).
+      if (sandbox) void this.teardown(sandbox);
     }
   }
 
-  private runInSandbox(job: Job, bwrapArgs: string[], procsFiles: string[]): Promise<RunOutcome> {
-    return new Promise((resolve, reject) => {
-      // The shell joins the cgroup, then becomes bwrap: everything in the sandbox is born inside the budget.
-      const child = spawn('/bin/sh', ['-c', 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec bwrap "$@"', 'sh', ...bwrapArgs], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGROUP_PROCS: procsFiles.join(' ') },
-      });
-      this.active.add(child.pid!);
-      let timedOut = false;
-      const killAll = () => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killAll();
-      }, jobDeadlineMs(job));
-      const output = collectRunnerOutput(runnerOutputCapBytes(job), killAll);
-      child.stdout.on('data', output.onStdout);
-      child.stderr.on('data', output.onStderr);
-      child.stdin.on('error', () => {});
-      child.stdin.end(JSON.stringify(job));
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new TransportError(`cannot start bubblewrap: ${e.message}; install it with apt-get install bubblewrap`));
-      });
+  /** Sets up a sandbox (tmpfs, cgroup sized for `size`) and starts the runner in it, waiting for its job. */
+  private async prepare(label: string, size: SandboxSize): Promise<Prepared> {
+    const name = sandboxName(this.ownerId, `${label}-${randomBytes(4).toString('hex')}`);
+    const tmpfs = await createSandboxTmpfs(name);
+    let cgroup: SandboxCgroup;
+    try {
+      cgroup = createSandboxCgroup(name, sandboxBudget(size));
+    } catch (err) {
+      await tmpfs.remove();
+      throw err;
+    }
+    // The shell joins the cgroup, then becomes bwrap: everything in the sandbox is born inside the budget.
+    const child = spawn('/bin/sh', ['-c', 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec bwrap "$@"', 'sh', ...bubblewrapArgs(this.dist, cgroup, tmpfs)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGROUP_PROCS: cgroup.procsFiles.join(' ') },
+    });
+    this.active.add(child.pid!);
+    child.stdin!.on('error', () => {});
+    const closed = new Promise<number | null>((resolve) => {
+      child.on('error', () => resolve(null));
       child.on('close', (code) => {
-        clearTimeout(timer);
         this.active.delete(child.pid!);
-        if (timedOut) return reject(new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`));
-        if (code === 97) return reject(new TransportError('cannot join the job cgroup; run the worker as root'));
-        try {
-          resolve(output.parse(`bwrap exit ${code}`));
-        } catch (e) {
-          reject(e);
-        }
+        resolve(code);
       });
     });
+    return { child, cgroup, tmpfs, closed };
+  }
+
+  private execute({ child, closed }: Prepared, job: Job): Promise<RunOutcome> {
+    const killAll = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killAll();
+    }, jobDeadlineMs(job));
+    const output = collectRunnerOutput(runnerOutputCapBytes(job), killAll);
+    child.stdout!.on('data', output.onStdout);
+    child.stderr!.on('data', output.onStderr);
+    child.stdin!.end(JSON.stringify(job));
+    return closed.then((code) => {
+      clearTimeout(timer);
+      if (code === null) throw new TransportError('cannot start bubblewrap; install it with apt-get install bubblewrap');
+      if (timedOut) throw new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`);
+      if (code === 97) throw new TransportError('cannot join the job cgroup; run the worker as root');
+      return output.parse(`bwrap exit ${code}`);
+    });
+  }
+
+  private teardown(sandbox: Prepared): Promise<void> {
+    const done = (async () => {
+      try {
+        process.kill(-sandbox.child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      await sandbox.closed;
+      try {
+        await sandbox.cgroup.remove();
+      } finally {
+        await sandbox.tmpfs.remove();
+      }
+    })().finally(() => this.teardowns.delete(done));
+    this.teardowns.add(done);
+    return done;
   }
 
   /** Sandboxes die with their worker (bubblewrap --die-with-parent); their cgroups and tmpfs are left to remove. */
@@ -133,8 +193,9 @@ export class ProcessTransport implements RunnerTransport {
     return (await reapCgroups(isGone)) + (await reapTmpfs(isGone));
   }
 
-  /** Kills the sandboxes of jobs still running: their entries stay pending for another worker. */
+  /** Drains the pool and kills the sandboxes of jobs still running: their entries stay pending for another worker. */
   async close(): Promise<void> {
+    await this.pool?.close();
     for (const pid of this.active) {
       try {
         process.kill(-pid, 'SIGKILL');
@@ -142,5 +203,6 @@ export class ProcessTransport implements RunnerTransport {
         // Already gone.
       }
     }
+    await Promise.allSettled([...this.teardowns]);
   }
 }

@@ -19,6 +19,8 @@ export interface SandboxCgroup {
   binds: [string, string][];
   /** OOM kills the kernel made in this cgroup so far. */
   oomKills(): number;
+  /** Sets new limits (a warm-pool sandbox shrinks to its job's). */
+  setBudget(budget: CgroupBudget): void;
   remove(): Promise<void>;
 }
 
@@ -43,14 +45,25 @@ function createV1(name: string, budget: CgroupBudget): string[] {
   // cpu and cpuacct may be one hierarchy under two names: the same directory twice is harmless.
   const dirs = V1_CONTROLLERS.map((c) => join(ROOT, c, PARENT, name));
   for (const d of dirs) mkdirSync(d, { recursive: true });
-  const [memory, pids, cpu] = dirs;
-  write(memory, 'memory.limit_in_bytes', String(budget.memoryBytes));
-  if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) write(memory, 'memory.memsw.limit_in_bytes', String(budget.memoryBytes));
+  const [memory, , cpu] = dirs;
+  setBudgetV1(dirs, budget);
   write(memory, 'memory.swappiness', '0');
-  write(pids, 'pids.max', String(budget.pidsMax));
   write(cpu, 'cpu.cfs_period_us', '100000');
   write(cpu, 'cpu.cfs_quota_us', '100000');
   return dirs;
+}
+
+function setBudgetV1([memory, pids]: string[], budget: CgroupBudget): void {
+  const files = ['memory.limit_in_bytes', ...(existsSync(join(memory, 'memory.memsw.limit_in_bytes')) ? ['memory.memsw.limit_in_bytes'] : [])];
+  // memory+swap may never be below memory: memory first when shrinking, memory+swap first when growing.
+  const growing = budget.memoryBytes > Number(readFileSync(join(memory, 'memory.limit_in_bytes'), 'utf8'));
+  for (const file of growing ? files.reverse() : files) write(memory, file, String(budget.memoryBytes));
+  write(pids, 'pids.max', String(budget.pidsMax));
+}
+
+function setBudgetV2([dir]: string[], budget: CgroupBudget): void {
+  write(dir, 'memory.max', String(budget.memoryBytes));
+  write(dir, 'pids.max', String(budget.pidsMax));
 }
 
 function createV2(name: string, budget: CgroupBudget): string[] {
@@ -63,9 +76,8 @@ function createV2(name: string, budget: CgroupBudget): string[] {
   write(parent, 'cgroup.subtree_control', enable);
   const dir = join(parent, name);
   mkdirSync(dir);
-  write(dir, 'memory.max', String(budget.memoryBytes));
+  setBudgetV2([dir], budget);
   if (existsSync(join(dir, 'memory.swap.max'))) write(dir, 'memory.swap.max', '0');
-  write(dir, 'pids.max', String(budget.pidsMax));
   if (existsSync(join(dir, 'cpu.max'))) write(dir, 'cpu.max', '100000 100000');
   return [dir];
 }
@@ -104,6 +116,9 @@ export function createSandboxCgroup(name: string, budget: CgroupBudget): Sandbox
   return {
     procsFiles: [...new Set(dirs)].map((d) => join(d, 'cgroup.procs')),
     binds: v2 ? [[dirs[0], ROOT]] : [[dirs[0], join(ROOT, 'memory')], [dirs[3], join(ROOT, 'cpuacct')]],
+    setBudget(budget) {
+      (v2 ? setBudgetV2 : setBudgetV1)(dirs, budget);
+    },
     oomKills() {
       const text = readFileSync(join(dirs[0], v2 ? 'memory.events' : 'memory.oom_control'), 'utf8');
       return Number(text.match(/^oom_kill (\d+)$/m)?.[1] ?? 0);

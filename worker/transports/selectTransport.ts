@@ -24,28 +24,30 @@ async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   return null;
 }
 
-function processTransport(ownerId: string): ProcessTransport {
+function processTransport(config: WorkerConfig, ownerId: string, log: Logger): ProcessTransport {
   if (!bubblewrapAvailable()) {
     throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
   }
-  return new ProcessTransport(ownerId);
+  return new ProcessTransport(ownerId, poolOptions(config, log));
+}
+
+/** The warm pool of the docker and process transports: sandboxes sized for the largest job the caps allow. */
+function poolOptions(config: WorkerConfig, log: Logger) {
+  return {
+    poolSize: config.poolSize,
+    poolLimits: { memoryLimitMb: config.caps.maxMemoryLimitMb, maxProcesses: config.caps.maxProcesses },
+    onPoolError: (err: Error) => log.warn('preparing a pooled sandbox failed; jobs set up their own meanwhile', { error: err.message }),
+  };
 }
 
 export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
-  const docker = () => new DockerTransport({
-    socketPath: config.dockerSocket,
-    image: config.runnerImage,
-    ownerId,
-    poolSize: config.poolSize,
-    poolLimits: { memoryLimitMb: config.caps.maxMemoryLimitMb, maxProcesses: config.caps.maxProcesses },
-    onPoolError: (err) => log.warn('preparing a pooled runner container failed; jobs create their own meanwhile', { error: err.message }),
-  });
+  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId, ...poolOptions(config, log) });
   if (config.runnerMode === 'docker') {
     const problem = await dockerReadiness(config);
     if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
     return docker();
   }
-  if (config.runnerMode === 'process') return processTransport(ownerId);
+  if (config.runnerMode === 'process') return processTransport(config, ownerId, log);
   if (config.runnerMode === 'sidecar') {
     const sidecar = new SidecarTransport(config.sidecarDir, ownerId);
     // Not fatal: the sidecar container may start after the worker. Jobs wait for it (and are retried).
@@ -65,5 +67,5 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     return docker();
   }
   log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
-  return processTransport(ownerId);
+  return processTransport(config, ownerId, log);
 }

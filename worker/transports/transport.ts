@@ -1,6 +1,7 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
 import { testCasesOf, type Job } from '../../runner/protocol/job.js';
+import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
 
 export interface RunnerTransport {
@@ -32,4 +33,18 @@ export function jobDeadlineMs(job: Job): number {
 /** Bytes of runner stdout a transport accepts: both capped streams per case, compiler output and JSON escaping. */
 export function runnerOutputCapBytes(job: Job): number {
   return testCasesOf(job).length * job.maxOutputBytes * 2 * 6 + 512 * 1024;
+}
+
+/** The limits a sandbox is sized by: a job's, or (for a warm pool) the most any job may ask for. */
+export interface SandboxSize {
+  memoryLimitMb: number;
+  maxProcesses: number;
+}
+
+/** What the sandbox's cgroup enforces: the job's memory plus the sandbox's overhead (no swap), and its tasks. */
+export function sandboxBudget(size: SandboxSize): { memoryBytes: number; pidsMax: number } {
+  return {
+    memoryBytes: (size.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
+    pidsMax: Math.max(size.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
+  };
 }
