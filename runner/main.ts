@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { executeJob } from './executeJob.js';
 import { JobRejected, normalizeJob } from './protocol/job.js';
-import { outcomeWithoutRun, type RunOutcome } from './protocol/result.js';
+import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from './protocol/result.js';
 
 function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ level, msg, component: 'runner', ...extra })}\n`);
@@ -23,6 +23,7 @@ async function outcome(): Promise<RunOutcome> {
   }
   const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
   let job;
+  log('info', RUNNER_READY);
   try {
     job = normalizeJob(JSON.parse(readFileSync(values['job-file'] ?? 0, 'utf8')));
   } catch (err) {

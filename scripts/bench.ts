@@ -4,7 +4,7 @@
 //
 //   BENCH_N (default 40)          sequential jobs per latency series
 //   BENCH_THROUGHPUT (default 200) jobs in the throughput run, MAX_CONCURRENT_JOBS=2
-//   BENCH_MODES (default process,docker-cold,docker-warm)
+//   BENCH_MODES (default process-cold,process-warm,docker-cold,docker-warm): -cold sets POOL_SIZE=0, -warm 2
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { startWorker, type LogLine, type WorkerHandle } from '../test/support/wo
 
 const N = Number(process.env.BENCH_N ?? 40);
 const THROUGHPUT_JOBS = Number(process.env.BENCH_THROUGHPUT ?? 200);
-const MODES = (process.env.BENCH_MODES ?? 'process,docker-cold,docker-warm').split(',');
+const MODES = (process.env.BENCH_MODES ?? 'process-cold,process-warm,docker-cold,docker-warm').split(',');
 const OUT = process.env.BENCH_OUT ?? 'bench-results.json';
 
 const PROGRAMS = { python: 'print("hello world")', javascript: 'console.log("hello world")' } as const;
@@ -41,10 +41,13 @@ function progress(msg: string, fields: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ msg, step: 'bench', ...fields })}\n`);
 }
 
+/** The PATH jobs run with (runner/executeJob.ts): the baseline runs the same interpreters, not a shim. */
+const JOB_PATH = '/usr/local/bin:/usr/bin:/bin';
+
 function spawnOnce(command: string, file: string): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, [file], { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: JOB_PATH, LANG: 'C.UTF-8' } });
     child.stdout.resume();
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${command} exited ${code}`))));
@@ -131,10 +134,11 @@ async function logTime(worker: WorkerHandle, jobId: string, msg: string): Promis
 
 async function measureMode(mode: string, redisUrl: string, redis: Redis): Promise<ModeFigures> {
   const stream = `bench-${mode}-${randomUUID()}`;
-  const runnerMode = mode.startsWith('docker') ? 'docker' : mode;
+  const [runnerMode, pool] = mode.split('-');
+  const warm = pool === 'warm';
   const worker = startWorker({
     REDIS_URL: redisUrl, STREAM_KEY: stream, RUNNER_MODE: runnerMode, MAX_CONCURRENT_JOBS: '2',
-    POOL_SIZE: mode === 'docker-warm' ? '2' : '0', METRICS_PORT: '0', LOG_LEVEL: 'info',
+    POOL_SIZE: warm ? '2' : '0', METRICS_PORT: '0', LOG_LEVEL: 'info',
   });
   const waiter = redis.duplicate();
   try {
@@ -150,7 +154,7 @@ async function measureMode(mode: string, redisUrl: string, redis: Redis): Promis
         const r = await runJob(redis, waiter, stream, language);
         ms.push(r.ms);
         // Let a warm pool refill between jobs, as it would between requests that are not back to back.
-        if (mode === 'docker-warm') await new Promise((res) => setTimeout(res, 300));
+        if (warm) await new Promise((res) => setTimeout(res, 300));
         const started = await logTime(worker, r.id, 'job started');
         const completed = await logTime(worker, r.id, 'job completed');
         if (language === 'python') {

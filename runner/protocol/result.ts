@@ -82,3 +82,6 @@ export function outcomeWithoutRun(status: Status, message: string): RunOutcome {
     message,
   };
 }
+
+/** The runner logs this on stderr once loaded, before it reads its job: a warm pool's sandbox is ready then. */
+export const RUNNER_READY = 'runner ready';

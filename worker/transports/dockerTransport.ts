@@ -14,8 +14,8 @@ import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limit
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { containerLabels, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
-import { collectRunnerOutput } from './runnerOutput.js';
-import { jobDeadlineMs, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
+import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
+import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
@@ -140,7 +140,11 @@ export class DockerTransport implements RunnerTransport {
         stream.on('close', resolve);
         stream.on('error', () => resolve());
       });
-      if (start) await container.start();
+      if (start) {
+        const ready = runnerReady(stderr, RUNNER_START_TIMEOUT_MS);
+        await container.start();
+        await ready;
+      }
       return { container, stream, stdout, stderr, ended, started: start };
     } catch (err) {
       await this.remove(container);

@@ -11,11 +11,11 @@ import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Job } from '../../runner/protocol/job.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { collectRunnerOutput } from './runnerOutput.js';
+import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
-import { jobDeadlineMs, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
+import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
@@ -90,7 +90,7 @@ export class ProcessTransport implements RunnerTransport {
     const { poolSize = 0, poolLimits } = opts;
     if (poolSize > 0 && !poolLimits) throw new Error('a process warm pool needs poolLimits (the operator caps)');
     this.pool = poolSize > 0
-      ? new WarmPool(poolSize, () => this.prepare('pooled', poolLimits!), (p) => this.teardown(p), opts.onPoolError ?? (() => {}))
+      ? new WarmPool(poolSize, () => this.prepare('pooled', poolLimits!, true), (p) => this.teardown(p), opts.onPoolError ?? (() => {}))
       : null;
   }
 
@@ -114,8 +114,11 @@ export class ProcessTransport implements RunnerTransport {
     }
   }
 
-  /** Sets up a sandbox (tmpfs, cgroup sized for `size`) and starts the runner in it, waiting for its job. */
-  private async prepare(label: string, size: SandboxSize): Promise<Prepared> {
+  /**
+   * Sets up a sandbox (tmpfs, cgroup sized for `size`) and starts the runner in it, waiting for its job; for
+   * the pool, only resolves once the runner is loaded.
+   */
+  private async prepare(label: string, size: SandboxSize, awaitReady = false): Promise<Prepared> {
     const name = sandboxName(this.ownerId, `${label}-${randomBytes(4).toString('hex')}`);
     const tmpfs = await createSandboxTmpfs(name);
     let cgroup: SandboxCgroup;
@@ -140,7 +143,16 @@ export class ProcessTransport implements RunnerTransport {
         resolve(code);
       });
     });
-    return { child, cgroup, tmpfs, closed };
+    const prepared = { child, cgroup, tmpfs, closed };
+    if (awaitReady) {
+      try {
+        await runnerReady(child.stderr!, RUNNER_START_TIMEOUT_MS);
+      } catch (err) {
+        await this.teardown(prepared);
+        throw err;
+      }
+    }
+    return prepared;
   }
 
   private execute({ child, closed }: Prepared, job: Job): Promise<RunOutcome> {

@@ -35,6 +35,9 @@ export function runnerOutputCapBytes(job: Job): number {
   return testCasesOf(job).length * job.maxOutputBytes * 2 * 6 + 512 * 1024;
 }
 
+/** How long a warm pool's runner may take to start and say it is ready. */
+export const RUNNER_START_TIMEOUT_MS = 30_000;
+
 /** The limits a sandbox is sized by: a job's, or (for a warm pool) the most any job may ask for. */
 export interface SandboxSize {
   memoryLimitMb: number;
