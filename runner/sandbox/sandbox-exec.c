@@ -133,8 +133,7 @@ static void kill_job_uid(uid_t uid, gid_t gid) {
 
 /* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
  * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
- * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, modules, and every socket family but
- * AF_UNIX. clone3 answers ENOSYS so libc falls back to
+ * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, modules, and socket(). clone3 answers ENOSYS so libc falls back to
  * clone, whose flags a classic filter can inspect. */
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -168,13 +167,11 @@ static int install_seccomp(void) {
     DENY(__NR_move_mount), DENY(__NR_open_tree),
     /* System V and POSIX IPC objects outlive the processes that made them: memory no job should leave. */
     DENY(__NR_msgget), DENY(__NR_semget), DENY(__NR_shmget), DENY(__NR_mq_open),
-    /* Sockets: AF_UNIX only. Where the sandbox shares a network namespace (the sidecar shares its task's),
-     * this is what keeps the job off Redis, the metadata endpoint and the internet; elsewhere it backs up
-     * the namespace. The family is socket()'s first argument. */
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* No socket() at all, of any family: where the sandbox shares a network namespace (the sidecar shares its
+     * task's) this keeps the job off Redis, the metadata endpoint, the internet and the abstract unix sockets
+     * of that namespace; elsewhere it backs up the namespace. socketpair() stays: runtimes use it internally,
+     * and a connected pair reaches nothing outside the job. */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
     /* clone with any namespace flag (the flags are the first argument on x86_64 and aarch64). */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),

@@ -2,7 +2,7 @@
 // worker drops into the shared directory (see protocol.ts), one directory per job, and answers each with a
 // result file. It never talks to Redis, and nothing in the shared directory is trusted beyond its schema.
 import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { JobRejected, normalizeJob, type Job } from '../protocol/job.js';
@@ -62,8 +62,8 @@ export class SidecarDaemon {
   start(): void {
     if (!existsSync(this.dir)) throw new Error(`SIDECAR_DIR ${this.dir} does not exist; mount the volume shared with the worker there`);
     // Volumes are often created world-writable (an emptyDir is): only its owner and group (the worker's uid or
-    // fsGroup) may create job directories, no job uid.
-    chmodSync(this.dir, 0o770);
+    // fsGroup) may create job directories, no job uid; sticky, so nobody removes or replaces another's entries.
+    chmodSync(this.dir, 0o1770);
     this.removeStale();
     this.heartbeat();
     this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS));
@@ -109,7 +109,8 @@ export class SidecarDaemon {
     for (const name of readdirSync(this.dir)) {
       if (name.startsWith('.')) continue;
       try {
-        const st = statSync(join(this.dir, name));
+        // lstat: a link is never a job directory, wherever it points.
+        const st = lstatSync(join(this.dir, name));
         if (st.isDirectory() && st.uid < JOB_UID_MIN) names.push(name);
       } catch {
         // Removed meanwhile.
@@ -121,7 +122,8 @@ export class SidecarDaemon {
   private sweepJobLeftovers(): void {
     for (const name of readdirSync(this.dir)) {
       try {
-        if (statSync(join(this.dir, name)).uid >= JOB_UID_MIN) rmSync(join(this.dir, name), { recursive: true, force: true });
+        // lstat: a job's link is removed itself, not followed.
+        if (lstatSync(join(this.dir, name)).uid >= JOB_UID_MIN) rmSync(join(this.dir, name), { recursive: true, force: true });
       } catch {
         // Removed meanwhile.
       }

@@ -6,7 +6,8 @@
 //   <dir>/<owner>@<random>/job.claimed   the sidecar renamed job.json: it is running the job
 //   <dir>/<owner>@<random>/result.json   the sidecar's reply: {"outcome": RunOutcome} or {"error": "..."}
 //   <dir>/.sidecar-heartbeat             rewritten by the sidecar every second while it runs
-import { renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { RunOutcome } from '../protocol/result.js';
 
 export const JOB_FILE = 'job.json';
@@ -23,8 +24,17 @@ export const POLL_INTERVAL_MS = 20;
 /** A reply is an outcome, or an infrastructure failure the worker treats as retryable. */
 export type SidecarReply = { outcome: RunOutcome } | { error: string };
 
+/**
+ * Writes under a fresh random name, created exclusively (so never through a link someone planted), then
+ * renames over `path`.
+ */
 export function writeAtomically(path: string, data: string, mode: number): void {
-  const temporary = `${path}.tmp`;
-  writeFileSync(temporary, data, { mode });
-  renameSync(temporary, path);
+  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, data, { mode, flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
+  }
 }

@@ -2,7 +2,7 @@
 // shared directory (runner/sidecar/protocol.ts) and waits for its result file. The sidecar holds the
 // sandboxes; this side only writes, waits and cleans up.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Job } from '../../runner/protocol/job.js';
@@ -27,7 +27,10 @@ export class SidecarTransport implements RunnerTransport {
   /** Why no sidecar serves the directory, or null when one does. */
   sidecarProblem(): string | null {
     try {
-      const age = Date.now() - statSync(join(this.dir, HEARTBEAT_FILE)).mtimeMs;
+      // lstat: only the sidecar's own file counts, not a link someone put in its place.
+      const heartbeat = lstatSync(join(this.dir, HEARTBEAT_FILE));
+      if (!heartbeat.isFile()) return `${join(this.dir, HEARTBEAT_FILE)} is not a regular file`;
+      const age = Date.now() - heartbeat.mtimeMs;
       return age <= HEARTBEAT_STALE_MS ? null : `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
     } catch {
       return `no runner sidecar serves ${this.dir} (no heartbeat file); start it with \`code-exec sidecar\` or check the task's runner container`;
