@@ -4,45 +4,20 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LANGUAGES } from '../../runner/languages.js';
 import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
-import { DockerTransport } from '../../worker/transports/dockerTransport.js';
-import { ProcessTransport } from '../../worker/transports/processTransport.js';
-import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { COMPILE_ERRORS, PROGRAMS, type Behaviour } from '../support/programs.js';
-import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
-import { startSidecar, type SidecarPosture } from '../support/sidecar.js';
+import { availableTransports } from '../support/transports.js';
 
-const withDocker = await dockerAvailable();
-
-interface Started {
-  transport: RunnerTransport;
-  stop?: () => Promise<void>;
-}
-
-const viaSidecar = (posture: SidecarPosture) => async (): Promise<Started> => {
-  const sidecar = await startSidecar(posture);
-  return { transport: new SidecarTransport(sidecar.dir, 'contract-test'), stop: () => sidecar.stop() };
-};
-
-const TRANSPORTS: [string, () => Promise<Started>][] = [
-  ['process', async () => ({ transport: new ProcessTransport('contract-test') })],
-  ['sidecar (process)', viaSidecar('process')],
-  ...(withDocker
-    ? ([
-        ['docker', async () => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'contract-test' }) })],
-        ['sidecar (container)', viaSidecar('container')],
-      ] as [string, () => Promise<Started>][])
-    : []),
-];
+const TRANSPORTS = await availableTransports();
 
 let seq = 0;
 
-describe.each(TRANSPORTS)('%s transport', (_name, create) => {
+describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_name, factory) => {
   let transport: RunnerTransport;
   let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    ({ transport, stop } = await create());
+    ({ transport, stop } = await factory.start({ ownerId: 'contract-test' }));
   });
   afterAll(async () => {
     await transport.close();
