@@ -1,0 +1,66 @@
+// The runner transports this host can run, for the suites that run the same jobs through every one of them
+// (the transport contract suite, the hostile-program battery). Adding a transport is adding one entry to
+// TRANSPORT_FACTORIES.
+import { DockerTransport } from '../../worker/transports/dockerTransport.js';
+import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
+import type { RunnerTransport } from '../../worker/transports/transport.js';
+import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
+import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from './services.js';
+import { startSidecar, type SidecarPosture } from './sidecar.js';
+
+export interface StartOptions {
+  /** The owner label of the transport's sandboxes (the worker instance id in production). */
+  ownerId: string;
+  /** Extra environment for a runner sidecar (as its container or daemon would be given). */
+  sidecarEnv?: Record<string, string>;
+}
+
+export interface StartedTransport {
+  transport: RunnerTransport;
+  /** The directory shared with the runner sidecar, for sidecar transports. */
+  sidecarDir?: string;
+  /** Stops what start() started beside the transport (a sidecar); the transport itself is closed by the caller. */
+  stop?: () => Promise<void>;
+  /** Idle warm-pool sandboxes the transport keeps between jobs (expectNothingLeft allows that many). */
+  pooled?: number;
+}
+
+export interface TransportFactory {
+  name: string;
+  /** Skipped (loudly) outside CI when the Docker engine or an up-to-date runner image is missing. */
+  needsDocker: boolean;
+  start(opts: StartOptions): Promise<StartedTransport>;
+}
+
+const viaSidecar = (posture: SidecarPosture) => async ({ ownerId, sidecarEnv }: StartOptions): Promise<StartedTransport> => {
+  const sidecar = await startSidecar(posture, sidecarEnv);
+  return { transport: new SidecarTransport(sidecar.dir, ownerId), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
+};
+
+/** Warm pools as a worker sets them up by default (POOL_SIZE 2, sized for the default caps). */
+const POOL = { poolSize: 2, poolLimits: { memoryLimitMb: DEFAULT_CAPS.maxMemoryLimitMb, maxProcesses: DEFAULT_CAPS.maxProcesses } };
+
+export const TRANSPORT_FACTORIES: TransportFactory[] = [
+  { name: 'process', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId) }) },
+  // Pooled sandboxes start sized for the caps and shrink to each job's limits: everything else must hold as well.
+  { name: 'process (warm pool)', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId, POOL), pooled: POOL.poolSize }) },
+  { name: 'sidecar (process)', needsDocker: false, start: viaSidecar('process') },
+  {
+    name: 'docker',
+    needsDocker: true,
+    start: async ({ ownerId }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId }) }),
+  },
+  {
+    name: 'docker (warm pool)',
+    needsDocker: true,
+    start: async ({ ownerId }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId, ...POOL }), pooled: POOL.poolSize }),
+  },
+  { name: 'sidecar (container)', needsDocker: true, start: viaSidecar('container') },
+];
+
+/** The transports this run can use: all of them, or those without Docker when dockerAvailable() allows skipping. */
+export async function availableTransports(): Promise<TransportFactory[]> {
+  const withDocker = await dockerAvailable();
+  return TRANSPORT_FACTORIES.filter((t) => withDocker || !t.needsDocker);
+}
