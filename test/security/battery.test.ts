@@ -63,8 +63,9 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
   const start = async () => {
     started = await factory.start({ ownerId: 'security-battery', sidecarEnv: host.envSecrets });
     if (started.sidecarDir) {
-      // The worst case of a shared volume: world-writable and listable, as an emptyDir is by default.
-      chmodSync(started.sidecarDir, 0o777);
+      // Worse than the sidecar leaves it (1770: the worker's alone): world-writable and listable, as if the
+      // volume's owner and group were not the worker's. The sidecar's sticky bit stays, as it sets it at start.
+      chmodSync(started.sidecarDir, 0o1777);
       host.watchDir(started.sidecarDir);
     }
     // A container sidecar's processes are leftovers of the battery too, should a job's outlive it.

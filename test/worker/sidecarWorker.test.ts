@@ -29,8 +29,9 @@ describe.each(POSTURES)('worker in sidecar mode (sidecar as a %s)', (posture) =>
 
   beforeAll(async () => {
     sidecar = await startSidecar(posture);
-    // The worst case of a shared volume: world-writable and listable, as an emptyDir is by default.
-    chmodSync(sidecar.dir, 0o777);
+    // Worse than the sidecar leaves it (1770: the worker's alone): world-writable and listable, as if the
+    // volume's owner and group were not the worker's. The sidecar's sticky bit stays, as it sets it at start.
+    chmodSync(sidecar.dir, 0o1777);
     worker = startWorker({
       REDIS_URL: redis.url, STREAM_KEY: stream, RUNNER_MODE: 'sidecar', SIDECAR_DIR: sidecar.dir,
       MAX_CONCURRENT_JOBS: '3', READ_BLOCK_MS: '200',
