@@ -121,27 +121,4 @@ describe.each(MODES)('worker (%s transport)', (runnerMode) => {
     expect(await result(ok)).toMatchObject({ status: 'accepted' });
     expect(w.logs.filter((l) => l.msg === 'job started').map((l) => l.jobId)).toEqual([ok]);
   });
-
-  it('Redis down when the worker starts: it says so, backs off, then works once Redis is up', async () => {
-    stream = `jobs-${randomUUID()}`;
-    const later = await startRedis({ started: false });
-    try {
-      const w = startWorker({ REDIS_URL: later.url, STREAM_KEY: stream, RUNNER_MODE: mode, READ_BLOCK_MS: '200' });
-      workers.push(w);
-      const complaint = await w.waitForLog((l) => l.msg === 'redis unreachable, retrying', 15_000, 'the retry');
-      expect(complaint).toMatchObject({ level: 'warn', retryInMs: expect.any(Number) });
-      await w.waitForLog((l) => l.msg === 'redis unreachable, retrying' && Number(l.attempt) >= 3, 15_000, 'a third attempt');
-      expect(w.proc.exitCode).toBeNull();
-      await later.start();
-      await started(w);
-      await later.client.xadd(stream, '*', 'job', JSON.stringify({ id: 'after-outage', language: 'python', code: 'print("up")' }));
-      const waiter = later.client.duplicate();
-      expect(await waitForResult(waiter, 'after-outage', 60_000)).toMatchObject({ status: 'accepted', stdout: 'up\n' });
-      waiter.disconnect();
-    } finally {
-      await Promise.all(workers.map((w) => w.stop()));
-      workers = [];
-      await later.stop();
-    }
-  });
 });
