@@ -321,15 +321,16 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         log.info('job rejected', { jobId: job.id, reason: err.message });
         outcome = outcomeWithoutRun('rejected', err.message);
       } else {
-        // Not final: the entry stays pending and is reclaimed, up to MAX_DELIVERIES.
-        const error = (err as Error).message;
         const where = err instanceof CodeSourceError ? 'fetching its code from S3' : 'the transport';
-        log.error(`job failed in ${where}; it stays pending for a retry`, { jobId: job.id, attempts, error });
-        this.emit('job:failed', { entryId, jobId: job.id, error });
-        return;
+        return this.attemptFailed(entryId, fields, attempts, job, where, (err as Error).message, log);
       }
     } finally {
       clearInterval(keepAlive);
+    }
+    if (outcome.status === 'internal_error') {
+      // The runner says the platform failed (a launcher or compiler that cannot start, an error of its own):
+      // like a transport failure, not final while deliveries are left; another attempt may run elsewhere.
+      return this.attemptFailed(entryId, fields, attempts, job, 'the runner', `internal error: ${outcome.message}`, log);
     }
     const result = this.result(job.id, job.language, outcome, attempts, startedAt);
     const stored = await this.record(result);
@@ -338,6 +339,21 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     // job:completed for it (metrics count stored results), and `stored: false` in its log line.
     log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts, stored });
     if (stored) this.emit('job:completed', result);
+  }
+
+  /**
+   * An attempt without a trustworthy outcome. While deliveries are left the entry stays pending (unacknowledged)
+   * and is reclaimed after CLAIM_IDLE_MS; the last one sends it to the dead-letter stream with this failure.
+   */
+  private async attemptFailed(entryId: string, fields: Record<string, string>, attempts: number, job: Job, where: string, error: string, log: Logger): Promise<void> {
+    this.emit('job:failed', { entryId, jobId: job.id, error });
+    const { maxDeliveries } = this.config;
+    if (attempts < maxDeliveries) {
+      log.error(`job failed in ${where}; it stays pending for a retry`, { jobId: job.id, attempts, maxDeliveries, error });
+      return;
+    }
+    const reason = `delivered ${attempts} times without a result (MAX_DELIVERIES=${maxDeliveries}); the last attempt failed in ${where}: ${error}`;
+    return this.deadLetter(entryId, fields, attempts, reason, job, log);
   }
 
   private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, job: Job | null, log: Logger): Promise<void> {
