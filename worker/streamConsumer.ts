@@ -156,7 +156,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private async reap(): Promise<void> {
     try {
       const reaped = await this.transport.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
-      if (reaped) this.log.info('reaped sandboxes of dead workers', { count: reaped });
+      if (reaped) this.log.info('reaped leftover sandboxes', { count: reaped });
     } catch (err) {
       this.log.warn('sandbox reaper failed', { error: (err as Error).message });
     }

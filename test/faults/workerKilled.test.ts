@@ -57,7 +57,7 @@ describe.each(MODES)('a worker killed mid-job (%s transport)', (mode) => {
     expect(await queue.pendingCount()).toBe(0);
 
     // The rescuer (not a test cleanup) removes what the dead worker left, once its heartbeat has expired.
-    const reaped = await rescuer.waitForLog((l) => l.msg === 'reaped sandboxes of dead workers', 15_000, 'the reaper');
+    const reaped = await rescuer.waitForLog((l) => l.msg === 'reaped leftover sandboxes', 15_000, 'the reaper');
     expect(reaped.count).toBeGreaterThanOrEqual(1);
     await expect.poll(() => sandboxesOf(doomedId), { timeout: 10_000, interval: 100 }).toEqual([]);
     expect(rescuer.logs.filter((l) => l.msg === 'job completed' && l.jobId === id)).toHaveLength(1);

@@ -12,7 +12,8 @@ export interface RunnerTransport {
   close(): Promise<void>;
   /**
    * Removes sandboxes (containers, cgroups) left by worker instances that died: those whose owner is not
-   * this instance and not alive. Returns how many were removed.
+   * this instance and not alive; and this instance's own that could not be removed when their job ended (the
+   * engine was unreachable). Returns how many were removed.
    */
   reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number>;
 }
