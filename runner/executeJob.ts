@@ -74,13 +74,13 @@ function measureAround(before: Before, report: LauncherReport, sampledKb: number
 interface RunContext {
   common: { launcher: string; cwd: string; env: Record<string, string> };
   command: string[];
-  privateDir: string;
+  /** Each case's stdin, written before any job code ran. */
+  stdinPaths: string[];
 }
 
 /** Runs the built program on one input and judges it. */
 async function runCase(job: Job, ctx: RunContext, testCase: TestCase, index: number): Promise<CaseOutcome> {
-  const stdinPath = join(ctx.privateDir, `stdin-${index}`);
-  writeFileSync(stdinPath, testCase.stdin, { mode: 0o600 });
+  const stdinPath = ctx.stdinPaths[index];
   const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
   const sampler = sampleMemory();
   let run: SandboxedRun;
@@ -143,6 +143,13 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
   const privateDir = mkdtempSync(join(tmpdir(), 'runner-'));
   try {
     const { entry, sources } = writeSources(job, opts.workspace);
+    // Every case's stdin now, while the /tmp it shares with the job is empty: a program that fills /tmp (it may,
+    // within its size and inode caps) must not leave the runner unable to write the next case's input.
+    const stdinPaths = testCasesOf(job).map((testCase, i) => {
+      const path = join(privateDir, `stdin-${i}`);
+      writeFileSync(path, testCase.stdin, { mode: 0o600 });
+      return path;
+    });
     const ctx = { entry, sources, memoryMb: job.memoryLimitMb };
     // Compiler and program get different uids: in the sticky workspace the program can then neither
     // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
@@ -189,7 +196,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       }
     }
 
-    const run: RunContext = { common, command: [...expandCommand(recipe.run, ctx), ...job.args], privateDir };
+    const run: RunContext = { common, command: [...expandCommand(recipe.run, ctx), ...job.args], stdinPaths };
     const cases: CaseOutcome[] = [];
     for (const [i, testCase] of testCasesOf(job).entries()) {
       const failedBefore = cases.some((c) => c.status !== 'accepted');

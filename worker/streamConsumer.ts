@@ -20,7 +20,10 @@ type StreamEntry = [id: string, fields: string[]];
 
 export interface WorkerEvents {
   'job:started': [{ id: string; entryId: string; attempts: number }];
-  /** Every result this worker stores and acknowledges: a run's outcome, a rejection, a dead letter's. */
+  /**
+   * Every result this worker stores and acknowledges: a run's outcome, a rejection, a dead letter's. Not
+   * emitted for a run whose job already had a result (delivered twice): the first result stays.
+   */
   'job:completed': [JobResult];
   'job:failed': [{ entryId: string; jobId: string | null; error: string }];
   'entry:dead': [{ entryId: string; reason: string }];
@@ -54,6 +57,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private readonly commands: Redis;
   private readonly blocking: Redis;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Entry ids being handled here: XAUTOCLAIM may return one of them after a long Redis outage. */
+  private readonly handling = new Set<string>();
   private closing = false;
   private started = false;
   private closed: Promise<void> | null = null;
@@ -151,7 +156,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private async reap(): Promise<void> {
     try {
       const reaped = await this.transport.reapOrphans(async (owner) => (await this.commands.exists(workerHeartbeatKey(owner))) === 1);
-      if (reaped) this.log.info('reaped sandboxes of dead workers', { count: reaped });
+      if (reaped) this.log.info('reaped leftover sandboxes', { count: reaped });
     } catch (err) {
       this.log.warn('sandbox reaper failed', { error: (err as Error).message });
     }
@@ -220,6 +225,11 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       for (const id of deleted ?? []) await this.ack(id);
       for (const entry of claimed) {
         if (this.closing) break;
+        if (this.handling.has(entry[0])) {
+          // Idle only because keepClaimed could not reach Redis for CLAIM_IDLE_MS: the job is still running here.
+          this.log.info('an idle entry is still running here; not starting it twice', { entryId: entry[0] });
+          continue;
+        }
         const deliveries = await this.deliveryCount(entry[0]);
         this.log.info('reclaimed an idle entry', { entryId: entry[0], deliveries });
         this.track(this.handle(entry, deliveries));
@@ -250,7 +260,16 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     await this.commands.xack(this.config.streamKey, this.config.consumerGroup, entryId);
   }
 
-  private async handle([entryId, rawFields]: StreamEntry, attempts: number): Promise<void> {
+  private async handle(entry: StreamEntry, attempts: number): Promise<void> {
+    this.handling.add(entry[0]);
+    try {
+      await this.handleEntry(entry, attempts);
+    } finally {
+      this.handling.delete(entry[0]);
+    }
+  }
+
+  private async handleEntry([entryId, rawFields]: StreamEntry, attempts: number): Promise<void> {
     const fields = fieldsOf(rawFields);
     const log = this.log.child({ entryId });
     let raw: unknown;
@@ -272,16 +291,16 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         return this.ack(entryId);
       }
       const rejected = this.result(err.jobId, (raw as { language?: string }).language, outcomeWithoutRun('rejected', err.message), attempts, new Date());
-      await this.record(rejected);
+      const stored = await this.record(rejected);
       await this.ack(entryId);
-      this.emit('job:completed', rejected);
+      if (stored) this.emit('job:completed', rejected);
       return;
     }
-    const stored = await getResult(this.commands, job.id);
-    if (stored) {
+    const existing = await getResult(this.commands, job.id);
+    if (existing) {
       // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
       log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
-      await this.writeSubmission(stored);
+      await this.writeSubmission(existing);
       return this.ack(entryId);
     }
     if (attempts > this.config.maxDeliveries) {
@@ -302,21 +321,39 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         log.info('job rejected', { jobId: job.id, reason: err.message });
         outcome = outcomeWithoutRun('rejected', err.message);
       } else {
-        // Not final: the entry stays pending and is reclaimed, up to MAX_DELIVERIES.
-        const error = (err as Error).message;
         const where = err instanceof CodeSourceError ? 'fetching its code from S3' : 'the transport';
-        log.error(`job failed in ${where}; it stays pending for a retry`, { jobId: job.id, attempts, error });
-        this.emit('job:failed', { entryId, jobId: job.id, error });
-        return;
+        return this.attemptFailed(entryId, fields, attempts, job, where, (err as Error).message, log);
       }
     } finally {
       clearInterval(keepAlive);
     }
+    if (outcome.status === 'internal_error') {
+      // The runner says the platform failed (a launcher or compiler that cannot start, an error of its own):
+      // like a transport failure, not final while deliveries are left; another attempt may run elsewhere.
+      return this.attemptFailed(entryId, fields, attempts, job, 'the runner', `internal error: ${outcome.message}`, log);
+    }
     const result = this.result(job.id, job.language, outcome, attempts, startedAt);
-    await this.record(result);
+    const stored = await this.record(result);
     await this.ack(entryId);
-    log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts });
-    this.emit('job:completed', result);
+    // The second run of a job delivered twice (or reclaimed from a worker taken for dead) stores nothing: no
+    // job:completed for it (metrics count stored results), and `stored: false` in its log line.
+    log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts, stored });
+    if (stored) this.emit('job:completed', result);
+  }
+
+  /**
+   * An attempt without a trustworthy outcome. While deliveries are left the entry stays pending (unacknowledged)
+   * and is reclaimed after CLAIM_IDLE_MS; the last one sends it to the dead-letter stream with this failure.
+   */
+  private async attemptFailed(entryId: string, fields: Record<string, string>, attempts: number, job: Job, where: string, error: string, log: Logger): Promise<void> {
+    this.emit('job:failed', { entryId, jobId: job.id, error });
+    const { maxDeliveries } = this.config;
+    if (attempts < maxDeliveries) {
+      log.error(`job failed in ${where}; it stays pending for a retry`, { jobId: job.id, attempts, maxDeliveries, error });
+      return;
+    }
+    const reason = `delivered ${attempts} times without a result (MAX_DELIVERIES=${maxDeliveries}); the last attempt failed in ${where}: ${error}`;
+    return this.deadLetter(entryId, fields, attempts, reason, job, log);
   }
 
   private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, job: Job | null, log: Logger): Promise<void> {
@@ -324,11 +361,11 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     const id = job?.id ?? readableJobId(fields.job);
     const result = id ? this.result(id, job?.language, outcomeWithoutRun(job ? 'internal_error' : 'rejected', reason), attempts, new Date()) : null;
     // Results first: should writing them fail, the entry is retried without a duplicate dead letter.
-    if (result) await this.record(result);
+    const stored = result ? await this.record(result) : false;
     await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
     await this.ack(entryId);
     this.emit('entry:dead', { entryId, reason });
-    if (result) this.emit('job:completed', result);
+    if (result && stored) this.emit('job:completed', result);
   }
 
   private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
@@ -344,12 +381,15 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     };
   }
 
-  /** Stores the result first-wins in Redis, then copies the stored one (ours or the first) to PostgreSQL. */
-  private async record(result: JobResult): Promise<void> {
+  /**
+   * Stores the result first-wins in Redis, then copies the stored one (ours or the first) to PostgreSQL.
+   * Returns true when ours was stored.
+   */
+  private async record(result: JobResult): Promise<boolean> {
     const stored = await storeResult(this.commands, result, this.config.resultTtlSeconds);
     if (!stored) this.log.info('a result was already stored; keeping the first', { jobId: result.id });
-    if (!this.options.submissions) return;
-    await this.writeSubmission(stored ? result : ((await getResult(this.commands, result.id)) ?? result));
+    if (this.options.submissions) await this.writeSubmission(stored ? result : ((await getResult(this.commands, result.id)) ?? result));
+    return stored;
   }
 
   /**

@@ -2,7 +2,8 @@
 // capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
 // uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
 // memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
-// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed after its job.
+// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed after its job, or,
+// when the engine cannot be reached then, by the reaper once it answers again.
 //
 // With a warm pool (POOL_SIZE), containers are created, attached and started ahead: the runner inside starts
 // and waits for its job on stdin. A job takes one, lowers its memory and pids limits to the job's, and the
@@ -93,6 +94,8 @@ export class DockerTransport implements RunnerTransport {
   private readonly active = new Set<Docker.Container>();
   private readonly removals = new Set<Promise<void>>();
   private readonly pool: WarmPool<Attached> | null;
+  /** Ids of our containers whose removal failed (engine unreachable): reapOrphans tries again. */
+  private readonly unremoved = new Set<string>();
 
   constructor(private readonly opts: DockerTransportOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
@@ -152,8 +155,16 @@ export class DockerTransport implements RunnerTransport {
     }
   }
 
+  /** Removes a container; one the engine could not be asked to remove is left to reapOrphans. */
   private remove(container: Docker.Container): Promise<void> {
-    const removal = container.remove({ force: true }).catch(() => {}).finally(() => this.removals.delete(removal));
+    const removal = container
+      .remove({ force: true })
+      .then(() => void this.unremoved.delete(container.id))
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) this.unremoved.delete(container.id);
+        else this.unremoved.add(container.id);
+      })
+      .finally(() => this.removals.delete(removal));
     this.removals.add(removal);
     return removal;
   }
@@ -169,8 +180,15 @@ export class DockerTransport implements RunnerTransport {
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), jobDeadlineMs(job));
     });
+    let waiting = true;
     try {
-      const waited = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, deadline]);
+      const waited = await Promise.race([
+        container.wait() as Promise<{ StatusCode: number }>,
+        // wait() never settles when the engine's connection drops mid-request (docker-modem ignores a response
+        // cut short): once the attach stream is over, the engine is asked directly, and not answering fails.
+        ended.then(() => this.exitStatus(container, () => waiting)),
+        deadline,
+      ]);
       if (waited === 'timeout') {
         await container.kill().catch(() => {});
         throw new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`);
@@ -183,14 +201,38 @@ export class DockerTransport implements RunnerTransport {
         throw error;
       }
     } finally {
+      waiting = false;
       clearTimeout(timer);
     }
   }
 
-  /** Removes containers labelled as ours whose owner is no longer alive. Returns how many. */
+  /** The container's exit status once it has stopped; a TransportError when the engine does not answer. */
+  private async exitStatus(container: Docker.Container, waiting: () => boolean): Promise<{ StatusCode: number }> {
+    for (;;) {
+      let state: Docker.ContainerInspectInfo['State'];
+      try {
+        state = (await container.inspect()).State;
+      } catch (err) {
+        throw new TransportError(`lost the Docker engine while the runner container ran: ${(err as Error).message}`);
+      }
+      if (!state.Running) return { StatusCode: state.ExitCode };
+      // The runner closed its output but lives on: poll until it stops or the job's deadline.
+      if (!waiting()) return { StatusCode: -1 };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Removes containers labelled as ours whose owner is no longer alive, and this instance's own that could not
+   * be removed when their job ended. Returns how many.
+   */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
     const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
     let reaped = 0;
+    for (const id of this.unremoved) {
+      await this.remove(this.docker.getContainer(id));
+      if (!this.unremoved.has(id)) reaped++;
+    }
     for (const c of containers) {
       const owner = c.Labels[LABEL_OWNER];
       if (owner === this.opts.ownerId || (owner && (await isOwnerAlive(owner)))) continue;
@@ -213,7 +255,7 @@ export class DockerTransport implements RunnerTransport {
   /** Drains the pool and kills the containers of jobs still running: their entries stay pending for another worker. */
   async close(): Promise<void> {
     await this.pool?.close();
-    for (const c of this.active) void this.remove(c);
+    for (const c of [...this.active, ...[...this.unremoved].map((id) => this.docker.getContainer(id))]) void this.remove(c);
     await Promise.all(this.removals);
   }
 }

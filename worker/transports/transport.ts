@@ -1,7 +1,7 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
 import { testCasesOf, type Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
 
 export interface RunnerTransport {
@@ -12,7 +12,8 @@ export interface RunnerTransport {
   close(): Promise<void>;
   /**
    * Removes sandboxes (containers, cgroups) left by worker instances that died: those whose owner is not
-   * this instance and not alive. Returns how many were removed.
+   * this instance and not alive; and this instance's own that could not be removed when their job ended (the
+   * engine was unreachable). Returns how many were removed.
    */
   reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number>;
 }
@@ -30,9 +31,15 @@ export function jobDeadlineMs(job: Job): number {
   return job.compileTimeLimitMs * 2 + 2000 + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
 }
 
-/** Bytes of runner stdout a transport accepts: both capped streams per case, compiler output and JSON escaping. */
+/**
+ * Bytes of runner stdout a transport accepts: both capped streams of every case (with `testCases`, the top
+ * level repeats the decisive case's), the compiler's output, each at most 6 bytes per byte once JSON-escaped
+ * (a control byte becomes \u00XX), plus room for the other fields. A result a runner can legitimately print
+ * must fit, or a job whose output is all control bytes fails on every delivery.
+ */
 export function runnerOutputCapBytes(job: Job): number {
-  return testCasesOf(job).length * job.maxOutputBytes * 2 * 6 + 512 * 1024;
+  const streams = (testCasesOf(job).length + (job.testCases ? 1 : 0)) * 2;
+  return (streams * job.maxOutputBytes + COMPILE_OUTPUT_BYTES) * 6 + 512 * 1024;
 }
 
 /** How long a warm pool's runner may take to start and say it is ready. */

@@ -1,0 +1,71 @@
+// Fault: the Docker engine becomes unreachable while a job runs in it (a proxy in front of the engine's socket
+// is cut, then restored; the real dockerd is never touched). Nothing final is stored while the engine is away,
+// the job is redelivered and succeeds once it is back, and the container it ran in does not outlive the job.
+import Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { getResult } from '../../worker/resultStore.js';
+import { LABEL_JOB, LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
+import { startDockerSocketProxy, type DockerSocketProxy } from '../support/dockerSocketProxy.js';
+import { TestQueue, workerStarted } from '../support/jobQueue.js';
+import { expectNothingLeft, ourContainers } from '../support/leftovers.js';
+import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { DOCKER_SOCKET, dockerAvailable } from '../support/services.js';
+
+const HAVE_DOCKER = await dockerAvailable();
+
+let redis: TestRedis;
+let proxy: DockerSocketProxy;
+let queue: TestQueue | undefined;
+const engine = new Docker({ socketPath: DOCKER_SOCKET });
+
+beforeAll(async () => {
+  redis = await startRedis();
+  proxy = await startDockerSocketProxy();
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await redis?.stop();
+});
+afterEach(async () => {
+  await proxy.restore();
+  await queue?.stopWorkers();
+  await expectNothingLeft();
+});
+
+/** The job's containers as the real engine sees them (the worker's view goes through the proxy). */
+async function containersOf(jobId: string): Promise<Docker.ContainerInfo[]> {
+  return engine.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_JOB}=${jobId}`] } });
+}
+
+describe.skipIf(!HAVE_DOCKER)('the Docker engine unreachable during a job (docker transport)', () => {
+  it('no internal_error is stored while it is away; the job is redelivered and succeeds once it is back; no container is left', async () => {
+    queue = new TestQueue(redis);
+    const w = queue.startWorker('docker', { DOCKER_SOCKET: proxy.path, CLAIM_IDLE_MS: '2000', MAX_DELIVERIES: '3', WORKER_NAME: 'cut-off' });
+    await workerStarted(w);
+    const id = await queue.submit({ code: 'import time\ntime.sleep(2)\nprint("made it")', wallTimeLimitMs: 10_000 });
+    await w.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 30_000, 'the job starting');
+    await expect.poll(async () => (await containersOf(id)).map((c) => c.State), { timeout: 15_000, interval: 50 }).toContain('running');
+    expect(proxy.connections).toBeGreaterThan(0);
+
+    await proxy.cut();
+    const failed = await w.waitForLog((l) => l.msg === 'job failed in the transport; it stays pending for a retry' && l.jobId === id, 15_000, 'the transport failure');
+    expect(failed).toMatchObject({ attempts: 1, error: expect.stringMatching(/^lost the Docker engine while the runner container ran: connect ENOENT/) });
+    // Not final: no result, the entry stays pending for a redelivery.
+    expect(await getResult(redis.client, id)).toBeNull();
+    expect(await queue.pendingCount()).toBe(1);
+    // The container the job was running in could not be removed through the cut socket.
+    expect((await containersOf(id)).length).toBe(1);
+
+    await proxy.restore();
+    const r = await queue.result(id, 30_000);
+    expect(r).toMatchObject({ status: 'accepted', stdout: 'made it\n', attempts: 2, runnerMode: 'docker' });
+    expect(r.worker).toMatch(/^cut-off-/);
+    await w.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000, 'the completion');
+    expect(await queue.announcements(id)).toBe(1);
+    expect(await queue.pendingCount()).toBe(0);
+    // Removed by the worker itself while it keeps running (not by the test's cleanup, nor by another worker).
+    await expect.poll(async () => (await containersOf(id)).length, { timeout: 15_000, interval: 200 }).toBe(0);
+    expect(await ourContainers()).toEqual([]);
+    expect(w.proc.exitCode).toBeNull();
+  });
+});
