@@ -15,7 +15,7 @@ import { createLogger } from '../../worker/logger.js';
 import { LABEL_COMPONENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
 import { KubernetesTransport, runnerJobName, type KubernetesTransportOptions } from '../../worker/transports/kubernetesTransport.js';
 import { selectTransport } from '../../worker/transports/selectTransport.js';
-import { jobDeadlineMs, TransportError } from '../../worker/transports/transport.js';
+import { jobDeadlineMs, runnerOutputCapBytes, TransportError } from '../../worker/transports/transport.js';
 import { FAKE_TOKEN, FakeKubernetes } from '../support/fakeKubernetes.js';
 
 const NAMESPACE = 'judge';
@@ -208,7 +208,8 @@ describe('kubernetes transport', () => {
 
   it('a pod log over the output cap is a TransportError', async () => {
     const j = job({ maxOutputBytes: 1 });
-    fake.script = () => ({ end: 'succeeded', log: `${JSON.stringify(outcome('x'.repeat(800_000)))}\n` });
+    // Twice the cap: past it and past the allowance for the runner's own log lines.
+    fake.script = () => ({ end: 'succeeded', log: `${JSON.stringify(outcome('x'.repeat(2 * runnerOutputCapBytes(j))))}\n` });
     await expect(transport().run(j)).rejects.toThrow(/over its cap/);
     expectCleanedUp(createdJob().name);
   });
