@@ -49,7 +49,9 @@ export async function faultyRunner(mode: string): Promise<FaultyRunner> {
     chmodSync(join(dir, 'bwrap'), 0o755);
     chmodSync(dir, 0o755);
     return {
-      env: { PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+      // No warm pool: the wrapper tells jobs apart by the sandbox's name, and a pooled sandbox is set up (and named)
+      // before its job is known.
+      env: { PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, POOL_SIZE: '0' },
       remove: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
@@ -66,7 +68,8 @@ export async function faultyRunner(mode: string): Promise<FaultyRunner> {
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    env: { RUNNER_IMAGE: tag },
+    // No warm pool: the wrapper reads the job before starting the runner, so a pooled container never gets ready.
+    env: { RUNNER_IMAGE: tag, POOL_SIZE: '0' },
     remove: async () => void execFileSync('docker', ['rmi', '-f', tag], { stdio: 'ignore' }),
   };
 }
