@@ -73,7 +73,8 @@ interface Prepared {
   child: ChildProcess;
   cgroup: SandboxCgroup;
   tmpfs: SandboxTmpfs;
-  closed: Promise<number | null>;
+  /** How the sandbox ended: its exit code or signal, or why it could not start. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
 }
 
 export class ProcessTransport implements RunnerTransport {
@@ -136,11 +137,11 @@ export class ProcessTransport implements RunnerTransport {
     });
     this.active.add(child.pid!);
     child.stdin!.on('error', () => {});
-    const closed = new Promise<number | null>((resolve) => {
-      child.on('error', () => resolve(null));
-      child.on('close', (code) => {
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.on('error', (error) => resolve({ code: null, signal: null, error }));
+      child.on('close', (code, signal) => {
         this.active.delete(child.pid!);
-        resolve(code);
+        resolve({ code, signal });
       });
     });
     const prepared = { child, cgroup, tmpfs, closed };
@@ -172,12 +173,12 @@ export class ProcessTransport implements RunnerTransport {
     child.stdout!.on('data', output.onStdout);
     child.stderr!.on('data', output.onStderr);
     child.stdin!.end(JSON.stringify(job));
-    return closed.then((code) => {
+    return closed.then(({ code, signal, error }) => {
       clearTimeout(timer);
-      if (code === null) throw new TransportError('cannot start bubblewrap; install it with apt-get install bubblewrap');
+      if (error) throw new TransportError(`cannot start bubblewrap (${error.message}); install it with apt-get install bubblewrap`);
       if (timedOut) throw new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`);
       if (code === 97) throw new TransportError('cannot join the job cgroup; run the worker as root');
-      return output.parse(`bwrap exit ${code}`);
+      return output.parse(`bwrap exit ${code ?? signal}`);
     });
   }
 
