@@ -6,30 +6,27 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
 import { LABEL_JOB, LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
 import { startDockerSocketProxy, type DockerSocketProxy } from '../support/dockerSocketProxy.js';
-import { TestQueue, workerStarted } from '../support/jobQueue.js';
-import { expectNothingLeft, ourContainers } from '../support/leftovers.js';
-import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { faultSuite } from '../support/faultSuite.js';
+import { type TestQueue, workerStarted } from '../support/jobQueue.js';
+import { ourContainers } from '../support/leftovers.js';
 import { DOCKER_SOCKET, dockerAvailable } from '../support/services.js';
 
 const HAVE_DOCKER = await dockerAvailable();
 
-let redis: TestRedis;
+const suite = faultSuite();
 let proxy: DockerSocketProxy;
 let queue: TestQueue | undefined;
 const engine = new Docker({ socketPath: DOCKER_SOCKET });
 
 beforeAll(async () => {
-  redis = await startRedis();
   proxy = await startDockerSocketProxy();
 });
 afterAll(async () => {
   await proxy?.stop();
-  await redis?.stop();
 });
+// Registered after the suite's: runs before its workers are stopped, so they can reach the engine again.
 afterEach(async () => {
   await proxy.restore();
-  await queue?.stopWorkers();
-  await expectNothingLeft();
 });
 
 /** The job's containers as the real engine sees them (the worker's view goes through the proxy). */
@@ -39,7 +36,7 @@ async function containersOf(jobId: string): Promise<Docker.ContainerInfo[]> {
 
 describe.skipIf(!HAVE_DOCKER)('the Docker engine unreachable during a job (docker transport)', () => {
   it('no internal_error is stored while it is away; the job is redelivered and succeeds once it is back; no container is left', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const w = queue.startWorker('docker', { DOCKER_SOCKET: proxy.path, CLAIM_IDLE_MS: '2000', MAX_DELIVERIES: '3', WORKER_NAME: 'cut-off' });
     await workerStarted(w);
     const id = await queue.submit({ code: 'import time\ntime.sleep(2)\nprint("made it")', wallTimeLimitMs: 10_000 });
@@ -51,7 +48,7 @@ describe.skipIf(!HAVE_DOCKER)('the Docker engine unreachable during a job (docke
     const failed = await w.waitForLog((l) => l.msg === 'job failed in the transport; it stays pending for a retry' && l.jobId === id, 15_000, 'the transport failure');
     expect(failed).toMatchObject({ attempts: 1, error: expect.stringMatching(/^lost the Docker engine while the runner container ran: connect ENOENT/) });
     // Not final: no result, the entry stays pending for a redelivery.
-    expect(await getResult(redis.client, id)).toBeNull();
+    expect(await getResult(suite.redis.client, id)).toBeNull();
     expect(await queue.pendingCount()).toBe(1);
     // The container the job was running in could not be removed through the cut socket.
     expect((await containersOf(id)).length).toBe(1);

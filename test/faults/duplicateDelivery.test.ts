@@ -1,26 +1,14 @@
 // Fault: the same job is delivered twice, because a producer sent it twice or because a live worker was taken
 // for dead and its entry claimed by another. Delivery is at-least-once; the result is stored once (first wins),
 // announced once, and every entry is acknowledged.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
-import { TestQueue, workerStarted } from '../support/jobQueue.js';
-import { expectNothingLeft } from '../support/leftovers.js';
-import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { faultSuite } from '../support/faultSuite.js';
+import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
-let redis: TestRedis;
+const suite = faultSuite();
 let queue: TestQueue | undefined;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await queue?.stopWorkers();
-  await expectNothingLeft();
-});
 
 const runsOf = (workers: WorkerHandle[], jobId: string, msg: string) => workers.flatMap((w) => w.logs.filter((l) => l.msg === msg && l.jobId === jobId));
 
@@ -32,7 +20,7 @@ async function makeLookAbandoned(entryId: string, consumer: string, until: Promi
   let done = false;
   void until.finally(() => (done = true)).catch(() => {});
   while (!done) {
-    await redis.client.xclaim(queue!.stream, queue!.group, consumer, 0, entryId, 'IDLE', 60_000, 'JUSTID');
+    await suite.redis.client.xclaim(queue!.stream, queue!.group, consumer, 0, entryId, 'IDLE', 60_000, 'JUSTID');
     await new Promise((r) => setTimeout(r, 50));
   }
   await until;
@@ -40,7 +28,7 @@ async function makeLookAbandoned(entryId: string, consumer: string, until: Promi
 
 describe('the same job delivered twice (process transport)', () => {
   it('XADDed twice: one stored result, one announcement, both entries acknowledged', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const w = queue.startWorker('process');
     await workerStarted(w);
     const job = { id: `twice-${Date.now()}`, code: 'import time\ntime.sleep(0.5)\nprint("once")' };
@@ -49,7 +37,7 @@ describe('the same job delivered twice (process transport)', () => {
     expect(await queue.result(job.id)).toMatchObject({ status: 'accepted', stdout: 'once\n' });
     // Both entries are handled (run side by side in the two slots, or the second finds the stored result).
     await expect.poll(() => queue!.pendingCount(), { timeout: 20_000 }).toBe(0);
-    expect(await redis.client.xlen(queue.stream)).toBe(2);
+    expect(await suite.redis.client.xlen(queue.stream)).toBe(2);
     expect(await queue.announcements(job.id)).toBe(1);
     await w.waitForLog((l) => l.msg === 'job completed' && l.jobId === job.id && l.stored === true, 10_000, 'the stored run');
     const secondRun = ['result already stored; acknowledging the redelivery', 'a result was already stored; keeping the first'];
@@ -58,7 +46,7 @@ describe('the same job delivered twice (process transport)', () => {
   });
 
   it('claimed by a second worker while the first still runs it: both run it, the first result stays, announced once', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const first = queue.startWorker('process', { WORKER_NAME: 'first' });
     await workerStarted(first);
     const { id, entryId } = await queue.submitEntry({ code: 'import time\ntime.sleep(4)\nprint("ran")', wallTimeLimitMs: 10_000 });
@@ -75,13 +63,13 @@ describe('the same job delivered twice (process transport)', () => {
     const completions = runsOf([first, second], id, 'job completed');
     expect(completions.map((l) => [l.worker, l.stored])).toEqual(expect.arrayContaining([['first', true], ['second', false]]));
     expect(second.logs.some((l) => l.msg === 'a result was already stored; keeping the first' && l.jobId === id)).toBe(true);
-    expect(await getResult(redis.client, id)).toEqual(r);
+    expect(await getResult(suite.redis.client, id)).toEqual(r);
     expect(await queue.announcements(id)).toBe(1);
     await expect.poll(() => queue!.pendingCount(), { timeout: 10_000 }).toBe(0);
   });
 
   it('its own running entry looking abandoned: the worker does not start the job a second time', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const w = queue.startWorker('process', { CLAIM_IDLE_MS: '1000' });
     const consumer = (await workerStarted(w)).consumer as string;
     const { id, entryId } = await queue.submitEntry({ code: 'import time\ntime.sleep(2)\nprint("one run")', wallTimeLimitMs: 10_000 });

@@ -2,36 +2,24 @@
 // every delivery (it crashes, or reports internal_error) is retried up to MAX_DELIVERIES and then dead-lettered
 // with the reason, while other jobs keep flowing. And jobs that used to poison the runner (output that JSON-
 // escapes past the transport's cap, a /tmp filled before the next test case) get their verdict at once.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
 import { faultyRunner, type FaultyRunner } from '../support/faultyRunner.js';
-import { TestQueue, workerStarted } from '../support/jobQueue.js';
-import { expectNothingLeft } from '../support/leftovers.js';
-import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { faultSuite } from '../support/faultSuite.js';
+import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { dockerAvailable } from '../support/services.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-let redis: TestRedis;
+const suite = faultSuite();
 let queue: TestQueue | undefined;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await queue?.stopWorkers();
-  await expectNothingLeft();
-});
 
 const started = (w: WorkerHandle, jobId: string) => w.logs.filter((l) => l.msg === 'job started' && l.jobId === jobId).map((l) => l.attempts);
 
 describe.each(MODES)('poison jobs (%s transport)', (mode) => {
   it('malformed entries go to the dead-letter stream and the next job still runs', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const w = queue.startWorker(mode);
     await workerStarted(w);
     await queue.submitRaw({ job: '{"id": "broken-1", "language": ' });
@@ -56,7 +44,7 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
     });
 
     it('is retried up to MAX_DELIVERIES, then dead-lettered with the reason and an internal_error result; other jobs keep flowing', async () => {
-      queue = new TestQueue(redis);
+      queue = suite.newQueue();
       const w = queue.startWorker(mode, { ...faulty.env, MAX_DELIVERIES: '3', CLAIM_IDLE_MS: '1000' });
       await workerStarted(w);
       const crash = await queue.submit({ id: `poison-${Date.now()}`, code: 'print("never printed")' });
@@ -65,7 +53,7 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
       // Not final while deliveries are left: after a failed attempt nothing is stored and the entry stays pending.
       for (const id of [crash, error]) {
         await w.waitForLog((l) => l.msg.startsWith('job failed in ') && l.jobId === id && l.attempts === 1, 30_000, `${id} failing once`);
-        expect(await getResult(redis.client, id)).toBeNull();
+        expect(await getResult(suite.redis.client, id)).toBeNull();
       }
       expect(await queue.pendingCount()).toBeGreaterThanOrEqual(1);
       const others = await Promise.all([1, 2, 3].map((i) => queue!.submit({ code: `print(${i} * 7)` })));
@@ -90,7 +78,7 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
       for (const d of dead) {
         const id = (JSON.parse(JSON.parse(d.fields).job) as { id: string }).id;
         expect(d).toMatchObject({ reason: expect.stringMatching(reasons[id]), deliveries: '3' });
-        expect(d.reason).toBe((await getResult(redis.client, id))!.message);
+        expect(d.reason).toBe((await getResult(suite.redis.client, id))!.message);
       }
       await expect.poll(() => queue!.pendingCount(), { timeout: 10_000 }).toBe(0);
     });
@@ -98,7 +86,7 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
 
   describe('jobs that once poisoned the runner get their verdict on the first delivery', () => {
     it('output that JSON-escapes to six times its size, with testCases (the top level repeats a case)', async () => {
-      queue = new TestQueue(redis);
+      queue = suite.newQueue();
       const w = queue.startWorker(mode, { MAX_DELIVERIES: '1' });
       await workerStarted(w);
       // Both streams exactly at maxOutputBytes (65536), every byte a control character: \u0001 in the JSON.
@@ -114,7 +102,7 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
     });
 
     it('a first test case that fills /tmp (every inode) before the runner wrote the next case\'s stdin', async () => {
-      queue = new TestQueue(redis);
+      queue = suite.newQueue();
       const w = queue.startWorker(mode, { MAX_DELIVERIES: '1' });
       await workerStarted(w);
       const fillTmp = [

@@ -1,28 +1,17 @@
 // Fault: a worker dies (SIGKILL) in the middle of a job. Another worker reclaims the entry after CLAIM_IDLE_MS,
 // the job gets exactly one result, and the dead worker's sandbox (its container, or its cgroup and tmpfs) is
 // reaped once its heartbeat has expired.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABEL_OWNER } from '../../worker/transports/containerLabels.js';
-import { TestQueue, workerStarted } from '../support/jobQueue.js';
-import { expectNothingLeft, ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';
-import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { faultSuite } from '../support/faultSuite.js';
+import { type TestQueue, workerStarted } from '../support/jobQueue.js';
+import { ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';
 import { dockerAvailable } from '../support/services.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-let redis: TestRedis;
+const suite = faultSuite();
 let queue: TestQueue | undefined;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-afterEach(async () => {
-  await queue?.stopWorkers();
-  await expectNothingLeft();
-});
 
 /** What a worker instance left on this host: its containers, or its per-job cgroups and tmpfs mounts. */
 async function sandboxesOf(instanceId: string): Promise<string[]> {
@@ -32,7 +21,7 @@ async function sandboxesOf(instanceId: string): Promise<string[]> {
 
 describe.each(MODES)('a worker killed mid-job (%s transport)', (mode) => {
   it('SIGKILL mid-job: another worker reclaims it after CLAIM_IDLE_MS, exactly one result, the orphan sandbox is reaped', async () => {
-    queue = new TestQueue(redis);
+    queue = suite.newQueue();
     const env = { CLAIM_IDLE_MS: '2000', WORKER_HEARTBEAT_TTL_MS: '2000' };
     const doomed = queue.startWorker(mode, { ...env, WORKER_NAME: 'doomed' });
     const doomedId = (await workerStarted(doomed)).consumer as string;
