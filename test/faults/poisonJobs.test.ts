@@ -73,7 +73,11 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
         expect(w.logs.filter((l) => l.msg.startsWith('job failed in ') && l.jobId === id).map((l) => l.attempts)).toEqual([1, 2]);
         expect(await queue.announcements(id)).toBe(1);
       }
-      const dead = await queue.deadLetters();
+      // The result is stored before the entry goes to the dead-letter stream: give the second its moment.
+      let dead = await queue.deadLetters();
+      for (const until = Date.now() + 10_000; dead.length < 2 && Date.now() < until; dead = await queue.deadLetters()) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       expect(dead).toHaveLength(2);
       for (const d of dead) {
         const id = (JSON.parse(JSON.parse(d.fields).job) as { id: string }).id;
