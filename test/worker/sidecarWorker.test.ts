@@ -89,8 +89,11 @@ describe.each(POSTURES)('worker in sidecar mode (sidecar as a %s)', (posture) =>
     const secret = `secret-${randomUUID()}`;
     // Victims wait in the shared directory (queued or running) while the probe looks for them.
     const victims = [1, 2].map(() => run({ language: 'bash', code: `sleep 2; echo ${secret}`, stdin: secret }));
+    // The probe walks the whole filesystem: give it CPU time to spare on a loaded CI machine.
     const probe = run({
       language: 'bash',
+      timeLimitMs: 15_000,
+      wallTimeLimitMs: 30_000,
       code: [
         'sleep 0.5',
         `for d in ${sidecar.dir} /shared; do`,
@@ -103,6 +106,7 @@ describe.each(POSTURES)('worker in sidecar mode (sidecar as a %s)', (posture) =>
     });
     const r = await probe;
     for (const v of await Promise.all(victims)) expect(v.status).toBe('accepted');
+    expect(r.status, `probe: ${r.message} cpu ${r.timeMs} ms, wall ${r.wallTimeMs} ms`).toBe('accepted');
     expect(r.stdout).toContain('probe-done');
     expect(r.stdout).not.toContain(secret);
     expect(r.stdout).not.toMatch(/^found:/m);
