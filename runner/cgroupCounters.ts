@@ -11,7 +11,14 @@ interface CgroupPaths {
   v2: string | null;
 }
 
+let ownPaths: CgroupPaths | undefined;
+
+/** The runner's cgroups: fixed for its life (it is started inside the sandbox's), so read once. */
 function cgroupPaths(): CgroupPaths {
+  return (ownPaths ??= readCgroupPaths());
+}
+
+function readCgroupPaths(): CgroupPaths {
   const paths: CgroupPaths = { v1: new Map(), v2: null };
   try {
     for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
@@ -36,11 +43,19 @@ function v1Files(controller: string, file: string): string[] {
   return [...(p !== undefined && p !== '/' ? [`/sys/fs/cgroup/${controller}${p}/${file}`] : []), `/sys/fs/cgroup/${controller}/${file}`];
 }
 
+/** The file that answered last time, per list of candidates: the counters are read around every run. */
+const answered = new Map<string, string>();
+
 function firstReadable(files: string[], parse: (text: string) => number | null): number | null {
-  for (const file of files) {
+  const key = files.join('\n');
+  const known = answered.get(key);
+  for (const file of known ? [known, ...files] : files) {
     try {
       const n = parse(readFileSync(file, 'utf8'));
-      if (n !== null) return n;
+      if (n !== null) {
+        answered.set(key, file);
+        return n;
+      }
     } catch {
       // Not this one.
     }

@@ -305,10 +305,14 @@ int main(int argc, char **argv) {
   }
   long long wall = now_ms() - started;
 
-  /* Background processes (nohup, setsid, double fork) die with their job. The wait is bounded: a report
-   * that comes late is still better than none. */
+  /* Background processes (nohup, setsid, double fork) die with their job. Every process the job made is our
+   * descendant until we reap it (orphans are reparented to us, the subreaper), so when we have no child left
+   * there is nothing to kill, and the usual job ends without the killers' forks. The wait is bounded: a
+   * report that comes late is still better than none. */
+  int leftover;
+  while ((leftover = waitpid(-1, &(int){0}, WNOHANG)) > 0) {}
   long long reap_deadline = now_ms() + 3000;
-  for (;;) {
+  while (leftover == 0) {
     kill_job_uid(o.uid, o.gid);
     int st;
     pid_t p;
