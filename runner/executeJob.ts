@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
+import { phaseClock, type PhaseClock } from './phaseClock.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
-import { testCasesOf, type Job, type TestCase } from './protocol/job.js';
+import { normalizeJob, testCasesOf, type Job, type TestCase } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, JOB_UID_MIN, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { CaseOutcome, RunOutcome } from './protocol/result.js';
 import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
@@ -137,7 +138,28 @@ function summarize(job: Job, cases: CaseOutcome[], compileOutput: string, compil
   };
 }
 
+/**
+ * For a runner started ahead of its job (a warm pool): takes the paths a job takes once, validating a job and
+ * running a command through the launcher, so that compiling them on first use in this fresh process is
+ * not paid by the job.
+ */
+export async function warmUp(opts: ExecuteOptions): Promise<void> {
+  normalizeJob({ id: 'warm-up', language: 'python', code: 'pass', stdin: '', testCases: [{ stdin: '', expectedOutput: '' }] });
+  sampleMemory().stop();
+  const { report } = await runSandboxed({
+    launcher: opts.launcher, cwd: '/', env: JOB_ENV, uid: sandboxUid(), command: ['true'], stdinPath: null,
+    limits: { cpuMs: 1000, wallMs: 5000, nproc: 4, fsizeBytes: 0, stackBytes: 8 << 20, nofile: 64 }, outputCapBytes: 1024,
+  });
+  if (report.exitCode !== 0) throw new Error(`the launcher's warm-up run failed: ${JSON.stringify(report)}`);
+}
+
 export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
+  const clock = phaseClock();
+  const outcome = await judge(job, opts, clock);
+  return { ...outcome, phases: clock.phases };
+}
+
+async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise<RunOutcome> {
   const recipe = languageFor(job.language)!;
   // Runner-private files (stdin) live outside the workspace in a directory only root can enter.
   const privateDir = mkdtempSync(join(tmpdir(), 'runner-'));
@@ -154,6 +176,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
     // Compiler and program get different uids: in the sticky workspace the program can then neither
     // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
     const common = { launcher: opts.launcher, cwd: opts.workspace, env: JOB_ENV };
+    clock.lap('workspaceMs');
 
     let compileOutput = '';
     let compilations = 0;
@@ -167,6 +190,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
         limits: limitsFor(job, job.compileTimeLimitMs, job.compileTimeLimitMs * 2 + 2000, COMPILE_MAX_PROCESSES),
         outputCapBytes: COMPILE_OUTPUT_BYTES,
       });
+      clock.lap('compileMs');
       compileOutput = compile.interleaved.toString('utf8');
       const r = compile.report;
       const failed = r.execError || r.killedBy || r.signal || r.exitCode !== 0 || r.cpuMs > job.compileTimeLimitMs;
@@ -202,6 +226,7 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
       const failedBefore = cases.some((c) => c.status !== 'accepted');
       cases.push(job.stopOnFirstFailure && failedBefore ? SKIPPED : await runCase(job, run, testCase, i));
     }
+    clock.lap('runMs');
     return summarize(job, cases, compileOutput, compilations);
   } finally {
     rmSync(privateDir, { recursive: true, force: true });

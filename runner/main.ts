@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { executeJob } from './executeJob.js';
+import { executeJob, warmUp } from './executeJob.js';
 import { JobRejected, normalizeJob } from './protocol/job.js';
 import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from './protocol/result.js';
 
@@ -15,13 +15,20 @@ function log(level: string, msg: string, extra: Record<string, unknown> = {}): v
 
 async function outcome(): Promise<RunOutcome> {
   const { values } = parseArgs({
-    options: { workspace: { type: 'string', default: '/workspace' }, 'job-file': { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      workspace: { type: 'string', default: '/workspace' },
+      'job-file': { type: 'string' },
+      // Started ahead of its job (a warm pool): time spent before the job arrives is free.
+      'started-ahead': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
-    process.stdout.write('usage: runner.js [--workspace DIR] [--job-file FILE | < job.json]   (prints one JSON result)\n');
+    process.stdout.write('usage: runner.js [--workspace DIR] [--started-ahead] [--job-file FILE | < job.json]   (prints one JSON result)\n');
     process.exit(0);
   }
   const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
+  if (values['started-ahead']) await warmUp({ workspace: values.workspace!, launcher });
   let job;
   log('info', RUNNER_READY);
   try {

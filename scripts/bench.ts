@@ -95,15 +95,29 @@ function processRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Where a python job's time went, mean ms per job: the worker's "job completed" log (its phases, from the
+ * worker, the transport and the runner) and what the bench saw around it.
+ */
 interface Phases {
-  /** XADD until the worker logged "job started" (queue read, validation). */
+  /** XADD until the worker started the job (queued, read, validated). */
   claimMs: number;
-  /** "job started" to "job completed": the transport (sandbox set-up, runner, compile, run, teardown). */
-  transportMs: number;
-  /** Of which the program itself ran (its wall time, measured by the launcher). */
+  /** A pooled sandbox taken and fitted, or one set up for the job (tmpfs, cgroup, container created). */
+  sandboxMs: number;
+  /** The runner's share besides its phases below: its start where not started ahead, job in, result out. */
+  runnerMs: number;
+  /** The runner writing sources and inputs into the workspace. */
+  workspaceMs: number;
+  compileMs: number;
+  /** Every case run and measured by the runner... */
+  runMs: number;
+  /** ...of which the program itself (its wall time, measured by the launcher). */
   programMs: number;
-  /** "job completed" until the result was seen (store, ack, announcement, waiter). */
+  /** The result stored (Redis, and PostgreSQL where configured). */
   storeMs: number;
+  ackMs: number;
+  /** What is left: the worker's own bookkeeping, the announcement and the waiter waking. */
+  restMs: number;
 }
 
 interface ModeFigures {
@@ -115,21 +129,36 @@ interface ModeFigures {
   workerRssMb: { start: number; end: number };
 }
 
-async function runJob(redis: Redis, waiter: Redis, stream: string, language: Language): Promise<{ id: string; ms: number; t0: number; programMs: number }> {
+async function runJob(redis: Redis, waiter: Redis, stream: string, language: Language): Promise<{ id: string; ms: number; programMs: number }> {
   const id = randomUUID();
-  const t0 = Date.now();
   const p0 = performance.now();
   await redis.xadd(stream, '*', 'job', JSON.stringify({ id, language, code: PROGRAMS[language] }));
   const result = await waitForResult(waiter, id, 120_000);
   const ms = performance.now() - p0;
   if (!result || result.status !== 'accepted') throw new Error(`job ${id} failed: ${JSON.stringify(result)}`);
-  return { id, ms, t0, programMs: result.wallTimeMs };
+  return { id, ms, programMs: result.wallTimeMs };
 }
 
-/** When the worker logged `msg` for the job (its log may arrive a moment after the result). */
-async function logTime(worker: WorkerHandle, jobId: string, msg: string): Promise<number> {
-  const line = await worker.waitForLog((l: LogLine) => l.msg === msg && l.jobId === jobId, 10_000, `"${msg}" for ${jobId}`);
-  return Date.parse(String(line.time));
+/** The job's phases as the worker logged them, completed by what the bench measured around the job. */
+async function phasesOf(worker: WorkerHandle, job: { id: string; ms: number; programMs: number }): Promise<Phases> {
+  const line = await worker.waitForLog((l: LogLine) => l.msg === 'job completed' && l.jobId === job.id, 10_000, `"job completed" for ${job.id}`);
+  const logged = line.phases as Record<string, number | undefined>;
+  const get = (key: string) => logged[key] ?? 0;
+  const runner = get('runnerMs');
+  const own = get('workspaceMs') + get('compileMs') + get('runMs');
+  const phases: Omit<Phases, 'restMs'> = {
+    claimMs: get('claimMs'),
+    sandboxMs: get('sandboxMs'),
+    runnerMs: runner - own,
+    workspaceMs: get('workspaceMs'),
+    compileMs: get('compileMs'),
+    runMs: get('runMs'),
+    programMs: job.programMs,
+    storeMs: get('storeMs'),
+    ackMs: get('ackMs'),
+  };
+  const accounted = phases.claimMs + phases.sandboxMs + runner + phases.storeMs + phases.ackMs;
+  return { ...phases, restMs: job.ms - accounted };
 }
 
 async function measureMode(mode: string, redisUrl: string, redis: Redis): Promise<ModeFigures> {
@@ -155,11 +184,7 @@ async function measureMode(mode: string, redisUrl: string, redis: Redis): Promis
         ms.push(r.ms);
         // Let a warm pool refill between jobs, as it would between requests that are not back to back.
         if (warm) await new Promise((res) => setTimeout(res, 300));
-        const started = await logTime(worker, r.id, 'job started');
-        const completed = await logTime(worker, r.id, 'job completed');
-        if (language === 'python') {
-          phases.push({ claimMs: started - r.t0, transportMs: completed - started, programMs: r.programMs, storeMs: r.t0 + r.ms - completed });
-        }
+        if (language === 'python') phases.push(await phasesOf(worker, r));
       }
       latency[language] = series(ms);
       progress('latency measured', { mode, language, p50: Math.round(latency[language].p50) });
@@ -177,11 +202,11 @@ async function measureMode(mode: string, redisUrl: string, redis: Redis): Promis
     const elapsed = performance.now() - t0;
     const cpu = processCpuMs(pid) - cpuBefore;
     progress('throughput measured', { mode, jobsPerS: Number((THROUGHPUT_JOBS / (elapsed / 1000)).toFixed(1)) });
-    const mean = (key: keyof Phases) => phases.reduce((n, p) => n + p[key], 0) / phases.length;
+    const mean = Object.fromEntries(Object.keys(phases[0]).map((k) => [k, phases.reduce((n, p) => n + p[k as keyof Phases], 0) / phases.length])) as unknown as Phases;
     return {
       mode,
       latency,
-      phases: { claimMs: mean('claimMs'), transportMs: mean('transportMs'), programMs: mean('programMs'), storeMs: mean('storeMs') },
+      phases: mean,
       throughputPerS: THROUGHPUT_JOBS / (elapsed / 1000),
       workerCpuMsPerJob: cpu / THROUGHPUT_JOBS,
       workerRssMb: { start: rssStart, end: processRssMb(pid) },
@@ -205,9 +230,16 @@ function table(base: BareFigures, modes: ModeFigures[]): string {
     const js = m.latency.javascript;
     rows.push(`| ${m.mode} | ${f1(py.p50)} / ${f1(py.p95)} / ${f1(py.p99)} | ${(py.p50 / base.latency.python.p50).toFixed(2)} | ${f1(js.p50)} / ${f1(js.p95)} / ${f1(js.p99)} | ${(js.p50 / base.latency.javascript.p50).toFixed(2)} | ${f1(m.throughputPerS)} | ${(m.throughputPerS / base.throughputPerS).toFixed(2)} | ${f1(m.workerCpuMsPerJob)} |`);
   }
-  rows.push('', '| series | claim (ms) | transport (ms) | of which the program (ms) | store + announce (ms) | worker RSS start → end (MB) |', '|---|---|---|---|---|---|');
+  rows.push(
+    '',
+    'Where a python job\'s time goes (mean ms per job):',
+    '',
+    '| series | claim | sandbox | runner | workspace | compile | run (program) | store | ack | rest | worker RSS start → end (MB) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const m of modes) {
-    rows.push(`| ${m.mode} | ${f1(m.phases.claimMs)} | ${f1(m.phases.transportMs)} | ${f1(m.phases.programMs)} | ${f1(m.phases.storeMs)} | ${f1(m.workerRssMb.start)} → ${f1(m.workerRssMb.end)} |`);
+    const p = m.phases;
+    rows.push(`| ${m.mode} | ${[p.claimMs, p.sandboxMs, p.runnerMs, p.workspaceMs, p.compileMs].map(f1).join(' | ')} | ${f1(p.runMs)} (${f1(p.programMs)}) | ${[p.storeMs, p.ackMs, p.restMs].map(f1).join(' | ')} | ${f1(m.workerRssMb.start)} → ${f1(m.workerRssMb.end)} |`);
   }
   return rows.join('\n');
 }

@@ -332,12 +332,21 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       // like a transport failure, not final while deliveries are left; another attempt may run elsewhere.
       return this.attemptFailed(entryId, fields, attempts, job, 'the runner', `internal error: ${outcome.message}`, log);
     }
+    const ranAt = performance.now();
     const result = this.result(job.id, job.language, outcome, attempts, startedAt);
     const stored = await this.record(result);
+    const storedAt = performance.now();
     await this.ack(entryId);
+    const phases = {
+      // The entry id is the Redis clock's ms at XADD: time queued and claimed.
+      claimMs: startedAt.getTime() - Number(entryId.split('-')[0]),
+      ...outcome.phases,
+      storeMs: Math.round((storedAt - ranAt) * 10) / 10,
+      ackMs: Math.round((performance.now() - storedAt) * 10) / 10,
+    };
     // The second run of a job delivered twice (or reclaimed from a worker taken for dead) stores nothing: no
     // job:completed for it (metrics count stored results), and `stored: false` in its log line.
-    log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts, stored });
+    log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts, stored, phases });
     if (stored) this.emit('job:completed', result);
   }
 
@@ -369,8 +378,10 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   }
 
   private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
+    // Phases go to the log (handleEntry), not into what clients read.
+    const { phases: _logged, ...judged } = outcome;
     return {
-      ...outcome,
+      ...judged,
       id,
       language: typeof language === 'string' ? language : '',
       runnerMode: outcome.status === 'rejected' ? null : this.transport.mode,

@@ -50,6 +50,22 @@ export interface RunOutcome {
   /** Times the compiler ran for this job (0 for interpreted languages and jobs that never started). */
   compilations?: number;
   testCases?: CaseOutcome[];
+  /** Where the time went; the worker logs it with the job and leaves it out of the stored result. */
+  phases?: Phases;
+}
+
+/**
+ * Milliseconds per phase of one job. The runner measures its own (workspace: sources and inputs written;
+ * compile; run: every case run and measured); the transport adds sandbox (a pooled sandbox taken and fitted
+ * to the job, or one set up for it) and runner (job handed over until its result line: the runner's own
+ * phases, its start where it was not started ahead, and the way in and out).
+ */
+export interface Phases {
+  sandboxMs?: number;
+  runnerMs?: number;
+  workspaceMs?: number;
+  compileMs?: number;
+  runMs?: number;
 }
 
 export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';

@@ -1,20 +1,20 @@
 // The warm pools of the docker and process transports: sandboxes prepared ahead, each used by exactly one job,
-// refilled in the background without holding up jobs, shrunk to each job's limits, drained on close; pooled
+// refilled in the background without holding up jobs, refitted to each job's limits, drained on close; pooled
 // containers of a crashed worker are reaped (pooled bubblewrap sandboxes die with their worker, and their
 // cgroups and tmpfs are reaped like any sandbox's: see the kill -9 test in test/worker/worker.test.ts).
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../runner/protocol/job.js';
-import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../worker/transports/containerLabels.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import { POOLED_SANDBOX_SIZE } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
 
 const withDocker = await dockerAvailable();
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
-const POOL_LIMITS = { memoryLimitMb: DEFAULT_CAPS.maxMemoryLimitMb, maxProcesses: DEFAULT_CAPS.maxProcesses };
+const POOL_LIMITS = POOLED_SANDBOX_SIZE;
 let seq = 0;
 
 type Pooled = (DockerTransport | ProcessTransport) & { readonly pooledReady: number };
@@ -72,15 +72,16 @@ describe.each(KINDS)('%s warm pool', (_kind, create) => {
     }
   });
 
-  it("a pooled sandbox takes the job's own limits, not the pool's", async () => {
+  // Pooled sandboxes are sized for the default 256 MB; smaller and larger jobs both get their own limit.
+  it.each([64, 256, 900])("a pooled sandbox takes the job's own limits, not the pool's (%i MB)", async (memoryLimitMb) => {
     const transport = create('pool-test-c', 1);
     try {
       await until('1 pooled sandbox', () => transport.pooledReady === 1);
       const r = await transport.run(normalizeJob({
-        id: `pool-${++seq}`, language: 'bash', memoryLimitMb: 64, maxProcesses: 8,
+        id: `pool-${++seq}`, language: 'bash', memoryLimitMb, maxProcesses: 8,
         code: 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max',
       }));
-      expect(Number(r.stdout.trim())).toBe((64 + 224) * 1024 * 1024);
+      expect(Number(r.stdout.trim())).toBe((memoryLimitMb + 224) * 1024 * 1024);
     } finally {
       await transport.close();
     }

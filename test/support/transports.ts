@@ -4,8 +4,7 @@
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
-import type { RunnerTransport } from '../../worker/transports/transport.js';
-import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
+import { POOLED_SANDBOX_SIZE, type RunnerTransport } from '../../worker/transports/transport.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from './services.js';
 import { startSidecar, type SidecarPosture } from './sidecar.js';
 
@@ -38,8 +37,8 @@ const viaSidecar = (posture: SidecarPosture) => async ({ ownerId, sidecarEnv }: 
   return { transport: new SidecarTransport(sidecar.dir, ownerId), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
 };
 
-/** Warm pools as a worker sets them up by default (POOL_SIZE 2, sized for the default caps). */
-const POOL = { poolSize: 2, poolLimits: { memoryLimitMb: DEFAULT_CAPS.maxMemoryLimitMb, maxProcesses: DEFAULT_CAPS.maxProcesses } };
+/** Warm pools as a worker sets them up by default (POOL_SIZE 2, sandboxes sized for the default limits). */
+const POOL = { poolSize: 2, poolLimits: POOLED_SANDBOX_SIZE };
 
 export const TRANSPORT_FACTORIES: TransportFactory[] = [
   { name: 'process', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId) }) },

@@ -84,6 +84,12 @@ describe.each(MODES)('worker (%s transport)', (runnerMode) => {
     const completions = () => [...a.logs, ...b.logs].filter((l) => l.msg === 'job completed').map((l) => l.jobId as string);
     await Promise.all(ids.map((id) => Promise.race([a, b].map((w) => w.waitForLog((l) => l.msg === 'job completed' && l.jobId === id, 10_000)))));
     expect(completions().sort()).toEqual([...ids].sort());
+    // Where each job's time went is in its log line, not in the result clients read.
+    const logged = [...a.logs, ...b.logs].find((l) => l.msg === 'job completed' && l.jobId === ids[0])!;
+    const phases = logged.phases as Record<string, number>;
+    for (const key of ['claimMs', 'sandboxMs', 'runnerMs', 'workspaceMs', 'runMs', 'storeMs', 'ackMs']) expect(phases[key]).toBeGreaterThanOrEqual(0);
+    expect(phases.runnerMs).toBeGreaterThanOrEqual(phases.workspaceMs + phases.runMs);
+    expect(results.every((r) => !('phases' in r))).toBe(true);
     for (const id of ids) expect(await redis.client.xlen(resultEventsKey(id))).toBe(1);
     expect(new Set(results.map((r) => r.worker)).size).toBe(2);
     expect(await pendingCount()).toBe(0);

@@ -6,17 +6,19 @@
 // when the engine cannot be reached then, by the reaper once it answers again.
 //
 // With a warm pool (POOL_SIZE), containers are created, attached and started ahead: the runner inside starts
-// and waits for its job on stdin. A job takes one, lowers its memory and pids limits to the job's, and the
-// container is destroyed after that one job like any other; the pool refills in the background.
+// and waits for its job on stdin. A job takes one (refitted to the job's memory and pids limits when they are
+// not the pool's), and the container is destroyed after that one job like any other; the pool refills in the
+// background.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { Job } from '../../runner/protocol/job.js';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
+import { phaseClock } from '../../runner/phaseClock.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { containerLabels, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
 import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
-import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
+import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
@@ -26,7 +28,7 @@ export interface DockerTransportOptions {
   ownerId: string;
   /** Containers kept created and started ahead (0 or absent: every job creates its own). */
   poolSize?: number;
-  /** With a pool: the largest memory limit and process count a job may ask for, which pooled containers start with. */
+  /** With a pool: the size pooled containers start with (the size most jobs have); others are refitted when taken. */
   poolLimits?: SandboxSize;
   /** Told when preparing a pooled container fails (jobs then create their own). */
   onPoolError?: (err: Error) => void;
@@ -38,6 +40,11 @@ function cgroupLimits(size: SandboxSize): { Memory: number; MemorySwap: number; 
   return { Memory: memoryBytes, MemorySwap: memoryBytes, PidsLimit: pidsMax };
 }
 
+function sameBudget(a: SandboxSize, b: SandboxSize): boolean {
+  const [x, y] = [sandboxBudget(a), sandboxBudget(b)];
+  return x.memoryBytes === y.memoryBytes && x.pidsMax === y.pidsMax;
+}
+
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
   return containerSpec(job, job.id, opts);
 }
@@ -46,7 +53,7 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
   const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
     Image: opts.image,
-    Cmd: ['--workspace', '/workspace'],
+    Cmd: ['--workspace', '/workspace', ...(jobLabel === POOLED_JOB ? ['--started-ahead'] : [])],
     User: '0:0',
     WorkingDir: '/workspace',
     Env: [],
@@ -100,7 +107,7 @@ export class DockerTransport implements RunnerTransport {
   constructor(private readonly opts: DockerTransportOptions) {
     this.docker = new Docker({ socketPath: opts.socketPath });
     const { poolSize = 0, poolLimits } = opts;
-    if (poolSize > 0 && !poolLimits) throw new Error('a docker warm pool needs poolLimits (the operator caps)');
+    if (poolSize > 0 && !poolLimits) throw new Error('a docker warm pool needs poolLimits (the size its sandboxes start with)');
     this.pool = poolSize > 0
       ? new WarmPool(poolSize, () => this.prepare(containerSpec(poolLimits!, POOLED_JOB, opts), true), (c) => this.remove(c.container), opts.onPoolError ?? (() => {}))
       : null;
@@ -112,13 +119,18 @@ export class DockerTransport implements RunnerTransport {
   }
 
   async run(job: Job): Promise<RunOutcome> {
+    const clock = phaseClock();
     let attached: Attached | undefined;
     try {
       attached = this.pool?.take();
-      if (attached) await attached.container.update(cgroupLimits(job));
-      else attached = await this.prepare(runnerContainerSpec(job, this.opts), false);
+      if (!attached) attached = await this.prepare(runnerContainerSpec(job, this.opts), false);
+      // An engine round trip: only for a job whose size is not the pool's.
+      else if (!sameBudget(job, this.opts.poolLimits!)) await attached.container.update(cgroupLimits(job));
       this.active.add(attached.container);
-      return await this.execute(attached, job);
+      clock.lap('sandboxMs');
+      const outcome = await this.execute(attached, job);
+      clock.lap('runnerMs');
+      return withTransportPhases(outcome, clock);
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);
@@ -183,6 +195,8 @@ export class DockerTransport implements RunnerTransport {
     let waiting = true;
     try {
       const waited = await Promise.race([
+        // The result line is the runner's last word: read it then, not after the engine reports the exit.
+        output.complete.then(() => 'result' as const),
         container.wait() as Promise<{ StatusCode: number }>,
         // wait() never settles when the engine's connection drops mid-request (docker-modem ignores a response
         // cut short): once the attach stream is over, the engine is asked directly, and not answering fails.
@@ -193,6 +207,7 @@ export class DockerTransport implements RunnerTransport {
         await container.kill().catch(() => {});
         throw new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`);
       }
+      if (waited === 'result') return output.parse('result line');
       await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
       try {
         return output.parse(`container exit ${waited.StatusCode}`);

@@ -3,19 +3,20 @@
 // SETUID/SETGID kept) in a per-job cgroup. The embedded default where Docker is absent.
 //
 // With a warm pool (POOL_SIZE), sandboxes are set up ahead and their runner started, waiting for a job on
-// stdin; a job takes one, shrinks its cgroup to the job's limits, and the sandbox is torn down after that one
+// stdin; a job takes one, fits its cgroup to the job's limits, and the sandbox is torn down after that one
 // job like any other while the pool refills in the background.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Job } from '../../runner/protocol/job.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
+import { phaseClock } from '../../runner/phaseClock.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
-import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize } from './transport.js';
+import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
@@ -40,7 +41,7 @@ function systemMounts(): string[] {
   return args;
 }
 
-export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: SandboxTmpfs): string[] {
+export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: SandboxTmpfs, startedAhead = false): string[] {
   return [
     '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     '--die-with-parent', '--new-session', '--hostname', 'sandbox',
@@ -55,14 +56,14 @@ export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: Sandb
     // Only this job's own cgroups, where the runner reads its OOM and CPU counters.
     ...cgroup.binds.flatMap(([host, inside]) => ['--ro-bind', host, inside]),
     '--chdir', '/workspace',
-    '/opt/node', '/opt/runner/runner.js', '--workspace', '/workspace',
+    '/opt/node', '/opt/runner/runner.js', '--workspace', '/workspace', ...(startedAhead ? ['--started-ahead'] : []),
   ];
 }
 
 export interface ProcessTransportOptions {
   /** Sandboxes kept set up ahead with the runner started in them (0 or absent: every job sets up its own). */
   poolSize?: number;
-  /** With a pool: the largest memory limit and process count a job may ask for, which pooled sandboxes start with. */
+  /** With a pool: the size pooled sandboxes start with (the size most jobs have); others are refitted when taken. */
   poolLimits?: SandboxSize;
   /** Told when preparing a pooled sandbox fails (jobs then set up their own). */
   onPoolError?: (err: Error) => void;
@@ -89,7 +90,7 @@ export class ProcessTransport implements RunnerTransport {
     opts: ProcessTransportOptions = {},
   ) {
     const { poolSize = 0, poolLimits } = opts;
-    if (poolSize > 0 && !poolLimits) throw new Error('a process warm pool needs poolLimits (the operator caps)');
+    if (poolSize > 0 && !poolLimits) throw new Error('a process warm pool needs poolLimits (the size its sandboxes start with)');
     this.pool = poolSize > 0
       ? new WarmPool(poolSize, () => this.prepare('pooled', poolLimits!, true), (p) => this.teardown(p), opts.onPoolError ?? (() => {}))
       : null;
@@ -101,11 +102,15 @@ export class ProcessTransport implements RunnerTransport {
   }
 
   async run(job: Job): Promise<RunOutcome> {
+    const clock = phaseClock();
     let sandbox = this.pool?.take();
     try {
       if (sandbox) sandbox.cgroup.setBudget(sandboxBudget(job));
       else sandbox = await this.prepare(job.id, job);
-      return await this.execute(sandbox, job);
+      clock.lap('sandboxMs');
+      const outcome = await this.execute(sandbox, job);
+      clock.lap('runnerMs');
+      return withTransportPhases(outcome, clock);
     } catch (err) {
       if (err instanceof TransportError && sandbox && sandbox.cgroup.oomKills() > 0) return runnerKilledForMemory(job);
       throw err;
@@ -130,7 +135,7 @@ export class ProcessTransport implements RunnerTransport {
       throw err;
     }
     // The shell joins the cgroup, then becomes bwrap: everything in the sandbox is born inside the budget.
-    const child = spawn('/bin/sh', ['-c', 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec bwrap "$@"', 'sh', ...bubblewrapArgs(this.dist, cgroup, tmpfs)], {
+    const child = spawn('/bin/sh', ['-c', 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec bwrap "$@"', 'sh', ...bubblewrapArgs(this.dist, cgroup, tmpfs, awaitReady)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGROUP_PROCS: cgroup.procsFiles.join(' ') },
@@ -173,8 +178,13 @@ export class ProcessTransport implements RunnerTransport {
     child.stdout!.on('data', output.onStdout);
     child.stderr!.on('data', output.onStderr);
     child.stdin!.end(JSON.stringify(job));
-    return closed.then(({ code, signal, error }) => {
+    // The result is read as soon as its line is complete; the sandbox's exit (pid namespace teardown) is
+    // left to the teardown after the job.
+    const ended = Promise.race([output.complete.then(() => null), closed]);
+    return ended.then((exit) => {
       clearTimeout(timer);
+      if (exit === null) return output.parse('result line');
+      const { code, signal, error } = exit;
       if (error) throw new TransportError(`cannot start bubblewrap (${error.message}); install it with apt-get install bubblewrap`);
       if (timedOut) throw new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`);
       if (code === 97) throw new TransportError('cannot join the job cgroup; run the worker as root');

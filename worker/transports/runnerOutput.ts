@@ -21,6 +21,11 @@ export function parseRunnerOutput(stdout: string, context: string): RunOutcome {
 }
 
 export interface RunnerOutputCollector {
+  /**
+   * Resolves once the runner's result line is complete (stdout ends a line). The runner prints nothing after
+   * it, so the result can be read then, without waiting for the sandbox to exit.
+   */
+  complete: Promise<void>;
   onStdout(chunk: Buffer): void;
   onStderr(chunk: Buffer): void;
   /** The outcome, or a TransportError naming `context` and the runner's log. */
@@ -33,11 +38,18 @@ export function collectRunnerOutput(capBytes: number, onOverflow: () => void): R
   let outBytes = 0;
   let log = '';
   let overflowed = false;
+  let lineEnded!: () => void;
+  const complete = new Promise<void>((resolve) => {
+    lineEnded = resolve;
+  });
   return {
+    complete,
     onStdout(chunk) {
       outBytes += chunk.length;
-      if (outBytes <= capBytes) out.push(chunk);
-      else if (!overflowed) {
+      if (outBytes <= capBytes) {
+        out.push(chunk);
+        if (chunk.includes(0x0a)) lineEnded();
+      } else if (!overflowed) {
         overflowed = true;
         onOverflow();
       }

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
 import { SidecarTransport } from './sidecarTransport.js';
-import type { RunnerTransport } from './transport.js';
+import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
 
 async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   const docker = new Docker({ socketPath: config.dockerSocket });
@@ -31,11 +31,11 @@ function processTransport(config: WorkerConfig, ownerId: string, log: Logger): P
   return new ProcessTransport(ownerId, poolOptions(config, log));
 }
 
-/** The warm pool of the docker and process transports: sandboxes sized for the largest job the caps allow. */
+/** The warm pool of the docker and process transports; a job of another size refits the sandbox it takes. */
 function poolOptions(config: WorkerConfig, log: Logger) {
   return {
     poolSize: config.poolSize,
-    poolLimits: { memoryLimitMb: config.caps.maxMemoryLimitMb, maxProcesses: config.caps.maxProcesses },
+    poolLimits: POOLED_SANDBOX_SIZE,
     onPoolError: (err: Error) => log.warn('preparing a pooled sandbox failed; jobs set up their own meanwhile', { error: err.message }),
   };
 }

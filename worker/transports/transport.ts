@@ -1,7 +1,8 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
 import { testCasesOf, type Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
+import type { PhaseClock } from '../../runner/phaseClock.js';
 import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
 
 export interface RunnerTransport {
@@ -51,10 +52,18 @@ export interface SandboxSize {
   maxProcesses: number;
 }
 
+/** The size warm pools prepare sandboxes for: a job with the default limits, the size most jobs have. */
+export const POOLED_SANDBOX_SIZE: SandboxSize = { memoryLimitMb: DEFAULT_LIMITS.memoryLimitMb, maxProcesses: DEFAULT_LIMITS.maxProcesses };
+
 /** What the sandbox's cgroup enforces: the job's memory plus the sandbox's overhead (no swap), and its tasks. */
 export function sandboxBudget(size: SandboxSize): { memoryBytes: number; pidsMax: number } {
   return {
     memoryBytes: (size.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
     pidsMax: Math.max(size.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
   };
+}
+
+/** The runner's outcome with the transport's own phases (clock laps) added to the runner's. */
+export function withTransportPhases(outcome: RunOutcome, clock: PhaseClock): RunOutcome {
+  return { ...outcome, phases: { ...clock.phases, ...outcome.phases } };
 }
