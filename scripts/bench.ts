@@ -5,6 +5,7 @@
 //   BENCH_N (default 40)          sequential jobs per latency series
 //   BENCH_THROUGHPUT (default 200) jobs in the throughput run, MAX_CONCURRENT_JOBS=2
 //   BENCH_MODES (default process-cold,process-warm,docker-cold,docker-warm): -cold sets POOL_SIZE=0, -warm 2
+//   BENCH_GAP_MS (default 1000)   pause between latency jobs in -warm modes, for the pool to refill
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const N = Number(process.env.BENCH_N ?? 40);
 const THROUGHPUT_JOBS = Number(process.env.BENCH_THROUGHPUT ?? 200);
 const MODES = (process.env.BENCH_MODES ?? 'process-cold,process-warm,docker-cold,docker-warm').split(',');
 const OUT = process.env.BENCH_OUT ?? 'bench-results.json';
+const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 1000);
 
 const PROGRAMS = { python: 'print("hello world")', javascript: 'console.log("hello world")' } as const;
 type Language = keyof typeof PROGRAMS;
@@ -183,7 +185,7 @@ async function measureMode(mode: string, redisUrl: string, redis: Redis): Promis
         const r = await runJob(redis, waiter, stream, language);
         ms.push(r.ms);
         // Let a warm pool refill between jobs, as it would between requests that are not back to back.
-        if (warm) await new Promise((res) => setTimeout(res, 300));
+        if (warm) await new Promise((res) => setTimeout(res, GAP_MS));
         if (language === 'python') phases.push(await phasesOf(worker, r));
       }
       latency[language] = series(ms);
