@@ -42,7 +42,7 @@ const POOL = { poolSize: 2, poolLimits: POOLED_SANDBOX_SIZE };
 
 export const TRANSPORT_FACTORIES: TransportFactory[] = [
   { name: 'process', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId) }) },
-  // Pooled sandboxes start sized for the caps and shrink to each job's limits: everything else must hold as well.
+  // Pooled sandboxes start sized for the default limits and are refitted to each job's: everything else must hold as well.
   { name: 'process (warm pool)', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId, POOL), pooled: POOL.poolSize }) },
   { name: 'sidecar (process)', needsDocker: false, start: viaSidecar('process') },
   {

@@ -19,7 +19,7 @@ export interface SandboxCgroup {
   binds: [string, string][];
   /** OOM kills the kernel made in this cgroup so far. */
   oomKills(): number;
-  /** Sets new limits (a warm-pool sandbox shrinks to its job's). */
+  /** Sets new limits (a warm-pool sandbox is refitted to its job's). */
   setBudget(budget: CgroupBudget): void;
   remove(): Promise<void>;
 }
