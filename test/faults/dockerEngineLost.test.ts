@@ -6,14 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
 import { LABEL_JOB, LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
 import { startDockerSocketProxy, type DockerSocketProxy } from '../support/dockerSocketProxy.js';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { ourContainers } from '../support/leftovers.js';
 import { DOCKER_SOCKET, dockerAvailable } from '../support/services.js';
 
 const HAVE_DOCKER = await dockerAvailable();
 
-const suite = faultSuite();
+const suite = queueSuite();
 let proxy: DockerSocketProxy;
 let queue: TestQueue | undefined;
 const engine = new Docker({ socketPath: DOCKER_SOCKET });

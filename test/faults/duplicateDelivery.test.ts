@@ -3,11 +3,11 @@
 // announced once, and every entry is acknowledged.
 import { describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
-const suite = faultSuite();
+const suite = queueSuite();
 let queue: TestQueue | undefined;
 
 const runsOf = (workers: WorkerHandle[], jobId: string, msg: string) => workers.flatMap((w) => w.logs.filter((l) => l.msg === msg && l.jobId === jobId));

@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
 import { faultyRunner, type FaultyRunner } from '../support/faultyRunner.js';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { dockerAvailable } from '../support/services.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-const suite = faultSuite();
+const suite = queueSuite();
 let queue: TestQueue | undefined;
 
 const started = (w: WorkerHandle, jobId: string) => w.logs.filter((l) => l.msg === 'job started' && l.jobId === jobId).map((l) => l.attempts);

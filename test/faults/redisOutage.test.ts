@@ -1,7 +1,7 @@
 // Faults: Redis is down when a worker starts, or crashes and restarts (append-only persistence on, as in
 // production) around a worker's work. No job is lost and the worker reconnects by itself, saying so.
 import { describe, expect, it } from 'vitest';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { TestQueue, workerStarted } from '../support/jobQueue.js';
 import { startRedis } from '../support/redisServer.js';
 import { dockerAvailable } from '../support/services.js';
@@ -9,7 +9,7 @@ import type { LogLine } from '../support/workerProcess.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-const suite = faultSuite();
+const suite = queueSuite();
 let queue: TestQueue | undefined;
 
 const restored = (role: string) => (l: LogLine) => l.msg === 'redis connection restored' && l.role === role;

@@ -3,14 +3,14 @@
 // reaped once its heartbeat has expired.
 import { describe, expect, it } from 'vitest';
 import { LABEL_OWNER } from '../../worker/transports/containerLabels.js';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';
 import { dockerAvailable } from '../support/services.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-const suite = faultSuite();
+const suite = queueSuite();
 let queue: TestQueue | undefined;
 
 /** What a worker instance left on this host: its containers, or its per-job cgroups and tmpfs mounts. */

@@ -2,13 +2,13 @@
 // and acknowledges the job before it exits; past SHUTDOWN_GRACE_MS it leaves the job pending for another.
 import { describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
-import { faultSuite } from '../support/faultSuite.js';
+import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { dockerAvailable } from '../support/services.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-const suite = faultSuite();
+const suite = queueSuite();
 let queue: TestQueue | undefined;
 
 describe.each(MODES)('a worker stopped mid-job (%s transport)', (mode) => {
