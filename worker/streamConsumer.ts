@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { phaseClock } from '../runner/phaseClock.js';
 import { checkCaps, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
 import { outcomeWithoutRun, type JobResult, type RunOutcome } from '../runner/protocol/result.js';
 import { CodeSourceError, resolveCode, type CodeSource } from './codeSource.js';
@@ -332,18 +333,14 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       // like a transport failure, not final while deliveries are left; another attempt may run elsewhere.
       return this.attemptFailed(entryId, fields, attempts, job, 'the runner', `internal error: ${outcome.message}`, log);
     }
-    const ranAt = performance.now();
+    const clock = phaseClock();
     const result = this.result(job.id, job.language, outcome, attempts, startedAt);
     const stored = await this.record(result);
-    const storedAt = performance.now();
+    clock.lap('storeMs');
     await this.ack(entryId);
-    const phases = {
-      // The entry id is the Redis clock's ms at XADD: time queued and claimed.
-      claimMs: startedAt.getTime() - Number(entryId.split('-')[0]),
-      ...outcome.phases,
-      storeMs: Math.round((storedAt - ranAt) * 10) / 10,
-      ackMs: Math.round((performance.now() - storedAt) * 10) / 10,
-    };
+    clock.lap('ackMs');
+    // The entry id is the Redis clock's ms at XADD: time queued and claimed.
+    const phases = { claimMs: startedAt.getTime() - Number(entryId.split('-')[0]), ...outcome.phases, ...clock.phases };
     // The second run of a job delivered twice (or reclaimed from a worker taken for dead) stores nothing: no
     // job:completed for it (metrics count stored results), and `stored: false` in its log line.
     log.info('job completed', { jobId: job.id, status: result.status, timeMs: result.timeMs, wallTimeMs: result.wallTimeMs, attempts, stored, phases });

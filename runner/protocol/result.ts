@@ -58,7 +58,8 @@ export interface RunOutcome {
  * Milliseconds per phase of one job. The runner measures its own (workspace: sources and inputs written;
  * compile; run: every case run and measured); the transport adds sandbox (a pooled sandbox taken and fitted
  * to the job, or one set up for it) and runner (job handed over until its result line: the runner's own
- * phases, its start where it was not started ahead, and the way in and out).
+ * phases, its start where it was not started ahead, and the way in and out); the worker adds store and ack
+ * (and, in its log, the claim).
  */
 export interface Phases {
   sandboxMs?: number;
@@ -66,6 +67,8 @@ export interface Phases {
   workspaceMs?: number;
   compileMs?: number;
   runMs?: number;
+  storeMs?: number;
+  ackMs?: number;
 }
 
 export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';
