@@ -6,6 +6,8 @@ export const DEFAULT_CONSUMER_GROUP = 'execution-workers';
 export const resultKey = (jobId: string) => `code-execution:result:${jobId}`;
 /** A tiny stream per job that gets one entry when the result is stored: waiters XREAD BLOCK on it. */
 export const resultEventsKey = (jobId: string) => `code-execution:result-events:${jobId}`;
+/** A tiny stream per job that gets one entry each time a worker starts running it (SSE `running`). */
+export const jobStartsKey = (jobId: string) => `code-execution:job-starts:${jobId}`;
 export const deadLetterKey = (streamKey: string) => `${streamKey}:dead`;
 /** Present while a worker instance is alive (refreshed with a TTL): the container reaper asks it. */
 export const workerHeartbeatKey = (ownerId: string) => `code-execution:worker:${ownerId}`;

@@ -2,7 +2,7 @@
 // per-job events stream, so a waiter blocks with XREAD instead of polling and cannot miss the announcement.
 import type { Redis } from 'ioredis';
 import type { JobResult } from '../runner/protocol/result.js';
-import { resultEventsKey, resultKey } from './keys.js';
+import { jobStartsKey, resultEventsKey, resultKey } from './keys.js';
 
 const STORE_FIRST_WINS = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
@@ -44,4 +44,15 @@ export async function waitForResult(redis: Redis, jobId: string, timeoutMs: numb
     // Reading from 0 sees the announcement whether it came before or after this call.
     await redis.xread('BLOCK', Math.min(left, 5000), 'STREAMS', resultEventsKey(jobId), '0-0');
   }
+}
+
+/**
+ * Says that a worker started running the job (one entry per attempt), for waiters that show progress (the
+ * HTTP API's `running` event). Kept apart from the result announcement, which stays one entry per job.
+ */
+export async function announceStarted(redis: Redis, jobId: string, worker: string, attempts: number, ttlSeconds: number): Promise<void> {
+  await redis.multi()
+    .xadd(jobStartsKey(jobId), '*', 'worker', worker, 'attempts', String(attempts))
+    .expire(jobStartsKey(jobId), ttlSeconds)
+    .exec();
 }

@@ -13,7 +13,7 @@ import { sendToDeadLetter } from './deadLetter.js';
 import { workerHeartbeatKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
-import { getResult, storeResult } from './resultStore.js';
+import { announceStarted, getResult, storeResult } from './resultStore.js';
 import { isPermanentWriteError, type SubmissionStore } from './submissionStore.js';
 import type { RunnerTransport } from './transports/transport.js';
 
@@ -312,6 +312,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     const startedAt = new Date();
     this.emit('job:started', { id: job.id, entryId, attempts });
     log.info('job started', { jobId: job.id, language: job.language, attempts });
+    // Progress only: a job whose announcement is lost still runs.
+    await announceStarted(this.commands, job.id, this.instanceId, attempts, this.config.resultTtlSeconds).catch(() => {});
     let outcome: RunOutcome;
     const keepAlive = this.keepClaimed(entryId);
     try {
