@@ -10,10 +10,24 @@ export interface DeadLetter {
   worker: string;
 }
 
+/** What a dead letter keeps of each field: enough for a person to recognise the job, never a copy of a flood. */
+export const DEAD_LETTER_FIELD_BYTES = 65536;
+const DEAD_LETTER_FIELDS = 16;
+
+function boundedFields(fields: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fields).slice(0, DEAD_LETTER_FIELDS)) {
+    kept[name.slice(0, 256)] = value.length > DEAD_LETTER_FIELD_BYTES
+      ? `${value.slice(0, DEAD_LETTER_FIELD_BYTES)}… [cut: ${Buffer.byteLength(value)} bytes in the entry]`
+      : value;
+  }
+  return kept;
+}
+
 export async function sendToDeadLetter(redis: Redis, streamKey: string, d: DeadLetter): Promise<void> {
   await redis.xadd(
     deadLetterKey(streamKey), '*',
-    'entryId', d.entryId, 'reason', d.reason, 'fields', JSON.stringify(d.fields),
+    'entryId', d.entryId, 'reason', d.reason, 'fields', JSON.stringify(boundedFields(d.fields)),
     'deliveries', String(d.deliveries), 'worker', d.worker, 'at', new Date().toISOString(),
   );
 }

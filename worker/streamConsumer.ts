@@ -5,19 +5,28 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { phaseClock } from '../runner/phaseClock.js';
-import { checkCaps, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
+import { JobRejected, parseJob, type Job } from '../runner/protocol/job.js';
 import { outcomeWithoutRun, type JobResult, type RunOutcome } from '../runner/protocol/result.js';
 import { CodeSourceError, resolveCode, type CodeSource } from './codeSource.js';
 import type { WorkerConfig } from './config.js';
 import { sendToDeadLetter } from './deadLetter.js';
+import { peekEntry, type PeekedEntry } from './entryPeek.js';
 import { workerHeartbeatKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
 import { announceStarted, getResult, storeResult } from './resultStore.js';
+import { fitResult } from './resultSize.js';
 import { isPermanentWriteError, type SubmissionStore } from './submissionStore.js';
 import type { RunnerTransport } from './transports/transport.js';
 
 type StreamEntry = [id: string, fields: string[]];
+
+/** Who gets an answer when an entry is dead-lettered: its job's producer, when the id could be read. */
+interface DeadLetterAnswer {
+  id: string | null;
+  language: string | undefined;
+  status: 'rejected' | 'internal_error';
+}
 
 export interface WorkerEvents {
   'job:started': [{ id: string; entryId: string; attempts: number }];
@@ -211,7 +220,11 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     this.inFlight.add(tracked);
   }
 
-  /** Claims entries idle longer than CLAIM_IDLE_MS (their worker died), up to the free slots. */
+  /**
+   * Claims entries idle longer than CLAIM_IDLE_MS (their worker died), up to the free slots. They are claimed
+   * by id only: an entry delivered more than MAX_DELIVERIES times (it may crash every worker that reads it) is
+   * dead-lettered from a bounded peek, and one over MAX_JOB_BYTES is rejected from it, before either is loaded.
+   */
   private async recover(): Promise<void> {
     if (this.closing) return;
     await this.reap();
@@ -220,24 +233,81 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     try {
       const [, claimed, deleted] = (await this.commands.xautoclaim(
         this.config.streamKey, this.config.consumerGroup, this.instanceId,
-        this.config.claimIdleMs, '0-0', 'COUNT', free,
-      )) as [string, StreamEntry[], string[]?];
+        this.config.claimIdleMs, '0-0', 'COUNT', free, 'JUSTID',
+      )) as [string, string[], string[]?];
       // Entries trimmed from the stream while pending can never run: acknowledge them away.
       for (const id of deleted ?? []) await this.ack(id);
-      for (const entry of claimed) {
+      for (const entryId of claimed) {
         if (this.closing) break;
-        if (this.handling.has(entry[0])) {
+        if (this.handling.has(entryId)) {
           // Idle only because keepClaimed could not reach Redis for CLAIM_IDLE_MS: the job is still running here.
-          this.log.info('an idle entry is still running here; not starting it twice', { entryId: entry[0] });
+          this.log.info('an idle entry is still running here; not starting it twice', { entryId });
           continue;
         }
-        const deliveries = await this.deliveryCount(entry[0]);
-        this.log.info('reclaimed an idle entry', { entryId: entry[0], deliveries });
-        this.track(this.handle(entry, deliveries));
+        // A claim by id does not count as a delivery: this one is the next.
+        const attempts = (await this.deliveryCount(entryId)) + 1;
+        this.log.info('reclaimed an idle entry', { entryId, deliveries: attempts });
+        this.track(this.handleReclaimed(entryId, attempts));
       }
     } catch (err) {
       if (!this.closing) this.log.warn('reclaiming idle entries failed', { error: (err as Error).message });
     }
+  }
+
+  private async handleReclaimed(entryId: string, attempts: number): Promise<void> {
+    this.handling.add(entryId);
+    try {
+      const log = this.log.child({ entryId });
+      const peeked = await peekEntry(this.commands, this.config.streamKey, entryId);
+      if (!peeked) return this.ack(entryId);
+      if (attempts > this.config.maxDeliveries) return await this.overDelivered(entryId, peeked, attempts, log);
+      if ((peeked.bytes.job ?? 0) > this.config.caps.maxJobBytes) return await this.oversized(entryId, peeked, attempts, log);
+      // Counts this delivery and loads the entry.
+      const entries = (await this.commands.xclaim(this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId)) as StreamEntry[];
+      if (!entries[0]) return;
+      await this.handleEntry(entries[0], attempts);
+    } finally {
+      this.handling.delete(entryId);
+    }
+  }
+
+  /**
+   * An entry that had its deliveries and no result: not parsed again (it may be what killed the workers
+   * before), only its bookkeeping finished or its dead letter written.
+   */
+  private async overDelivered(entryId: string, peeked: PeekedEntry, attempts: number, log: Logger): Promise<void> {
+    const id = readableJobId(peeked.fields.job);
+    const existing = id ? await getResult(this.commands, id) : null;
+    if (existing) {
+      log.info('result already stored; acknowledging the redelivery', { jobId: id });
+      await this.writeSubmission(existing);
+      return this.ack(entryId);
+    }
+    const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries})`;
+    return this.deadLetter(entryId, peeked.fields, attempts, reason, { id, language: undefined, status: 'internal_error' }, log);
+  }
+
+  /** A job over MAX_JOB_BYTES, rejected from its first bytes without being parsed; dropped from the stream. */
+  private async oversized(entryId: string, peeked: PeekedEntry, attempts: number, log: Logger): Promise<void> {
+    const { maxJobBytes } = this.config.caps;
+    const reason = `job over the operator caps: job bytes ${peeked.bytes.job} exceeds the cap ${maxJobBytes} (MAX_JOB_BYTES)`;
+    const id = readableJobId(peeked.fields.job);
+    log.info('job rejected', { jobId: id, reason });
+    await this.reject(entryId, peeked.fields, attempts, id, undefined, reason);
+    // Acknowledged and answered: nothing needs the producer's bytes any more.
+    await this.commands.xdel(this.config.streamKey, entryId);
+  }
+
+  /** A rejected job: its producer gets a `rejected` result when its id is legible, else a dead letter. */
+  private async reject(entryId: string, fields: Record<string, string>, attempts: number, id: string | null, language: unknown, reason: string): Promise<void> {
+    if (!id) {
+      await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
+      return this.ack(entryId);
+    }
+    const rejected = this.result(id, typeof language === 'string' ? language : undefined, outcomeWithoutRun('rejected', reason), attempts, new Date());
+    const stored = await this.record(rejected);
+    await this.ack(entryId);
+    if (stored) this.emit('job:completed', rejected);
   }
 
   /**
@@ -273,29 +343,25 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private async handleEntry([entryId, rawFields]: StreamEntry, attempts: number): Promise<void> {
     const fields = fieldsOf(rawFields);
     const log = this.log.child({ entryId });
+    const text = fields.job;
+    const bytes = text === undefined ? 0 : Buffer.byteLength(text);
+    if (bytes > this.config.caps.maxJobBytes) {
+      return this.oversized(entryId, { fields: { ...fields, job: text!.slice(0, 4096) }, bytes: { job: bytes } }, attempts, log);
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(fields.job ?? '');
+      raw = JSON.parse(text ?? '');
     } catch {
-      const reason = fields.job === undefined ? 'entry has no "job" field' : 'the "job" field is not valid JSON';
-      return this.deadLetter(entryId, fields, attempts, reason, null, log);
+      const reason = text === undefined ? 'entry has no "job" field' : 'the "job" field is not valid JSON';
+      return this.deadLetter(entryId, fields, attempts, reason, { id: readableJobId(text), language: undefined, status: 'rejected' }, log);
     }
     let job: Job;
     try {
-      job = normalizeJob(raw);
-      checkCaps(job, this.config.caps);
+      job = parseJob(raw, this.config.caps);
     } catch (err) {
       if (!(err instanceof JobRejected)) throw err;
       log.info('job rejected', { jobId: err.jobId, reason: err.message });
-      if (!err.jobId) {
-        await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason: err.message, fields, deliveries: attempts, worker: this.instanceId });
-        return this.ack(entryId);
-      }
-      const rejected = this.result(err.jobId, (raw as { language?: string }).language, outcomeWithoutRun('rejected', err.message), attempts, new Date());
-      const stored = await this.record(rejected);
-      await this.ack(entryId);
-      if (stored) this.emit('job:completed', rejected);
-      return;
+      return this.reject(entryId, fields, attempts, err.jobId, (raw as { language?: unknown }).language, err.message);
     }
     const existing = await getResult(this.commands, job.id);
     if (existing) {
@@ -303,10 +369,6 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
       await this.writeSubmission(existing);
       return this.ack(entryId);
-    }
-    if (attempts > this.config.maxDeliveries) {
-      const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries})`;
-      return this.deadLetter(entryId, fields, attempts, reason, job, log);
     }
 
     const startedAt = new Date();
@@ -361,13 +423,12 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       return;
     }
     const reason = `delivered ${attempts} times without a result (MAX_DELIVERIES=${maxDeliveries}); the last attempt failed in ${where}: ${error}`;
-    return this.deadLetter(entryId, fields, attempts, reason, job, log);
+    return this.deadLetter(entryId, fields, attempts, reason, { id: job.id, language: job.language, status: 'internal_error' }, log);
   }
 
-  private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, job: Job | null, log: Logger): Promise<void> {
-    log.warn('entry sent to the dead-letter stream', { reason, jobId: job?.id });
-    const id = job?.id ?? readableJobId(fields.job);
-    const result = id ? this.result(id, job?.language, outcomeWithoutRun(job ? 'internal_error' : 'rejected', reason), attempts, new Date()) : null;
+  private async deadLetter(entryId: string, fields: Record<string, string>, attempts: number, reason: string, answer: DeadLetterAnswer, log: Logger): Promise<void> {
+    log.warn('entry sent to the dead-letter stream', { reason, jobId: answer.id });
+    const result = answer.id ? this.result(answer.id, answer.language, outcomeWithoutRun(answer.status, reason), attempts, new Date()) : null;
     // Results first: should writing them fail, the entry is retried without a duplicate dead letter.
     const stored = result ? await this.record(result) : false;
     await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
@@ -379,7 +440,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
     // Phases go to the log (handleEntry), not into what clients read.
     const { phases: _logged, ...judged } = outcome;
-    return {
+    return fitResult({
       ...judged,
       id,
       language: typeof language === 'string' ? language : '',
@@ -388,7 +449,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       attempts,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-    };
+    }, this.config.caps.maxResultBytes);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Job protocol v1: the shape of a job as producers XADD it, validated once with one schema.
 import { z } from 'zod';
 import { LANGUAGES, languageFor } from '../languages.js';
-import { DEFAULT_LIMITS, defaultWallTimeMs, type OperatorCaps } from './limits.js';
+import { CAP_ENV, compileWallTimeMs, DEFAULT_LIMITS, defaultWallTimeMs, type OperatorCaps } from './limits.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -18,7 +18,7 @@ const codeKey = z
   .refine((k) => !k.startsWith('/'), 'codeKey may not start with "/"')
   .refine((k) => !k.split('/').includes('..'), 'codeKey may not contain ".." segments');
 
-export const jobSchema = z
+const jobFields = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id must be 1-64 characters of [A-Za-z0-9_-]'),
     language: z.string().min(1),
@@ -43,7 +43,9 @@ export const jobSchema = z
     maxOutputBytes: positiveInt.optional(),
     compileTimeLimitMs: positiveInt.optional(),
   })
-  .strict()
+  .strict();
+
+export const jobSchema = jobFields
   .refine((j) => [j.code, j.files, j.codeKey].filter((v) => v !== undefined).length === 1, {
     message: 'give exactly one of "code", "files" or "codeKey"',
   })
@@ -98,8 +100,17 @@ export class JobRejected extends Error {
   }
 }
 
+/** Rejection messages stay short whatever the job holds: a few issues, each cut to a line. */
+const MAX_ISSUES_DESCRIBED = 5;
+const MAX_ISSUE_CHARS = 200;
+
 function describe(error: z.ZodError): string {
-  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  const shown = error.issues.slice(0, MAX_ISSUES_DESCRIBED).map((i) => {
+    const text = i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message;
+    return text.length > MAX_ISSUE_CHARS ? `${text.slice(0, MAX_ISSUE_CHARS)}…` : text;
+  });
+  const more = error.issues.length - shown.length;
+  return more > 0 ? `${shown.join('; ')}; and ${more} more` : shown.join('; ');
 }
 
 function readableId(raw: unknown): string | null {
@@ -137,27 +148,89 @@ export function normalizeJob(raw: unknown): Job {
   };
 }
 
+const over = (what: string, value: number, cap: keyof OperatorCaps, caps: OperatorCaps): string | null =>
+  value > caps[cap] ? `${what} ${value} exceeds the cap ${caps[cap]} (${CAP_ENV[cap]})` : null;
+
+function reject(problems: (string | null)[], jobId: string | null): void {
+  const found = problems.filter((p): p is string => p !== null);
+  if (found.length) throw new JobRejected(`job over the operator caps: ${found.join('; ')}`, jobId);
+}
+
+const textBytes = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+const countOf = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+const FIELDS_OF_A_JOB = Object.keys(jobFields.shape).length;
+
+/**
+ * Counts and sizes of a parsed job before its full validation, so that the schema's work (and its messages)
+ * stay bounded however many entries or keys a hostile job carries. Checks only what is cheap; checkCaps
+ * checks the rest once the job is valid.
+ */
+export function precheckJob(raw: unknown, caps: OperatorCaps): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new JobRejected('invalid job: a job is a JSON object', null);
+  const j = raw as Record<string, unknown>;
+  const keys = Object.keys(j).length;
+  const id = readableId(raw);
+  if (keys > FIELDS_OF_A_JOB) throw new JobRejected(`invalid job: it has ${keys} fields; a job has at most ${FIELDS_OF_A_JOB}`, id);
+  reject([
+    over('files', countOf(j.files), 'maxFiles', caps),
+    over('testCases', countOf(j.testCases), 'maxTestCases', caps),
+    over('args', countOf(j.args), 'maxArgs', caps),
+    over('code bytes', textBytes(j.code), 'maxCodeBytes', caps),
+    over('stdin bytes', textBytes(j.stdin), 'maxStdinBytes', caps),
+    over('expectedOutput bytes', textBytes(j.expectedOutput), 'maxExpectedOutputBytes', caps),
+  ], id);
+}
+
+/** Bytes of output a job's result can carry: both streams of every case, each up to maxOutputBytes. */
+export function resultOutputBytes(job: Job): number {
+  return testCasesOf(job).length * 2 * job.maxOutputBytes;
+}
+
+/** A job's time at its limits over compile and every case: what MAX_JOB_WALL_TIME_MS bounds. */
+export function jobTimeAtLimits(job: Job): { wallMs: number; cpuMs: number } {
+  const compiled = Boolean(languageFor(job.language)?.compile);
+  const cases = testCasesOf(job).length;
+  return {
+    wallMs: (compiled ? compileWallTimeMs(job.compileTimeLimitMs) : 0) + cases * job.wallTimeLimitMs,
+    cpuMs: (compiled ? job.compileTimeLimitMs : 0) + cases * job.timeLimitMs,
+  };
+}
+
 /** Operator policy: a job over any cap is not run. */
 export function checkCaps(job: Job, caps: OperatorCaps): void {
-  const over: string[] = [];
-  const check = (what: string, value: number, cap: number) => {
-    if (value > cap) over.push(`${what} ${value} exceeds the cap ${cap}`);
-  };
   const codeBytes = job.code !== undefined
     ? Buffer.byteLength(job.code)
     : (job.files ?? []).reduce((n, f) => n + Buffer.byteLength(f.content), 0);
-  check('timeLimitMs', job.timeLimitMs, caps.maxTimeLimitMs);
-  check('wallTimeLimitMs', job.wallTimeLimitMs, caps.maxWallTimeLimitMs);
-  check('compileTimeLimitMs', job.compileTimeLimitMs, caps.maxCompileTimeLimitMs);
-  check('memoryLimitMb', job.memoryLimitMb, caps.maxMemoryLimitMb);
-  check('maxProcesses', job.maxProcesses, caps.maxProcesses);
-  check('maxOutputBytes', job.maxOutputBytes, caps.maxOutputBytes);
-  check('code bytes', codeBytes, caps.maxCodeBytes);
-  check('stdin bytes', testCasesOf(job).reduce((n, c) => n + Buffer.byteLength(c.stdin), 0), caps.maxStdinBytes);
-  check('testCases', job.testCases?.length ?? 1, caps.maxTestCases);
-  check('files', job.files?.length ?? 1, caps.maxFiles);
-  check('args', job.args.length, caps.maxArgs);
-  if (over.length) throw new JobRejected(`job over the operator caps: ${over.join('; ')}`, job.id);
+  const cases = testCasesOf(job);
+  const time = jobTimeAtLimits(job);
+  const longestArg = job.args.reduce((m, a, i) => (Buffer.byteLength(a) > m.bytes ? { i, bytes: Buffer.byteLength(a) } : m), { i: 0, bytes: 0 });
+  reject([
+    over('timeLimitMs', job.timeLimitMs, 'maxTimeLimitMs', caps),
+    over('wallTimeLimitMs', job.wallTimeLimitMs, 'maxWallTimeLimitMs', caps),
+    over('compileTimeLimitMs', job.compileTimeLimitMs, 'maxCompileTimeLimitMs', caps),
+    over('memoryLimitMb', job.memoryLimitMb, 'maxMemoryLimitMb', caps),
+    over('maxProcesses', job.maxProcesses, 'maxProcesses', caps),
+    over('maxOutputBytes', job.maxOutputBytes, 'maxOutputBytes', caps),
+    over('code bytes', codeBytes, 'maxCodeBytes', caps),
+    over('stdin bytes', cases.reduce((n, c) => n + Buffer.byteLength(c.stdin), 0), 'maxStdinBytes', caps),
+    over('expectedOutput bytes', cases.reduce((n, c) => n + Buffer.byteLength(c.expectedOutput ?? ''), 0), 'maxExpectedOutputBytes', caps),
+    over('testCases', job.testCases?.length ?? 1, 'maxTestCases', caps),
+    over('files', job.files?.length ?? 1, 'maxFiles', caps),
+    over('args', job.args.length, 'maxArgs', caps),
+    over(`args[${longestArg.i}] bytes`, longestArg.bytes, 'maxArgBytes', caps),
+    over('args bytes', job.args.reduce((n, a) => n + Buffer.byteLength(a), 0), 'maxArgsBytes', caps),
+    over(`output bytes (${cases.length} cases × 2 streams × maxOutputBytes ${job.maxOutputBytes})`, resultOutputBytes(job), 'maxResultBytes', caps),
+    over('total wall time at the limits (compile and every case, ms)', time.wallMs, 'maxJobWallTimeMs', caps),
+    over('total CPU time at the limits (compile and every case, ms)', time.cpuMs, 'maxJobWallTimeMs', caps),
+  ], job.id);
+}
+
+/** A stream entry's job, start to end: counts and sizes first, then the schema, then the operator caps. */
+export function parseJob(raw: unknown, caps: OperatorCaps): Job {
+  precheckJob(raw, caps);
+  const job = normalizeJob(raw);
+  checkCaps(job, caps);
+  return job;
 }
 
 /** The inputs a job runs: its test cases, or its single stdin / expectedOutput pair. */

@@ -9,12 +9,23 @@ export const DEFAULT_LIMITS = {
   compileTimeLimitMs: 10000,
 } as const;
 
+/** The compile step's wall limit: compilers wait on the disk and start JVMs, so well above their CPU limit. */
+export function compileWallTimeMs(compileTimeLimitMs: number): number {
+  return compileTimeLimitMs * 2 + 2000;
+}
+
 /** Wall time defaults to a multiple of CPU time: enough for I/O waits and GC, short enough to stop a sleeper. */
 export function defaultWallTimeMs(timeLimitMs: number): number {
   return timeLimitMs * 2 + 1000;
 }
 
 export interface OperatorCaps {
+  /** The raw `job` field, checked before it is parsed. */
+  maxJobBytes: number;
+  /** The stored result; a job whose output could pass it is rejected, and escaping is trimmed to fit. */
+  maxResultBytes: number;
+  /** Compile and every case together, at their limits (wall and CPU). */
+  maxJobWallTimeMs: number;
   maxTimeLimitMs: number;
   maxWallTimeLimitMs: number;
   maxCompileTimeLimitMs: number;
@@ -25,10 +36,20 @@ export interface OperatorCaps {
   maxStdinBytes: number;
   maxFiles: number;
   maxArgs: number;
+  /** One command-line argument (Linux refuses one over 128 KiB at exec). */
+  maxArgBytes: number;
+  /** All command-line arguments together. */
+  maxArgsBytes: number;
+  /** Expected output of all cases together, like stdin. */
+  maxExpectedOutputBytes: number;
   maxTestCases: number;
 }
 
 export const DEFAULT_CAPS: OperatorCaps = {
+  maxJobBytes: 16 << 20,
+  maxResultBytes: 8 << 20,
+  // 64 cases at the default limits (5 s wall each) plus a compile fit; 64 cases of 60 s do not.
+  maxJobWallTimeMs: 600_000,
   maxTimeLimitMs: 20000,
   maxWallTimeLimitMs: 60000,
   maxCompileTimeLimitMs: 30000,
@@ -39,11 +60,17 @@ export const DEFAULT_CAPS: OperatorCaps = {
   maxStdinBytes: 4 << 20,
   maxFiles: 32,
   maxArgs: 64,
+  maxArgBytes: 4096,
+  maxArgsBytes: 65536,
+  maxExpectedOutputBytes: 4 << 20,
   maxTestCases: 64,
 };
 
 /** Env names of the operator caps (read by the worker, documented in the README). */
 export const CAP_ENV: Record<keyof OperatorCaps, string> = {
+  maxJobBytes: 'MAX_JOB_BYTES',
+  maxResultBytes: 'MAX_RESULT_BYTES',
+  maxJobWallTimeMs: 'MAX_JOB_WALL_TIME_MS',
   maxTimeLimitMs: 'MAX_TIME_LIMIT_MS',
   maxWallTimeLimitMs: 'MAX_WALL_TIME_LIMIT_MS',
   maxCompileTimeLimitMs: 'MAX_COMPILE_TIME_LIMIT_MS',
@@ -54,6 +81,9 @@ export const CAP_ENV: Record<keyof OperatorCaps, string> = {
   maxStdinBytes: 'MAX_STDIN_BYTES',
   maxFiles: 'MAX_FILES',
   maxArgs: 'MAX_ARGS',
+  maxArgBytes: 'MAX_ARG_BYTES',
+  maxArgsBytes: 'MAX_ARGS_BYTES',
+  maxExpectedOutputBytes: 'MAX_EXPECTED_OUTPUT_BYTES',
   maxTestCases: 'MAX_TEST_CASES',
 };
 

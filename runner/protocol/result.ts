@@ -82,6 +82,11 @@ export interface JobResult extends RunOutcome {
   attempts: number;
   startedAt: string;
   finishedAt: string;
+  /**
+   * Present (true) when output texts were shortened to keep the stored result within MAX_RESULT_BYTES (JSON
+   * escaping can multiply output sixfold). The verdict was decided on the whole output.
+   */
+  resultTrimmed?: boolean;
 }
 
 /** An outcome for a job that never reached a sandbox (rejected input, infrastructure failure). */
