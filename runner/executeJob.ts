@@ -1,7 +1,7 @@
 // The lifecycle of one job inside a sandbox: prepare the workspace, compile under its own limits, run under
 // the job's limits, decide the verdict, clean up in `finally`.
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandCommand, languageFor } from './languages.js';
@@ -21,6 +21,12 @@ export interface ExecuteOptions {
 
 /** What user code sees as its environment: nothing of the runner's or the worker's. */
 const JOB_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/tmp', LANG: 'C.UTF-8' };
+
+/**
+ * Where job code may write besides the workspace (/dev/shm exists only where the platform gives the sidecar's
+ * container one). What one command of a job leaves in them is gone before the next runs.
+ */
+const JOB_SCRATCH = [JOB_ENV.TMPDIR, '/dev/shm'];
 
 /** A uid no other job is likely to hold, so per-uid limits (RLIMIT_NPROC) and kill(-1) stay per job. */
 function sandboxUid(): number {
@@ -77,11 +83,39 @@ interface RunContext {
   command: string[];
   /** Each case's stdin, written before any job code ran. */
   stdinPaths: string[];
+  /** The runner's own directory in /tmp (the stdin files): the one entry there a case may see. */
+  privateDir: string;
+  /** Entries of the workspace as the compile step left it. */
+  compiled: Set<string>;
+}
+
+/**
+ * Makes /tmp (and /dev/shm) empty but for the runner's own directory, and the workspace what the compile step
+ * left, before a case runs. The launcher already removed what earlier commands' uids owned (--wipe, as that
+ * uid: it can undo whatever modes a job set); what is left can only be entries of other owners in these
+ * sticky directories (hard links), which their owner, root, removes here. rmSync does not follow links.
+ * Anything that stays is a failure of the runner, not a file the next case gets to see.
+ */
+function freshScratch(ctx: RunContext, workspace: string): void {
+  const strays = () => [
+    ...JOB_SCRATCH.filter((dir) => existsSync(dir)).flatMap((dir) => readdirSync(dir).map((name) => join(dir, name))).filter((path) => path !== ctx.privateDir),
+    ...readdirSync(workspace).filter((name) => !ctx.compiled.has(name)).map((name) => join(workspace, name)),
+  ];
+  for (const path of strays()) {
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Reported below.
+    }
+  }
+  const left = strays();
+  if (left.length) throw new Error(`cannot remove what an earlier command of the job left: ${left.slice(0, 5).join(', ')}`);
 }
 
 /** Runs the built program on one input and judges it. */
 async function runCase(job: Job, ctx: RunContext, testCase: TestCase, index: number): Promise<CaseOutcome> {
   const stdinPath = ctx.stdinPaths[index];
+  freshScratch(ctx, ctx.common.cwd);
   const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
   const sampler = sampleMemory();
   let run: SandboxedRun;
@@ -94,6 +128,7 @@ async function runCase(job: Job, ctx: RunContext, testCase: TestCase, index: num
       stdinPath,
       limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
       outputCapBytes: job.maxOutputBytes,
+      wipe: [...JOB_SCRATCH, ctx.common.cwd],
     });
   } finally {
     // Always stopped: a live sampling timer would keep the runner from exiting.
@@ -189,6 +224,8 @@ async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise
         stdinPath: null,
         limits: limitsFor(job, job.compileTimeLimitMs, job.compileTimeLimitMs * 2 + 2000, COMPILE_MAX_PROCESSES),
         outputCapBytes: COMPILE_OUTPUT_BYTES,
+        // The compiler's temporary files go; what it made in the workspace is the program.
+        wipe: JOB_SCRATCH,
       });
       clock.lap('compileMs');
       compileOutput = compile.interleaved.toString('utf8');
@@ -220,7 +257,13 @@ async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise
       }
     }
 
-    const run: RunContext = { common, command: [...expandCommand(recipe.run, ctx), ...job.args], stdinPaths };
+    const run: RunContext = {
+      common,
+      command: [...expandCommand(recipe.run, ctx), ...job.args],
+      stdinPaths,
+      privateDir,
+      compiled: new Set(readdirSync(opts.workspace)),
+    };
     const cases: CaseOutcome[] = [];
     for (const [i, testCase] of testCasesOf(job).entries()) {
       const failedBefore = cases.some((c) => c.status !== 'accepted');

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { executeJob, warmUp } from './executeJob.js';
 import { JobRejected, normalizeJob } from './protocol/job.js';
 import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from './protocol/result.js';
+import { closePtyPool, PtyPoolOpen } from './ptyPool.js';
 
 function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ level, msg, component: 'runner', ...extra })}\n`);
@@ -48,6 +49,13 @@ async function outcome(): Promise<RunOutcome> {
     );
   }
   if (!existsSync(launcher)) return outcomeWithoutRun('internal_error', `sandbox launcher missing at ${launcher}; run npm run build`);
+  try {
+    const closed = closePtyPool();
+    if (closed.length) log('info', 'closed the pty devices of the sandbox to job code', { nodes: closed });
+  } catch (err) {
+    if (err instanceof PtyPoolOpen) return outcomeWithoutRun('internal_error', err.message);
+    throw err;
+  }
   return executeJob(job, { workspace: values.workspace!, launcher });
 }
 

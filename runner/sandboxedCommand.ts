@@ -23,6 +23,8 @@ export interface SandboxedCommand {
   limits: SandboxLimits;
   /** Bytes kept per stream; more kills the job. */
   outputCapBytes: number;
+  /** Directories the launcher removes what the command's uid owns from once it is over (`--wipe`). */
+  wipe?: string[];
 }
 
 export interface LauncherReport {
@@ -87,6 +89,7 @@ function launcherArgs(c: SandboxedCommand): string[] {
     '--report-fd', '3', '--cwd', c.cwd,
   ];
   for (const [k, v] of Object.entries(c.env)) args.push('--env', `${k}=${v}`);
+  for (const dir of c.wipe ?? []) args.push('--wipe', dir);
   return [...args, '--', ...c.command];
 }
 

@@ -8,7 +8,10 @@
  * enforces and measures.
  *
  * usage: sandbox-exec --uid N --gid N --cpu-ms N --wall-ms N --nproc N --fsize N --stack N --nofile N
- *                     --report-fd N [--cwd DIR] [--env K=V]... -- COMMAND [ARG]...
+ *                     --report-fd N [--cwd DIR] [--env K=V]... [--wipe DIR]... -- COMMAND [ARG]...
+ *
+ * --wipe DIR: once the job and everything it spawned are gone, remove what the job's uid owns under DIR
+ * (see wipe_job_files), so that the next command of the job finds DIR as it was before this one.
  *
  * Signals: SIGTERM, SIGINT or SIGUSR1 sent to this process kill the whole job ("request"), which is how the
  * runner stops a job that exceeded its output cap.
@@ -28,7 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <dirent.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -37,6 +42,7 @@
 #include <unistd.h>
 
 #define MAX_ENV 64
+#define MAX_WIPE 8
 /* The killer's real and saved uid: no job holds it (job uids are >= 100000), so no job may signal the killer,
  * while its effective uid (the job's) lets it signal every process of the job. */
 #define KILLER_UID 99999
@@ -49,6 +55,8 @@ struct options {
   const char *cwd;
   char *env[MAX_ENV + 1];
   int env_count;
+  const char *wipe[MAX_WIPE];
+  int wipe_count;
   char **argv;
 };
 
@@ -89,7 +97,11 @@ static void parse_args(int argc, char **argv, struct options *o) {
     else if (strcmp(a, "--nofile") == 0) { o->nofile = parse_num(a, v); have |= 128; }
     else if (strcmp(a, "--report-fd") == 0) { o->report_fd = (int)parse_num(a, v); have |= 256; }
     else if (strcmp(a, "--cwd") == 0) { o->cwd = v; }
-    else if (strcmp(a, "--env") == 0) {
+    else if (strcmp(a, "--wipe") == 0) {
+      if (o->wipe_count >= MAX_WIPE) die_usage("too many --wipe");
+      if (v[0] != '/') die_usage("--wipe needs an absolute path");
+      o->wipe[o->wipe_count++] = v;
+    } else if (strcmp(a, "--env") == 0) {
       if (o->env_count >= MAX_ENV) die_usage("too many --env");
       o->env[o->env_count++] = (char *)v;
     } else die_usage("unknown option");
@@ -131,10 +143,76 @@ static void kill_job_uid(uid_t uid, gid_t gid) {
   }
 }
 
+/* Removes, under the directory open at dirfd, every entry the caller's uid owns (a directory of its own is
+ * made searchable and emptied first: its owner may chmod it) and looks for more inside directories of others
+ * it may enter. Never follows a link and never leaves the file system `dev`. Returns how many it removed. */
+static long wipe_tree(int dirfd, dev_t dev, uid_t uid, int depth) {
+  long removed = 0;
+  if (depth > 128) return 0;
+  int fd = dup(dirfd);
+  if (fd < 0) return 0;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      if (st.st_uid == uid && unlinkat(dirfd, e->d_name, 0) == 0) removed++;
+      continue;
+    }
+    if (st.st_dev != dev) continue;
+    if (st.st_uid == uid) fchmodat(dirfd, e->d_name, 0700, 0);
+    int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub >= 0) {
+      struct stat opened;
+      if (fstat(sub, &opened) == 0 && opened.st_dev == dev && opened.st_ino == st.st_ino) removed += wipe_tree(sub, dev, uid, depth + 1);
+      close(sub);
+    }
+    if (st.st_uid == uid && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
+}
+
+/* --wipe: what the job left in the given directories goes before the next command of the job runs. Done as
+ * the job's uid (fully, no way back to root) by a forked helper: it can remove exactly what the job could,
+ * whatever modes the job set, and nothing else (the runner's files, what the compiler made, other jobs').
+ * Its CPU is added to `self_usage`, not to the job's. */
+static void wipe_job_files(const struct options *o, struct rusage *self_usage) {
+  if (o->wipe_count == 0) return;
+  pid_t wiper = fork();
+  if (wiper == 0) {
+    alarm(20);
+    if (setgroups(0, NULL) || setresgid(o->gid, o->gid, o->gid) || setresuid(o->uid, o->uid, o->uid)) _exit(1);
+    for (int i = 0; i < o->wipe_count; i++) {
+      int root = open(o->wipe[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat st;
+      if (root < 0) continue;
+      /* Entries removed while a directory is read may hide others from that same read: go again while it removes. */
+      if (fstat(root, &st) == 0) {
+        for (int pass = 0; pass < 4 && wipe_tree(root, st.st_dev, o->uid, 0) > 0; pass++) {}
+      }
+      close(root);
+    }
+    _exit(0);
+  }
+  if (wiper < 0) return;
+  int st;
+  struct rusage ru;
+  while (wait4(wiper, &st, 0, &ru) < 0 && errno == EINTR) {}
+  self_usage->ru_utime.tv_sec += ru.ru_utime.tv_sec + ru.ru_stime.tv_sec;
+  self_usage->ru_utime.tv_usec += ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 /* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
  * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
- * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, modules, and socket(). clone3 answers ENOSYS so libc falls back to
- * clone, whose flags a classic filter can inspect. */
+ * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, kernel AIO (a host-wide pool), modules, and
+ * socket(). clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -142,6 +220,8 @@ static void kill_job_uid(uid_t uid, gid_t gid) {
 #endif
 
 #define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+/* As if the kernel had no such call: callers with a fallback (libaio users, liburing) take it. */
+#define ABSENT(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS)
 
 static int install_seccomp(void) {
 #ifdef SANDBOX_AUDIT_ARCH
@@ -167,6 +247,10 @@ static int install_seccomp(void) {
     DENY(__NR_move_mount), DENY(__NR_open_tree),
     /* System V and POSIX IPC objects outlive the processes that made them: memory no job should leave. */
     DENY(__NR_msgget), DENY(__NR_semget), DENY(__NR_shmget), DENY(__NR_mq_open),
+    /* Kernel AIO contexts count against one host-wide limit (fs.aio-max-nr, /proc/sys/fs/aio-nr): a job that
+     * holds them all breaks io_setup for every other process on the host. */
+    ABSENT(__NR_io_setup), ABSENT(__NR_io_destroy), ABSENT(__NR_io_submit), ABSENT(__NR_io_cancel),
+    ABSENT(__NR_io_getevents), ABSENT(__NR_io_pgetevents),
     /* No socket() at all, of any family: where the sandbox shares a network namespace (the sidecar shares its
      * task's) this keeps the job off Redis, the metadata endpoint, the internet and the abstract unix sockets
      * of that namespace; elsewhere it backs up the namespace. socketpair() stays: runtimes use it internally,
@@ -335,6 +419,7 @@ int main(int argc, char **argv) {
 
   struct rusage self;
   getrusage(RUSAGE_SELF, &self);
+  wipe_job_files(&o, &self);
   long long self_cpu_ms = (self.ru_utime.tv_sec + self.ru_stime.tv_sec) * 1000LL +
                           (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1000;
 

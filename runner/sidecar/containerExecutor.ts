@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readOomKills } from '../cgroupCounters.js';
+import { closePtyPool } from '../ptyPool.js';
 import type { Job } from '../protocol/job.js';
 import type { RunOutcome } from '../protocol/result.js';
 import { runnerKilledForMemory } from '../verdict.js';
@@ -43,6 +44,9 @@ export class ContainerExecutor {
     // Sticky and world-writable, as in the runner image: compile and run uids write here, neither can
     // remove what the other made.
     chmodSync(workspace, 0o1777);
+    // The container runtime mounted a devpts here: no job may draw from the host-wide pty pool (each runner
+    // checks again before its job).
+    closePtyPool();
     this.wipe();
   }
 

@@ -2,7 +2,7 @@
 // capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
 // uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
 // memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
-// /dev/shm, no log driver (the streams are attached instead), labels for the reaper; removed after its job, or,
+// /dev/shm and no ptys, no log driver (the streams are attached instead), labels for the reaper; removed after its job, or,
 // when the engine cannot be reached then, by the reaper once it answers again.
 //
 // With a warm pool (POOL_SIZE), containers are created, attached and started ahead: the runner inside starts
@@ -33,6 +33,9 @@ export interface DockerTransportOptions {
   /** Told when preparing a pooled container fails (jobs then create their own). */
   onPoolError?: (err: Error) => void;
 }
+
+/** Mounted over /dev/pts: nothing in it, nothing can be put in it. */
+const NO_PTYS = 'ro,nosuid,nodev,noexec,size=4k,nr_inodes=1,mode=0755';
 
 /** The container's cgroup limits for a sandbox of this size (memory + swap: no swap). */
 function cgroupLimits(size: SandboxSize): { Memory: number; MemorySwap: number; PidsLimit: number } {
@@ -77,7 +80,9 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
-      Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec` },
+      // An empty read-only tmpfs over /dev/pts instead of the container's devpts (and so /dev/ptmx, a link into
+      // it, leads nowhere): ptys come from a host-wide pool (kernel.pty.max) no job may draw from.
+      Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec`, '/dev/pts': NO_PTYS },
       // Own IPC namespace without /dev/shm: a third tmpfs would be memory outside every budget.
       IpcMode: 'none',
       LogConfig: { Type: 'none', Config: {} },

@@ -1,6 +1,6 @@
 // The process transport: the runner on this host inside a bubblewrap sandbox (no network, own pid, ipc,
-// uts and cgroup namespaces, read-only system directories, private size-capped /tmp and workspace, only
-// SETUID/SETGID kept) in a per-job cgroup. The embedded default where Docker is absent.
+// uts and cgroup namespaces, read-only system directories, a /dev without ptys, private size-capped /tmp and
+// workspace, only SETUID/SETGID kept) in a per-job cgroup. The embedded default where Docker is absent.
 //
 // With a warm pool (POOL_SIZE), sandboxes are set up ahead and their runner started, waiting for a job on
 // stdin; a job takes one, fits its cgroup to the job's limits, and the sandbox is torn down after that one
@@ -41,6 +41,22 @@ function systemMounts(): string[] {
   return args;
 }
 
+/**
+ * The sandbox's /dev, built here rather than with bubblewrap's --dev: that one mounts a devpts instance, and the
+ * ptys of every devpts instance count against one host-wide limit (kernel.pty.max, /proc/sys/kernel/pty/nr),
+ * so a job could take the host's terminals and every other sandbox's. This one has the usual character devices
+ * bound from the host and the fd links, no pts, no ptmx, no shm, and is read-only.
+ */
+const SANDBOX_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+function deviceMounts(): string[] {
+  const args = ['--perms', '0755', '--size', '65536', '--tmpfs', '/dev'];
+  for (const dev of SANDBOX_DEVICES) args.push('--dev-bind', `/dev/${dev}`, `/dev/${dev}`);
+  args.push('--symlink', '/proc/self/fd', '/dev/fd');
+  for (const [fd, name] of ['stdin', 'stdout', 'stderr'].entries()) args.push('--symlink', `/proc/self/fd/${fd}`, `/dev/${name}`);
+  return [...args, '--remount-ro', '/dev'];
+}
+
 export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: SandboxTmpfs, startedAhead = false): string[] {
   return [
     '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
@@ -48,7 +64,7 @@ export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: Sandb
     '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID',
     '--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8',
     ...systemMounts(),
-    '--proc', '/proc', '--dev', '/dev',
+    '--proc', '/proc', ...deviceMounts(),
     '--bind', tmpfs.tmp, '/tmp',
     '--bind', tmpfs.workspace, '/workspace',
     '--ro-bind', dist, '/opt/runner',
