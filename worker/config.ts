@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
 
+/** Linux's MAX_ARG_STRLEN: the longest single argument or environment string execve accepts. */
+const LINUX_MAX_ARG_STRLEN = 128 * 1024;
+
 export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 
@@ -108,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
     else caps[key] = value;
   }
+  // A longer argument would fail at exec (E2BIG) inside every sandbox: a platform error instead of a rejection.
+  if (caps.maxArgBytes > LINUX_MAX_ARG_STRLEN) problems.push(`MAX_ARG_BYTES=${caps.maxArgBytes}: must be at most ${LINUX_MAX_ARG_STRLEN} (Linux refuses a longer argument at exec)`);
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   return {

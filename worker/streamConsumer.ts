@@ -283,7 +283,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       await this.writeSubmission(existing);
       return this.ack(entryId);
     }
-    const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries})`;
+    const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries}); not read again, as it may be what stopped the workers that had it`;
     return this.deadLetter(entryId, peeked.fields, attempts, reason, { id, language: undefined, status: 'internal_error' }, log);
   }
 

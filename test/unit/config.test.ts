@@ -30,4 +30,12 @@ describe('worker configuration', () => {
     expect(message).toMatch(/MAX_TIME_LIMIT_MS="-1": must be a whole number/);
     expect(message).toMatch(/CLAIM_IDLE_MS="5": must be at least 1000/);
   });
+
+  it('has the hostile-input caps, and refuses an argument cap that exec would refuse', () => {
+    expect(loadConfig({}).caps).toMatchObject({
+      maxJobBytes: 16 << 20, maxResultBytes: 8 << 20, maxJobWallTimeMs: 600_000, maxArgBytes: 4096, maxArgsBytes: 65536, maxExpectedOutputBytes: 4 << 20,
+    });
+    expect(loadConfig({ MAX_RESULT_BYTES: '1048576', MAX_JOB_WALL_TIME_MS: '10000' }).caps).toMatchObject({ maxResultBytes: 1 << 20, maxJobWallTimeMs: 10_000 });
+    expect(() => loadConfig({ MAX_ARG_BYTES: '200000' })).toThrow(/MAX_ARG_BYTES=200000: must be at most 131072/);
+  });
 });
