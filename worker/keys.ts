@@ -11,3 +11,16 @@ export const jobStartsKey = (jobId: string) => `code-execution:job-starts:${jobI
 export const deadLetterKey = (streamKey: string) => `${streamKey}:dead`;
 /** Present while a worker instance is alive (refreshed with a TTL): the container reaper asks it. */
 export const workerHeartbeatKey = (ownerId: string) => `code-execution:worker:${ownerId}`;
+
+// --- the HTTP API's keys (api/) ---------------------------------------------------------------------------------
+/** A client's id for a job, scoped by its token's owner key, mapped to the internal job id (SET NX: first wins). */
+export const apiIdKey = (owner: string, clientId: string) => `code-execution:api:id:${owner}:${clientId}`;
+/** What the API knows about a job it queued beside the job itself: its owner, dialect, request, callback. */
+export const apiJobKey = (jobId: string) => `code-execution:api:job:${jobId}`;
+/** Jobs whose result is to be delivered to a callback URL; API replicas share it through a consumer group. */
+export const API_CALLBACKS_STREAM = 'code-execution:api:callbacks';
+export const API_CALLBACKS_GROUP = 'api-callbacks';
+/** Per-token request counter of the current rate-limit window. */
+export const apiRateKey = (owner: string, window: number) => `code-execution:api:rate:${owner}:${window}`;
+/** Language versions as the workers measured them at start (HSET language version). */
+export const LANGUAGE_VERSIONS_KEY = 'code-execution:language-versions';

@@ -56,3 +56,56 @@ export async function announceStarted(redis: Redis, jobId: string, worker: strin
     .expire(jobStartsKey(jobId), ttlSeconds)
     .exec();
 }
+
+/** Where a progress waiter has read up to on a job's two streams (its starts and its result announcement). */
+export interface ProgressCursor {
+  starts: string;
+  result: string;
+}
+
+export const PROGRESS_FROM_START: ProgressCursor = { starts: '0-0', result: '0-0' };
+
+export interface Progress {
+  /** Worker starts seen after the cursor, oldest first. */
+  starts: { worker: string; attempts: number }[];
+  /** True when the result was announced after the cursor. */
+  finished: boolean;
+  cursor: ProgressCursor;
+}
+
+/**
+ * Blocks (XREAD BLOCK on both of the job's streams, nothing polled) until a worker starts the job or its
+ * result is announced after `cursor`, or `timeoutMs` passes (then nothing new, the same cursor).
+ * `redis` must be a connection this caller may block.
+ */
+export async function waitForProgress(redis: Redis, jobId: string, cursor: ProgressCursor, timeoutMs: number): Promise<Progress> {
+  const reply = (await redis.xread(
+    'BLOCK', Math.max(1, Math.round(timeoutMs)), 'STREAMS', jobStartsKey(jobId), resultEventsKey(jobId), cursor.starts, cursor.result,
+  )) as [string, [string, string[]][]][] | null;
+  const next = { ...cursor };
+  const progress: Progress = { starts: [], finished: false, cursor: next };
+  for (const [key, entries] of reply ?? []) {
+    for (const [entryId, fields] of entries) {
+      if (key === resultEventsKey(jobId)) {
+        next.result = entryId;
+        progress.finished = true;
+      } else {
+        next.starts = entryId;
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+        progress.starts.push({ worker: f.worker ?? '', attempts: Number(f.attempts ?? 0) });
+      }
+    }
+  }
+  return progress;
+}
+
+/** The most recent start of the job, or null when no worker started it yet. */
+export async function lastStart(redis: Redis, jobId: string): Promise<{ entryId: string; worker: string; attempts: number } | null> {
+  const [entry] = await redis.xrevrange(jobStartsKey(jobId), '+', '-', 'COUNT', 1);
+  if (!entry) return null;
+  const [entryId, fields] = entry;
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+  return { entryId, worker: f.worker ?? '', attempts: Number(f.attempts ?? 0) };
+}

@@ -1,6 +1,8 @@
 // The `code-exec` command line.
 import { parseArgs } from 'node:util';
+import { ApiConfigError } from '../../api/config.js';
 import { ConfigError } from '../config.js';
+import { apiCommand } from './apiCommand.js';
 import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
@@ -16,6 +18,7 @@ const HELP = `code-exec: run untrusted code safely
 
 usage:
   code-exec worker                 claim jobs from the Redis Stream and run them (config from env, see README)
+  code-exec api                    serve the HTTP API: native /v1, Judge0- and Piston-compatible (API_PORT, default 2358)
   code-exec submit FILE [options]  queue FILE as a job and print its result JSON
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
   code-exec sidecar                serve jobs a sidecar-mode worker writes to SIDECAR_DIR (the runner sidecar)
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'worker':
       return workerCommand();
+    case 'api':
+      return apiCommand();
     case 'submit':
       return submitCommand(file, values);
     case 'run':
@@ -73,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const known = err instanceof UsageError || err instanceof ConfigError || err instanceof JobRejected || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known = err instanceof UsageError || err instanceof ConfigError || err instanceof ApiConfigError || err instanceof JobRejected || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`code-exec: ${known ? (err as Error).message : (err as Error).stack}\n`);
   process.exitCode = known ? 2 : 1;
 }

@@ -1,0 +1,108 @@
+// The API service's configuration, from the environment, validated once at start like the worker's: every
+// problem listed with the variable's name and what it must be.
+import { z } from 'zod';
+import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../worker/keys.js';
+
+const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
+const bool = z.enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) });
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const envSchema = z.object({
+  API_PORT: int(0).max(65535, 'must be a port number (0: any free port)').default(2358),
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
+  STREAM_KEY: z.string().min(1).default(DEFAULT_STREAM_KEY),
+  CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
+  API_TOKENS: optional(z.string()),
+  RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  MAX_QUEUE_SIZE: int(1).default(100),
+  BODY_LIMIT_BYTES: int(1024).default(8 << 20),
+  MAX_WAIT_SECONDS: int(1).default(60),
+  RESULT_TTL_SECONDS: int(1).default(86_400),
+  MAX_BATCH_SIZE: int(1).max(1000, 'must be at most 1000').default(20),
+  CALLBACK_ALLOW_PRIVATE: bool.default('false'),
+  CALLBACK_SIGNING_KEY: optional(z.string().min(16, 'must be at least 16 characters')),
+  CALLBACK_TIMEOUT_MS: int(100).default(5000),
+  CALLBACK_MAX_TRIES: int(1).max(10, 'must be at most 10').default(3),
+  CALLBACK_RETRY_BASE_MS: int(1).default(1000),
+});
+
+export interface ApiConfig {
+  port: number;
+  host: string;
+  redisUrl: string;
+  streamKey: string;
+  consumerGroup: string;
+  /** Accepted tokens; empty: the API is open (as Judge0 is by default). */
+  tokens: string[];
+  /** Requests per token per minute; 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Jobs waiting or running (the stream's lag plus pending) over which submissions get 503. */
+  maxQueueSize: number;
+  bodyLimitBytes: number;
+  maxWaitSeconds: number;
+  /** How long the API's id mappings and job records live (as long as results do). */
+  resultTtlSeconds: number;
+  maxBatchSize: number;
+  callbackAllowPrivate: boolean;
+  /** Key from which each token's callback signing secret is derived; null: a random one per process. */
+  callbackSigningKey: string | null;
+  callbackTimeoutMs: number;
+  callbackMaxTries: number;
+  callbackRetryBaseMs: number;
+  /** The same operator caps, from the same variables, as the workers enforce. */
+  caps: OperatorCaps;
+}
+
+export class ApiConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid API configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nfix these environment variables and start again`);
+    this.name = 'ApiConfigError';
+  }
+}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const problems: string[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) {
+      const name = String(i.path[0]);
+      // Tokens and keys are secrets: name the variable, never quote it.
+      const shown = /TOKENS|KEY$/.test(name) ? '(hidden)' : JSON.stringify(env[name]);
+      problems.push(`${name}=${shown}: ${i.message}`);
+    }
+  }
+  const caps = { ...DEFAULT_CAPS };
+  for (const [key, name] of Object.entries(CAP_ENV) as [keyof OperatorCaps, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
+    else caps[key] = value;
+  }
+  const tokens = (parsed.success ? parsed.data.API_TOKENS ?? '' : '').split(/[\s,]+/).filter(Boolean);
+  if (tokens.some((t) => t.length < 8)) problems.push('API_TOKENS: every token must be at least 8 characters');
+  if (problems.length || !parsed.success) throw new ApiConfigError(problems);
+  const e = parsed.data;
+  return {
+    port: e.API_PORT,
+    host: e.API_HOST,
+    redisUrl: e.REDIS_URL,
+    streamKey: e.STREAM_KEY,
+    consumerGroup: e.CONSUMER_GROUP,
+    tokens,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    maxQueueSize: e.MAX_QUEUE_SIZE,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxWaitSeconds: e.MAX_WAIT_SECONDS,
+    resultTtlSeconds: e.RESULT_TTL_SECONDS,
+    maxBatchSize: e.MAX_BATCH_SIZE,
+    callbackAllowPrivate: e.CALLBACK_ALLOW_PRIVATE === 'true',
+    callbackSigningKey: e.CALLBACK_SIGNING_KEY ?? null,
+    callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
+    callbackMaxTries: e.CALLBACK_MAX_TRIES,
+    callbackRetryBaseMs: e.CALLBACK_RETRY_BASE_MS,
+    caps,
+  };
+}

@@ -1,0 +1,32 @@
+// What every route module gets: the config, the job service, Redis for plain commands, the log, and the
+// language catalogue. Routes never block on this connection (waits take a connection of their own).
+import type { Redis } from 'ioredis';
+import type { Logger } from '../worker/logger.js';
+import type { ApiConfig } from './config.js';
+import type { JobService } from './jobs.js';
+import { languageCatalogue, type LanguageEntry } from './languages.js';
+
+export interface Caller {
+  /** The owner key that scopes ids, secrets and the rate limit. */
+  owner: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+  }
+}
+
+export interface ApiContext {
+  config: ApiConfig;
+  jobs: JobService;
+  redis: Redis;
+  log: Logger;
+  /** The callback signing secret of an owner. */
+  callbackSecret(owner: string): string;
+  languages(): Promise<LanguageEntry[]>;
+}
+
+export function languagesFrom(redis: Redis): () => Promise<LanguageEntry[]> {
+  return () => languageCatalogue(redis);
+}

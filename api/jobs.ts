@@ -1,0 +1,166 @@
+// The API's side of the job protocol: validate a job exactly as the workers will (same schema, same operator
+// caps), map a client's id to an internal job id scoped by its token, queue it with XADD, and read its state
+// from the result store and the job-starts stream. Nothing here runs code.
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { checkCaps, jobSchema, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
+import type { JobResult } from '../runner/protocol/result.js';
+import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey } from '../worker/keys.js';
+import { sampleQueue } from '../worker/queueDepth.js';
+import { getResult, lastStart, waitForResult } from '../worker/resultStore.js';
+import type { ApiConfig } from './config.js';
+
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type Dialect = 'native' | 'judge0' | 'piston';
+
+/** Where a finished job's result goes; `signed`: our POST with X-Signature, `judge0`: Judge0's PUT. */
+export interface CallbackTarget {
+  url: string;
+  kind: 'signed' | 'judge0';
+}
+
+/** What the API keeps about a job it queued (apiJobKey), beside the job in the stream. */
+export interface JobRecord {
+  id: string;
+  clientId: string;
+  owner: string;
+  dialect: Dialect;
+  createdAt: string;
+  callback?: CallbackTarget;
+  /** The Judge0 request's own fields, echoed by `fields=*`. */
+  judge0?: Record<string, unknown>;
+}
+
+export type JobState =
+  | { status: 'queued' }
+  | { status: 'running'; worker: string; attempts: number }
+  | { status: 'finished'; result: JobResult };
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** A job the workers would reject: the API answers 422 and queues nothing. */
+export class InvalidJob extends Error {
+  constructor(readonly details: Problem[]) {
+    super(details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; '));
+    this.name = 'InvalidJob';
+  }
+}
+
+export class QueueFull extends Error {
+  constructor(readonly size: number, readonly max: number) {
+    super('queue is full');
+    this.name = 'QueueFull';
+  }
+}
+
+export class IdTaken extends Error {
+  constructor(readonly clientId: string) {
+    super(`id "${clientId}" is already in use`);
+    this.name = 'IdTaken';
+  }
+}
+
+// One round trip, so a job is queued only with its id mapping and record, and never twice for one id.
+const SUBMIT = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+redis.call('XADD', KEYS[3], '*', 'job', ARGV[4])
+if ARGV[5] == '1' then redis.call('XADD', KEYS[4], '*', 'job', ARGV[1]) end
+return 1`;
+
+/**
+ * The internal id: a bounded prefix of the client's id (readable in worker logs) and 128 random bits, so no
+ * client can choose, guess or collide with another's job id.
+ */
+export function internalIdFor(clientId: string): string {
+  return `${clientId.slice(0, 41)}-${randomBytes(16).toString('base64url')}`;
+}
+
+export class JobService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: ApiConfig,
+  ) {}
+
+  /** Validates a job input (its `id` set to the internal id) as the worker does; throws InvalidJob. */
+  validate(input: Record<string, unknown>): Job {
+    const parsed = jobSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidJob(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    }
+    try {
+      const job = normalizeJob(input);
+      checkCaps(job, this.config.caps);
+      return job;
+    } catch (err) {
+      if (err instanceof JobRejected) throw new InvalidJob([{ path: '', message: err.message }]);
+      throw err;
+    }
+  }
+
+  /** Throws QueueFull when `count` more jobs would put the queue over MAX_QUEUE_SIZE. */
+  async ensureRoom(count: number): Promise<void> {
+    const q = await sampleQueue(this.redis, this.config.streamKey, this.config.consumerGroup);
+    const size = q.lag + q.pending;
+    if (size + count > this.config.maxQueueSize) throw new QueueFull(size, this.config.maxQueueSize);
+  }
+
+  async queueSize(): Promise<number> {
+    const q = await sampleQueue(this.redis, this.config.streamKey, this.config.consumerGroup);
+    return q.lag + q.pending;
+  }
+
+  /** Queues a validated job under its owner's client id; throws IdTaken when that owner already used the id. */
+  async submit(job: Job, record: JobRecord): Promise<void> {
+    const ok = await this.redis.eval(
+      SUBMIT, 4, apiIdKey(record.owner, record.clientId), apiJobKey(job.id), this.config.streamKey, API_CALLBACKS_STREAM,
+      job.id, JSON.stringify(record), String(this.config.resultTtlSeconds), JSON.stringify(job), record.callback ? '1' : '0',
+    );
+    if (ok !== 1) throw new IdTaken(record.clientId);
+  }
+
+  /** The internal id of an owner's job, or null: another owner's ids are simply not found. */
+  async resolve(owner: string, clientId: string): Promise<string | null> {
+    if (!CLIENT_ID.test(clientId)) return null;
+    return this.redis.get(apiIdKey(owner, clientId));
+  }
+
+  async record(jobId: string): Promise<JobRecord | null> {
+    const raw = await this.redis.get(apiJobKey(jobId));
+    return raw === null ? null : (JSON.parse(raw) as JobRecord);
+  }
+
+  async state(jobId: string): Promise<JobState> {
+    const result = await getResult(this.redis, jobId);
+    if (result) return { status: 'finished', result };
+    const start = await lastStart(this.redis, jobId);
+    return start ? { status: 'running', worker: start.worker, attempts: start.attempts } : { status: 'queued' };
+  }
+
+  /** A connection of its own for one blocking wait; the caller disconnects it. */
+  blockingConnection(): Redis {
+    const c = this.redis.duplicate();
+    c.on('error', () => {});
+    return c;
+  }
+
+  /** Blocks (XREAD on the result's announcement) up to `timeoutMs`; null: not finished by then. */
+  async waitForResult(jobId: string, timeoutMs: number, aborted?: AbortSignal): Promise<JobResult | null> {
+    const c = this.blockingConnection();
+    const onAbort = () => c.disconnect();
+    aborted?.addEventListener('abort', onAbort);
+    try {
+      return await waitForResult(c, jobId, timeoutMs);
+    } catch (err) {
+      if (aborted?.aborted) return null;
+      throw err;
+    } finally {
+      aborted?.removeEventListener('abort', onAbort);
+      c.disconnect();
+    }
+  }
+}
