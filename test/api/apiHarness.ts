@@ -68,7 +68,11 @@ export function apiSuite(): ApiSuite {
       const api = { url: `http://127.0.0.1:${port}`, server, queue, log, redis: conn };
       running.push(api);
       const workers = Array.from({ length: opts.workers ?? 0 }, () => queue.startWorker('process', { POOL_SIZE: '1', ...opts.workerEnv }));
-      await Promise.all(workers.map((w) => workerStarted(w)));
+      // A process-mode worker says which toolchain versions its jobs run: the API's languages show them.
+      await Promise.all(workers.map(async (w) => {
+        await workerStarted(w);
+        await w.waitForLog((l) => l.msg === 'language versions published', 30_000, '"language versions published"');
+      }));
       return api;
     },
   };

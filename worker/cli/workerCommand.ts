@@ -1,7 +1,13 @@
 // `code-exec worker`: runs a worker until SIGTERM/SIGINT, then drains and exits 0. Around it, what its
 // environment asks for: the PostgreSQL schema (DATABASE_URL), S3 code (S3_BUCKET), the metrics and health
 // endpoint (METRICS_PORT) and CloudWatch queue metrics (CLOUDWATCH_METRICS).
+import { execFile } from 'node:child_process';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
 import { CloudWatchPublisher } from '../cloudwatchPublisher.js';
+import { LANGUAGE_VERSIONS_KEY } from '../keys.js';
 import { S3CodeSource } from '../codeSource.js';
 import { loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -24,6 +30,35 @@ async function migrateWhenReachable(store: SubmissionStore, log: Logger, stoppin
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
+}
+
+const run = promisify(execFile);
+
+/** How each toolchain says its version; cheap (no JVM start: Java's comes from its release file). */
+const VERSION_PROBES: Record<string, () => Promise<string>> = {
+  python: async () => (await run('python3', ['--version'])).stdout.replace(/^Python\s+/, ''),
+  javascript: async () => (await run('node', ['--version'])).stdout.replace(/^v/, ''),
+  bash: async () => (await run('bash', ['-c', 'echo "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}"'])).stdout,
+  c: async () => (await run('gcc', ['-dumpfullversion'])).stdout,
+  cpp: async () => (await run('g++', ['-dumpfullversion'])).stdout,
+  java: async () => {
+    const home = dirname(dirname(await realpath((await run('sh', ['-c', 'command -v javac'])).stdout.trim())));
+    return /JAVA_VERSION="([^"]+)"/.exec(await readFile(join(home, 'release'), 'utf8'))?.[1] ?? '';
+  },
+};
+
+/**
+ * In process mode jobs run the host's toolchains: their versions, measured here, are what the HTTP API shows
+ * (other modes run the runner image's, which the API knows). Best effort: a missing toolchain is left out.
+ */
+async function publishLanguageVersions(redis: Redis, log: Logger): Promise<void> {
+  const found: Record<string, string> = {};
+  await Promise.all(Object.entries(VERSION_PROBES).map(async ([language, probe]) => {
+    const version = await probe().then((v) => v.trim(), () => '');
+    if (/^\d+(\.\d+)*$/.test(version)) found[language] = version;
+  }));
+  if (Object.keys(found).length) await redis.hset(LANGUAGE_VERSIONS_KEY, found);
+  log.info('language versions published', { versions: found });
 }
 
 export async function workerCommand(): Promise<number> {
@@ -64,6 +99,7 @@ export async function workerCommand(): Promise<number> {
     if (!stopping) {
       await worker.start();
       cloudwatch?.start();
+      if (transport.mode === 'process') void publishLanguageVersions(observer, log).catch((err: Error) => log.warn('could not publish language versions', { error: err.message }));
     }
     await stopped;
   } finally {
