@@ -3,9 +3,10 @@
 // worker stays alive (or, if it dies, is not killed again by the same entry past MAX_DELIVERIES), a trivial
 // job submitted during the attack gets its result within 2 s of its usual latency, and Redis grows by no more
 // than the result cap.
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
-import { resultKey } from '../../worker/keys.js';
+import { jobStartsKey, resultEventsKey, resultKey } from '../../worker/keys.js';
 import { getResult } from '../../worker/resultStore.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { queueSuite } from '../support/queueSuite.js';
@@ -40,9 +41,12 @@ async function readyWorker(queue: TestQueue, mode: string, env: Record<string, s
 }
 
 /** The job JSON of finding 1: `files` holding `count` entries named "..". */
-function dotDotFiles(count: number): string {
-  return `{"id":"p-${count}","language":"python","code":"1","files":[${Array(count).fill('{"name":"..","content":""}').join(',')}]}`;
+function dotDotFiles(id: string, count: number): string {
+  return `{"id":"${id}","language":"python","code":"1","files":[${Array(count).fill('{"name":"..","content":""}').join(',')}]}`;
 }
+
+/** Ids of their own per test (one Redis serves the whole file). */
+const uniqueId = (name: string) => `${name}-${randomUUID()}`;
 
 /** A python program that writes `bytes` of \x01 to stdout and to stderr (6 bytes each once JSON-escaped). */
 const controlBytes = (bytes: number) => `import sys\nsys.stdout.buffer.write(b"\\x01" * ${bytes})\nsys.stderr.buffer.write(b"\\x01" * ${bytes})\n`;
@@ -52,11 +56,12 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     const queue = suite.newQueue();
     const { w, usualMs } = await readyWorker(queue, mode);
     const before = await usedMemory();
-    const huge = dotDotFiles(2_600_000);
+    const id = uniqueId('p');
+    const huge = dotDotFiles(id, 2_600_000);
     expect(huge.length).toBeGreaterThan(64 * MiB);
     const entryId = await queue.submitRaw({ job: huge });
     const duringMs = await trivialLatency(queue);
-    const result = await queue.result('p-2600000', 30_000);
+    const result = await queue.result(id, 30_000);
     expect(result).toMatchObject({
       status: 'rejected',
       message: `job over the operator caps: job bytes ${huge.length} exceeds the cap ${DEFAULT_CAPS.maxJobBytes} (MAX_JOB_BYTES)`,
@@ -65,7 +70,7 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     expect(w.proc.exitCode).toBeNull();
     // Answered, acknowledged and dropped from the stream: Redis holds a small result, not the producer's 80 MB.
     expect(await suite.redis.client.xrange(queue.stream, entryId, entryId)).toEqual([]);
-    expect(await suite.redis.client.strlen(resultKey('p-2600000'))).toBeLessThan(2048);
+    expect(await suite.redis.client.strlen(resultKey(id))).toBeLessThan(2048);
     expect(await usedMemory() - before).toBeLessThan(DEFAULT_CAPS.maxResultBytes);
     expect(await queue.pendingCount()).toBe(0);
   });
@@ -74,17 +79,18 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     const queue = suite.newQueue();
     const { w, usualMs } = await readyWorker(queue, mode);
     const before = await usedMemory();
-    const files = dotDotFiles(300_000);
-    const keys = `{"id":"keys","language":"python","code":"1",${Array.from({ length: 500_000 }, (_, i) => `"k${i}":0`).join(',')}}`;
+    const [filesId, keysId] = [uniqueId('files'), uniqueId('keys')];
+    const files = dotDotFiles(filesId, 300_000);
+    const keys = `{"id":"${keysId}","language":"python","code":"1",${Array.from({ length: 500_000 }, (_, i) => `"k${i}":0`).join(',')}}`;
     expect(files.length).toBeGreaterThan(7 * MiB);
     await queue.submitRaw({ job: files });
     await queue.submitRaw({ job: keys });
     const duringMs = await trivialLatency(queue);
-    expect(await queue.result('p-300000')).toMatchObject({ status: 'rejected', message: 'job over the operator caps: files 300000 exceeds the cap 32 (MAX_FILES)' });
-    expect(await queue.result('keys')).toMatchObject({ status: 'rejected', message: expect.stringMatching(/^invalid job: it has 500003 fields; a job has at most \d+$/) });
+    expect(await queue.result(filesId)).toMatchObject({ status: 'rejected', message: 'job over the operator caps: files 300000 exceeds the cap 32 (MAX_FILES)' });
+    expect(await queue.result(keysId)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/^invalid job: it has 500003 fields; a job has at most \d+$/) });
     expect(duringMs).toBeLessThan(usualMs + 2000);
     expect(w.proc.exitCode).toBeNull();
-    for (const id of ['p-300000', 'keys']) expect(await suite.redis.client.strlen(resultKey(id))).toBeLessThan(2048);
+    for (const id of [filesId, keysId]) expect(await suite.redis.client.strlen(resultKey(id))).toBeLessThan(2048);
     // The producer's own entries stay in the stream (acknowledged); what the worker added is small.
     expect(await usedMemory() - before - files.length - keys.length).toBeLessThan(DEFAULT_CAPS.maxResultBytes);
   });
@@ -94,7 +100,8 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     // A worker with a small heap stands in for any input that crashes the process: parsing 15 million numbers
     // needs more than 48 MB. The size cap is raised so the entry is parsed at all.
     const env = { NODE_OPTIONS: '--max-old-space-size=48', MAX_JOB_BYTES: '100000000', MAX_DELIVERIES: '2', CLAIM_IDLE_MS: '1000' };
-    const crasher = `{"id":"crasher","language":"python","code":"1","x":[${Array(15_000_000).fill('0').join(',')}]}`;
+    const id = uniqueId('crasher');
+    const crasher = `{"id":"${id}","language":"python","code":"1","x":[${Array(15_000_000).fill('0').join(',')}]}`;
     const entryId = await queue.submitRaw({ job: crasher });
     let deaths = 0;
     let survivor: WorkerHandle | undefined;
@@ -103,7 +110,7 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
       const w = queue.startWorker(mode, env);
       const answered = new Promise<'answered'>((resolve) => {
         const check = setInterval(async () => {
-          if (await getResult(suite.redis.client, 'crasher')) {
+          if (await getResult(suite.redis.client, id)) {
             clearInterval(check);
             resolve('answered');
           }
@@ -116,12 +123,16 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     }
     expect(deaths).toBe(2);
     expect(survivor).toBeDefined();
-    expect(await queue.result('crasher')).toMatchObject({
+    expect(await queue.result(id)).toMatchObject({
       status: 'internal_error',
       attempts: 3,
       message: expect.stringMatching(/^delivered 3 times without a stored result \(MAX_DELIVERIES=2\); not read again/),
     });
-    const [dead] = await queue.deadLetters();
+    // The result is stored before the dead letter is written: give the dead letter its moment.
+    let dead = (await queue.deadLetters())[0];
+    for (const until = Date.now() + 10_000; !dead && Date.now() < until; dead = (await queue.deadLetters())[0]) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(dead).toMatchObject({ entryId, deliveries: '3' });
     // The dead letter keeps the job's first bytes, not its 30 MB.
     expect(dead.fields.length).toBeLessThan(8192);
@@ -146,7 +157,6 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
   it('4 cases each printing 1 MiB of control bytes on both streams: a real verdict, and the stored result cut to fit MAX_RESULT_BYTES', async () => {
     const queue = suite.newQueue();
     await readyWorker(queue, mode);
-    const before = await usedMemory();
     const id = await queue.submit({ code: controlBytes(MiB), maxOutputBytes: MiB, testCases: Array.from({ length: 4 }, () => ({ stdin: '' })) });
     const result = await queue.result(id, 120_000);
     expect(result).toMatchObject({ status: 'accepted', resultTrimmed: true, stdoutTruncated: false, stderrTruncated: false });
@@ -156,7 +166,10 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     const stored = await suite.redis.client.strlen(resultKey(id));
     expect(stored).toBeLessThanOrEqual(DEFAULT_CAPS.maxResultBytes);
     expect(stored).toBeGreaterThan(DEFAULT_CAPS.maxResultBytes - MiB);
-    expect(await usedMemory() - before).toBeLessThan(DEFAULT_CAPS.maxResultBytes + MiB);
+    // Everything the job left in Redis (result, its announcement, its start) within the cap and a little.
+    const keys = [resultKey(id), resultEventsKey(id), jobStartsKey(id)];
+    const held = (await Promise.all(keys.map((k) => suite.redis.client.memory('USAGE', k)))).reduce<number>((n, b) => n + Number(b ?? 0), 0);
+    expect(held).toBeLessThan(DEFAULT_CAPS.maxResultBytes + 64 * 1024);
   });
 
   it('64 cases of 60 s wall time are rejected up front (MAX_JOB_WALL_TIME_MS); under a lowered cap, 3 cases of 4 s too, 2 run', async () => {
