@@ -2,8 +2,8 @@
 // config, build the one environment component of the target, export its outputs. Everything else lives in
 // components/ (one component per file, plus the pure functions they are built from).
 import * as pulumi from '@pulumi/pulumi';
-import { AwsEnvironment } from './components/aws.js';
-import { GcpEnvironment } from './components/gcp.js';
+import { AwsEnvironment } from './components/aws/index.js';
+import { GcpEnvironment } from './components/gcp/index.js';
 import { Images } from './components/images.js';
 import { LocalEnvironment } from './components/local.js';
 import { parseCloudLocation, parseStackConfig, PROJECT, type StackConfig } from './components/stackConfig.js';

@@ -2,7 +2,7 @@
 // a runner sidecar too small for the largest job is refused with the component and the field named.
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AwsEnvironment } from '../../components/aws.js';
+import { AwsEnvironment } from '../../components/aws/index.js';
 import { KubernetesWorkload } from '../../components/kubernetesWorkload.js';
 
 beforeAll(async () => {

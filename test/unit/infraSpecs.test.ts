@@ -10,7 +10,7 @@ import {
   bucketTlsOnlyPolicy,
   INTERFACE_ENDPOINT_SERVICES,
 } from '../../components/awsPolicies.js';
-import { privateSubnetCidrs } from '../../components/aws.js';
+import { privateSubnetCidrs } from '../../components/aws/network.js';
 import {
   cpuUnits,
   DOCKER_DEFAULT_CAPABILITIES,

@@ -1,0 +1,150 @@
+// code-execution:aws:Environment — the aws target, one concern per file in this folder, each a function that
+// creates its resources as children of this component (so their URNs are the ones a single-file component had):
+//   network.ts     VPC, private subnets without a route to the internet, VPC endpoints, security groups
+//   redis.ts       ElastiCache Redis (TLS, auth token) and its REDIS_URL secret
+//   database.ts    RDS PostgreSQL (encrypted, Multi-AZ by config) and its DATABASE_URL secret
+//   codeBucket.ts  the S3 code bucket (private, encrypted, TLS only, expiring)
+//   registry.ts    ECR repositories and the images pushed to them
+//   workers.ts     IAM roles, log group, ECS cluster, the Fargate service of worker + runner sidecar, autoscaling
+//   (api.ts        the HTTP API's service and load balancer: not yet, see issue 14)
+// secrets.ts is the Secrets Manager helper redis.ts and database.ts share.
+import * as pulumi from '@pulumi/pulumi';
+import { runnerSidecarMemory } from '../runnerSizing.js';
+import { DEFAULTS } from '../stackConfig.js';
+import { createCodeBucket } from './codeBucket.js';
+import { createDatabase } from './database.js';
+import { createNetwork } from './network.js';
+import { createRedis } from './redis.js';
+import { createRegistry } from './registry.js';
+import { createWorkers } from './workers.js';
+
+export interface AwsEnvironmentArgs {
+  /** The region everything is created in (the aws provider's aws:region). Required. */
+  readonly region: string;
+  /** ECS tasks the autoscaler keeps between. Default to the stack defaults, 1 and 1 (Pulumi.aws.yaml sets 2 and 50). */
+  readonly minWorkers?: number;
+  readonly maxWorkers?: number;
+  /** CodeExecution/QueueDepth value target tracking aims for. Defaults to 10. */
+  readonly queueDepthTarget?: number;
+  /** Defaults to 1: the runner sidecar runs one job at a time, more would only wait in the task's /shared. */
+  readonly maxConcurrentJobs?: number;
+  /**
+   * Millicores and MB per container; the task size is the smallest Fargate size that holds both. Default to 500/512
+   * (worker) and 1000/2048 (runner). The runner's memory must hold the largest job plus overheads (runnerSidecarMemory).
+   */
+  readonly workerCpuMillis?: number;
+  readonly workerMemoryMb?: number;
+  readonly runnerCpuMillis?: number;
+  readonly runnerMemoryMb?: number;
+  /** Fargate ephemeral storage of the task in GB (holds the shared, workspace and /tmp volumes). Defaults to 21, the minimum. */
+  readonly ephemeralStorageGb?: number;
+  /** RDS Multi-AZ and an ElastiCache replica with automatic failover. Defaults to false. */
+  readonly multiAz?: boolean;
+  /** Defaults to cache.t4g.micro, db.t4g.micro and 20 GB. */
+  readonly redisNodeType?: string;
+  readonly dbInstanceClass?: string;
+  readonly dbStorageGb?: number;
+  /** Defaults to 30. */
+  readonly logRetentionDays?: number;
+  /** Days before an object of the code bucket expires. Defaults to 30. */
+  readonly bucketExpirationDays?: number;
+  /** The VPC's address range. Defaults to 10.40.0.0/16 (two /20 private subnets are cut from its start). */
+  readonly vpcCidr?: string;
+}
+
+export class AwsEnvironment extends pulumi.ComponentResource {
+  readonly outputs: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: AwsEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('code-execution:aws:Environment', name, {}, opts);
+    // The stack keys default to the one table Pulumi.yaml is checked against (stackConfig.ts STACK_KEYS).
+    const a = {
+      minWorkers: DEFAULTS.minWorkers,
+      maxWorkers: DEFAULTS.maxWorkers,
+      queueDepthTarget: DEFAULTS.queueDepthTarget,
+      maxConcurrentJobs: DEFAULTS.maxConcurrentJobs,
+      workerCpuMillis: DEFAULTS.workerCpuMillis,
+      workerMemoryMb: DEFAULTS.workerMemoryMb,
+      runnerCpuMillis: DEFAULTS.runnerCpuMillis,
+      runnerMemoryMb: DEFAULTS.runnerMemoryMb,
+      multiAz: DEFAULTS.multiAz,
+      redisNodeType: DEFAULTS.redisNodeType,
+      dbInstanceClass: DEFAULTS.dbInstanceClass,
+      dbStorageGb: DEFAULTS.dbStorageGb,
+      logRetentionDays: DEFAULTS.logRetentionDays,
+      bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      ephemeralStorageGb: 21,
+      vpcCidr: '10.40.0.0/16',
+      ...args,
+    };
+    if (!a.region) throw new Error(`AwsEnvironment ${name}: region is required (pulumi config set aws:region us-east-1)`);
+    if (a.minWorkers < 1 || a.minWorkers > a.maxWorkers) {
+      throw new Error(`AwsEnvironment ${name}: minWorkers (${a.minWorkers}) must be >= 1 and <= maxWorkers (${a.maxWorkers})`);
+    }
+    // Fargate has no tmpfs: the runner's /workspace is task storage, so only the job and the sidecar count here.
+    const runnerNeed = runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 });
+    if (a.runnerMemoryMb < runnerNeed.minimumMb) {
+      throw new Error(`AwsEnvironment ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${runnerNeed.explanation}`);
+    }
+    const tags = { 'code-execution:stack': pulumi.getStack() };
+
+    const network = createNetwork(name, { region: a.region, vpcCidr: a.vpcCidr, tags }, this);
+    const { subnetIds, securityGroups } = network;
+    const redis = createRedis(
+      name,
+      { nodeType: a.redisNodeType, multiAz: a.multiAz, subnetIds, securityGroupId: securityGroups.redis.id, tags },
+      this,
+    );
+    const database = createDatabase(
+      name,
+      { instanceClass: a.dbInstanceClass, storageGb: a.dbStorageGb, multiAz: a.multiAz, subnetIds, securityGroupId: securityGroups.database.id, tags },
+      this,
+    );
+    const bucket = createCodeBucket(name, { expirationDays: a.bucketExpirationDays, tags }, this);
+    const images = createRegistry(name, { tags }, this);
+    const workers = createWorkers(
+      name,
+      {
+        region: a.region,
+        minWorkers: a.minWorkers,
+        maxWorkers: a.maxWorkers,
+        queueDepthTarget: a.queueDepthTarget,
+        maxConcurrentJobs: a.maxConcurrentJobs,
+        workerCpuMillis: a.workerCpuMillis,
+        workerMemoryMb: a.workerMemoryMb,
+        runnerCpuMillis: a.runnerCpuMillis,
+        runnerMemoryMb: a.runnerMemoryMb,
+        ephemeralStorageGb: a.ephemeralStorageGb,
+        logRetentionDays: a.logRetentionDays,
+        images,
+        subnetIds,
+        securityGroupId: securityGroups.worker.id,
+        bucket,
+        redisUrlSecret: redis.urlSecret,
+        databaseUrlSecret: database.urlSecret,
+        tags,
+      },
+      this,
+    );
+    // The HTTP API (its own service behind a load balancer) will be created here, from ./api.ts (issue 14).
+
+    const { taskSize } = workers;
+    this.outputs = {
+      region: pulumi.output(a.region),
+      cluster: workers.cluster.name,
+      service: workers.service.name,
+      bucket: bucket.bucket,
+      redisEndpoint: redis.replicationGroup.primaryEndpointAddress,
+      databaseEndpoint: database.instance.address,
+      redisUrlSecretArn: redis.urlSecret.arn,
+      databaseUrlSecretArn: database.urlSecret.arn,
+      logGroup: workers.logGroup.name,
+      workerImage: images.workerImage,
+      runnerImage: images.runnerImage,
+      taskSize: pulumi.output(`${taskSize.cpu} CPU units, ${taskSize.memory} MB`),
+      // Redis is private to the VPC: producers run inside it (or reach it over a VPN / peering).
+      submitJob: pulumi.interpolate`from a host in the VPC: REDIS_URL="$(aws secretsmanager get-secret-value --region ${a.region} --secret-id ${redis.urlSecret.arn} --query SecretString --output text)" npx code-exec submit examples/hello.py`,
+    };
+    this.registerOutputs(this.outputs);
+  }
+}

@@ -1,0 +1,176 @@
+// The aws target's workers: ECS Fargate tasks of the worker and the runner sidecar (ecsContainers.ts lays out the
+// containers) in the private subnets, their two IAM roles, their log group, and autoscaling by target tracking on
+// the queue depth the workers publish (CodeExecution/QueueDepth).
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { ecsTasksAssumeRolePolicy, executionRoleSecretsPolicy, taskRolePolicy } from '../awsPolicies.js';
+import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, fargateTaskSize } from '../ecsContainers.js';
+import type { Images } from '../images.js';
+import { QUEUE_DEPTH_METRIC, workerEnvironment } from '../workerEnv.js';
+
+export interface WorkersArgs {
+  readonly region: string;
+  /** Tasks the autoscaler keeps between; minWorkers is also the first deployment's count. */
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  /** CodeExecution/QueueDepth value target tracking aims for. */
+  readonly queueDepthTarget: number;
+  readonly maxConcurrentJobs: number;
+  /** Millicores and MB per container. */
+  readonly workerCpuMillis: number;
+  readonly workerMemoryMb: number;
+  readonly runnerCpuMillis: number;
+  readonly runnerMemoryMb: number;
+  /** Fargate ephemeral storage of the task in GB. */
+  readonly ephemeralStorageGb: number;
+  readonly logRetentionDays: number;
+  readonly images: Images;
+  readonly subnetIds: pulumi.Input<string>[];
+  readonly securityGroupId: pulumi.Input<string>;
+  /** The code bucket the task role may read. */
+  readonly bucket: aws.s3.Bucket;
+  /** Secrets Manager secrets injected as REDIS_URL and DATABASE_URL. */
+  readonly redisUrlSecret: aws.secretsmanager.Secret;
+  readonly databaseUrlSecret: aws.secretsmanager.Secret;
+  readonly tags: Record<string, string>;
+}
+
+export interface Workers {
+  readonly cluster: aws.ecs.Cluster;
+  readonly service: aws.ecs.Service;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  /** The Fargate task size, e.g. { cpu: 2048, memory: 4096 }. */
+  readonly taskSize: { cpu: number; memory: number };
+}
+
+/** The task size: the smallest Fargate size that holds both containers. */
+export function workerTaskSize(sizes: Pick<WorkersArgs, 'workerCpuMillis' | 'workerMemoryMb' | 'runnerCpuMillis' | 'runnerMemoryMb'>): { cpu: number; memory: number } {
+  return fargateTaskSize(cpuUnits(sizes.workerCpuMillis) + cpuUnits(sizes.runnerCpuMillis), sizes.workerMemoryMb + sizes.runnerMemoryMb);
+}
+
+/** Target tracking on the queue depth: scale out fast (30 s), in slowly (60 s). */
+export function queueDepthTracking(targetValue: number): aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration {
+  return {
+    targetValue,
+    scaleInCooldown: 60,
+    scaleOutCooldown: 30,
+    customizedMetricSpecification: { namespace: QUEUE_DEPTH_METRIC.namespace, metricName: QUEUE_DEPTH_METRIC.metricName, statistic: 'Average' },
+  };
+}
+
+/** Creates the roles, `<name>-workers` log group and service, `<name>` cluster and the autoscaling under `parent`. */
+export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Resource): Workers {
+  const child = { parent };
+  const { tags } = args;
+  const taskSize = workerTaskSize(args);
+
+  // --- IAM: the execution role (pull, logs, secrets) and the task role (the worker's own permissions) ------------
+  const assumeRolePolicy = JSON.stringify(ecsTasksAssumeRolePolicy());
+  const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, child);
+  new aws.iam.RolePolicyAttachment(
+    `${name}-execution`,
+    { role: executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' },
+    child,
+  );
+  new aws.iam.RolePolicy(
+    `${name}-execution-secrets`,
+    {
+      role: executionRole.id,
+      policy: pulumi.all([args.redisUrlSecret.arn, args.databaseUrlSecret.arn]).apply((arns) => JSON.stringify(executionRoleSecretsPolicy(arns))),
+    },
+    child,
+  );
+  const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, child);
+  new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: args.bucket.arn.apply((arn) => JSON.stringify(taskRolePolicy(arn))) }, child);
+
+  // --- ECS: cluster, task definition (worker + runner sidecar), service in the private subnets ------------------
+  const logGroup = new aws.cloudwatch.LogGroup(`${name}-workers`, { retentionInDays: args.logRetentionDays, tags }, child);
+  const cluster = new aws.ecs.Cluster(`${name}`, { settings: [{ name: 'containerInsights', value: 'enabled' }], tags }, child);
+  const containerDefinitions = pulumi
+    .all([args.images.workerImage, args.images.runnerImage, args.bucket.bucket, args.redisUrlSecret.arn, args.databaseUrlSecret.arn, logGroup.name])
+    .apply(([workerImage, runnerImage, bucketName, redisUrlArn, databaseUrlArn, logGroupName]) =>
+      JSON.stringify(
+        ecsContainerDefinitions({
+          workerImage,
+          runnerImage,
+          workerEnv: workerEnvironment({
+            runnerMode: 'sidecar',
+            maxConcurrentJobs: args.maxConcurrentJobs,
+            s3Bucket: bucketName,
+            s3Region: args.region,
+            cloudwatchMetrics: true,
+          }),
+          workerSecrets: { REDIS_URL: redisUrlArn, DATABASE_URL: databaseUrlArn },
+          logGroup: logGroupName,
+          region: args.region,
+          workerCpuUnits: cpuUnits(args.workerCpuMillis),
+          workerMemoryMb: args.workerMemoryMb,
+          runnerCpuUnits: cpuUnits(args.runnerCpuMillis),
+          runnerMemoryMb: args.runnerMemoryMb,
+        }),
+      ),
+    );
+  const taskDefinition = new aws.ecs.TaskDefinition(
+    `${name}-worker`,
+    {
+      family: `${name}-worker`,
+      requiresCompatibilities: ['FARGATE'],
+      networkMode: 'awsvpc',
+      cpu: String(taskSize.cpu),
+      memory: String(taskSize.memory),
+      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      ephemeralStorage: { sizeInGib: args.ephemeralStorageGb },
+      executionRoleArn: executionRole.arn,
+      taskRoleArn: taskRole.arn,
+      volumes: Object.values(ECS_VOLUMES).map((volume) => ({ name: volume })),
+      containerDefinitions,
+      tags,
+    },
+    child,
+  );
+  const service = new aws.ecs.Service(
+    `${name}-workers`,
+    {
+      cluster: cluster.arn,
+      taskDefinition: taskDefinition.arn,
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      desiredCount: args.minWorkers,
+      networkConfiguration: { subnets: args.subnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false },
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      deploymentMinimumHealthyPercent: 100,
+      deploymentMaximumPercent: 200,
+      enableExecuteCommand: false,
+      propagateTags: 'SERVICE',
+      tags,
+    },
+    // The autoscaler owns desiredCount after the first deployment.
+    { parent, ignoreChanges: ['desiredCount'] },
+  );
+
+  // --- autoscaling: target tracking on the queue depth the workers publish ------------------------------------
+  const scalingTarget = new aws.appautoscaling.Target(
+    `${name}-workers`,
+    {
+      serviceNamespace: 'ecs',
+      scalableDimension: 'ecs:service:DesiredCount',
+      resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+      minCapacity: args.minWorkers,
+      maxCapacity: args.maxWorkers,
+    },
+    child,
+  );
+  new aws.appautoscaling.Policy(
+    `${name}-queue-depth`,
+    {
+      policyType: 'TargetTrackingScaling',
+      serviceNamespace: scalingTarget.serviceNamespace,
+      scalableDimension: scalingTarget.scalableDimension,
+      resourceId: scalingTarget.resourceId,
+      targetTrackingScalingPolicyConfiguration: queueDepthTracking(args.queueDepthTarget),
+    },
+    child,
+  );
+
+  return { cluster, service, logGroup, taskSize };
+}

@@ -1,0 +1,145 @@
+// code-execution:gcp:Environment — the gcp target, one concern per file in this folder, each a function that
+// creates its resources as children of this component (so their URNs are the ones a single-file component had):
+//   apis.ts        the Google APIs the stack uses, enabled first
+//   network.ts     VPC, the nodes' private subnet, the private services peering
+//   cluster.ts     GKE Autopilot (private nodes) and the Kubernetes provider
+//   redis.ts       Memorystore Redis (AUTH) on the peering
+//   database.ts    Cloud SQL PostgreSQL on a private IP only, TLS required
+//   codeBucket.ts  the GCS code bucket and the workers' read-only identity (an HMAC key for its S3 API)
+//   registry.ts    Artifact Registry and the images pushed to it
+//   workers.ts     the shared Kubernetes workload on the cluster
+//   (api.ts        the HTTP API's Deployment, Service and HPA: not yet, see issue 14)
+import * as pulumi from '@pulumi/pulumi';
+import { DEFAULTS } from '../stackConfig.js';
+import { enableApis } from './apis.js';
+import { createCluster } from './cluster.js';
+import { createCodeBucket } from './codeBucket.js';
+import { createDatabase } from './database.js';
+import { createNetwork } from './network.js';
+import { createRedis } from './redis.js';
+import { createRegistry } from './registry.js';
+import { createWorkers } from './workers.js';
+
+export { GCP_SERVICES } from './apis.js';
+export { GCS_S3_ENDPOINT } from './codeBucket.js';
+
+export interface GcpEnvironmentArgs {
+  /** gcp:project and gcp:region. Required. */
+  readonly project: string;
+  readonly region: string;
+  /** sidecar (runner next to each worker) or kubernetes (a runner Job per run). Defaults to sidecar. */
+  readonly runnerMode?: 'sidecar' | 'kubernetes';
+  /** Worker replicas the autoscaler keeps between. Default to the stack defaults, 1 and 1 (Pulumi.gcp.yaml sets 2 and 50). */
+  readonly minWorkers?: number;
+  readonly maxWorkers?: number;
+  /** Defaults to 10. */
+  readonly queueDepthTarget?: number;
+  /** Defaults to 1 (the sidecar runs one job at a time; raise it for kubernetes mode). */
+  readonly maxConcurrentJobs?: number;
+  /** Millicores and MB. Default to 500/512 (worker) and 1000/2048 (runner sidecar); see KubernetesWorkloadArgs. */
+  readonly workerCpuMillis?: number;
+  readonly workerMemoryMb?: number;
+  readonly runnerCpuMillis?: number;
+  readonly runnerMemoryMb?: number;
+  /** Defaults to 512. */
+  readonly workspaceSizeMb?: number;
+  /** Cloud SQL REGIONAL and Memorystore STANDARD_HA. Defaults to false. */
+  readonly multiAz?: boolean;
+  /** Defaults to 1 GB, db-g1-small and 20 GB. */
+  readonly redisMemoryGb?: number;
+  readonly dbTier?: string;
+  readonly dbStorageGb?: number;
+  /** Defaults to 30. */
+  readonly bucketExpirationDays?: number;
+}
+
+/** The stack label every resource carries (GCP label values: lower case, digits, - and _). */
+export const stackLabelValue = (stack: string): string => stack.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+
+export class GcpEnvironment extends pulumi.ComponentResource {
+  readonly outputs: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: GcpEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('code-execution:gcp:Environment', name, {}, opts);
+    // The stack keys default to the one table Pulumi.yaml is checked against (stackConfig.ts STACK_KEYS).
+    const a = {
+      runnerMode: 'sidecar' as const,
+      minWorkers: DEFAULTS.minWorkers,
+      maxWorkers: DEFAULTS.maxWorkers,
+      queueDepthTarget: DEFAULTS.queueDepthTarget,
+      maxConcurrentJobs: DEFAULTS.maxConcurrentJobs,
+      workerCpuMillis: DEFAULTS.workerCpuMillis,
+      workerMemoryMb: DEFAULTS.workerMemoryMb,
+      runnerCpuMillis: DEFAULTS.runnerCpuMillis,
+      runnerMemoryMb: DEFAULTS.runnerMemoryMb,
+      workspaceSizeMb: DEFAULTS.workspaceSizeMb,
+      multiAz: DEFAULTS.multiAz,
+      redisMemoryGb: DEFAULTS.redisMemoryGb,
+      dbTier: DEFAULTS.dbTier,
+      dbStorageGb: DEFAULTS.dbStorageGb,
+      bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      ...args,
+    };
+    if (!a.project) throw new Error(`GcpEnvironment ${name}: project is required (pulumi config set gcp:project <id>)`);
+    if (!a.region) throw new Error(`GcpEnvironment ${name}: region is required (pulumi config set gcp:region us-central1)`);
+    const labels = { 'code-execution-stack': stackLabelValue(pulumi.getStack()) };
+    const { project, region } = a;
+
+    const apis = enableApis(name, project, this);
+    const network = createNetwork(name, { project, region, dependsOn: apis }, this);
+    const cluster = createCluster(name, { project, region, network: network.network.id, subnetwork: network.subnet.id, labels }, this);
+    const redis = createRedis(
+      name,
+      { project, region, memoryGb: a.redisMemoryGb, multiAz: a.multiAz, network: network.network.id, peering: network.peering, labels },
+      this,
+    );
+    const database = createDatabase(
+      name,
+      { project, region, tier: a.dbTier, storageGb: a.dbStorageGb, multiAz: a.multiAz, network: network.network.id, peering: network.peering, labels },
+      this,
+    );
+    const code = createCodeBucket(name, { project, region, expirationDays: a.bucketExpirationDays, dependsOn: apis, labels }, this);
+    const images = createRegistry(name, { project, region, dependsOn: apis, labels }, this);
+    const workload = createWorkers(
+      name,
+      {
+        runnerMode: a.runnerMode,
+        minWorkers: a.minWorkers,
+        maxWorkers: a.maxWorkers,
+        queueDepthTarget: a.queueDepthTarget,
+        maxConcurrentJobs: a.maxConcurrentJobs,
+        workerCpuMillis: a.workerCpuMillis,
+        workerMemoryMb: a.workerMemoryMb,
+        runnerCpuMillis: a.runnerCpuMillis,
+        runnerMemoryMb: a.runnerMemoryMb,
+        workspaceSizeMb: a.workspaceSizeMb,
+        images,
+        bucket: code.bucket.name,
+        hmacAccessId: code.hmacKey.accessId,
+        hmacSecret: code.hmacKey.secret,
+        redisUrl: redis.url,
+        databaseUrl: database.url,
+        privateServicesCidr: network.privateServicesCidr,
+        provider: cluster.provider,
+      },
+      this,
+    );
+    // The HTTP API (a Deployment with its Service and HPA) will be created here, from ./api.ts (issue 14).
+
+    this.outputs = {
+      project: pulumi.output(project),
+      region: pulumi.output(region),
+      cluster: cluster.cluster.name,
+      kubeconfig: cluster.kubeconfig,
+      namespace: workload.namespace,
+      bucket: code.bucket.name,
+      redisHost: redis.instance.host,
+      databasePrivateIp: database.instance.privateIpAddress,
+      workerImage: images.workerImage,
+      runnerImage: images.runnerImage,
+      // Memorystore is private to the VPC: submit through a worker pod, which has REDIS_URL.
+      submitJob: pulumi.interpolate`gcloud container clusters get-credentials ${cluster.cluster.name} --region ${region} --project ${project} && kubectl -n ${workload.namespace} exec -i deploy/${workload.deploymentName} -c worker -- sh -c 'cat > /tmp/hello.py && node /app/bin/code-exec.js submit /tmp/hello.py' < examples/hello.py`,
+    };
+    this.registerOutputs(this.outputs);
+  }
+}

@@ -1,0 +1,66 @@
+// The gcp target's workers: the shared Kubernetes workload (kubernetesWorkload.ts: namespace, credentials Secret,
+// Deployment of worker + runner sidecar or worker alone in kubernetes mode, HPA, PDB, NetworkPolicies) on the GKE
+// cluster, wired to Memorystore, Cloud SQL and the code bucket through GCS's S3-compatible API.
+import type * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import type { Images } from '../images.js';
+import { KubernetesWorkload } from '../kubernetesWorkload.js';
+import { GCS_S3_ENDPOINT } from './codeBucket.js';
+
+export interface WorkersArgs {
+  readonly runnerMode: 'sidecar' | 'kubernetes';
+  /** Replicas the HPA keeps between. */
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly queueDepthTarget: number;
+  readonly maxConcurrentJobs: number;
+  /** Millicores and MB; see KubernetesWorkloadArgs. */
+  readonly workerCpuMillis: number;
+  readonly workerMemoryMb: number;
+  readonly runnerCpuMillis: number;
+  readonly runnerMemoryMb: number;
+  readonly workspaceSizeMb: number;
+  readonly images: Images;
+  readonly bucket: pulumi.Input<string>;
+  /** The workers' HMAC key for GCS. */
+  readonly hmacAccessId: pulumi.Input<string>;
+  readonly hmacSecret: pulumi.Input<string>;
+  readonly redisUrl: pulumi.Input<string>;
+  readonly databaseUrl: pulumi.Input<string>;
+  /** Where Memorystore and Cloud SQL live: the only private range the workers may reach. */
+  readonly privateServicesCidr: pulumi.Input<string>;
+  /** The cluster's Kubernetes provider. */
+  readonly provider: k8s.Provider;
+}
+
+/** Creates `<name>-workload` as a child of `parent`, deployed with the cluster's provider. */
+export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Resource): KubernetesWorkload {
+  return new KubernetesWorkload(
+    `${name}-workload`,
+    {
+      runnerMode: args.runnerMode,
+      workerImage: args.images.workerImage,
+      runnerImage: args.images.runnerImage,
+      minReplicas: args.minWorkers,
+      maxReplicas: args.maxWorkers,
+      queueDepthTarget: args.queueDepthTarget,
+      maxConcurrentJobs: args.maxConcurrentJobs,
+      workerCpuMillis: args.workerCpuMillis,
+      workerMemoryMb: args.workerMemoryMb,
+      runnerCpuMillis: args.runnerCpuMillis,
+      runnerMemoryMb: args.runnerMemoryMb,
+      workspaceSizeMb: args.workspaceSizeMb,
+      s3Bucket: args.bucket,
+      s3Region: 'auto',
+      s3Endpoint: GCS_S3_ENDPOINT,
+      secrets: {
+        REDIS_URL: args.redisUrl,
+        DATABASE_URL: args.databaseUrl,
+        AWS_ACCESS_KEY_ID: args.hmacAccessId,
+        AWS_SECRET_ACCESS_KEY: args.hmacSecret,
+      },
+      privateServicesCidr: args.privateServicesCidr,
+    },
+    { parent, providers: { kubernetes: args.provider } },
+  );
+}
