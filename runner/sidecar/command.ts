@@ -17,7 +17,7 @@ export async function runSidecar(log: Logger, env: NodeJS.ProcessEnv = process.e
   }
   let daemon: SidecarDaemon;
   try {
-    daemon = new SidecarDaemon(dir, createExecutor(sandbox, workspace, concurrency), log);
+    daemon = new SidecarDaemon(dir, createExecutor(sandbox, workspace, concurrency, dir), log);
     daemon.start();
   } catch (err) {
     log.error('sidecar cannot start', { error: (err as Error).message });

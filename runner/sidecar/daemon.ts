@@ -2,6 +2,7 @@
 // worker drops into the shared directory (see protocol.ts), one directory per job, and answers each with a
 // result file. It never talks to Redis, and nothing in the shared directory is trusted beyond its schema.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { JOB_UID_MIN } from '../protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../protocol/result.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import type { SandboxOwner } from '../../worker/transports/sandboxOwner.js';
 import type { Logger } from '../../worker/logger.js';
 import { ContainerExecutor } from './containerExecutor.js';
 import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_INTERVAL_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from './protocol.js';
@@ -40,11 +42,20 @@ function canUseBubblewrap(): boolean {
  * several at once. `container`: the sidecar's container is the sandbox (see ContainerExecutor). `auto`
  * picks bubblewrap where it and writable cgroups exist.
  */
-export function createExecutor(setting: SandboxSetting, workspace: string, concurrency: number): SidecarExecutor {
+export function createExecutor(setting: SandboxSetting, workspace: string, concurrency: number, dir: string): SidecarExecutor {
   const kind = setting === 'auto' ? (canUseBubblewrap() ? 'bubblewrap' : 'container') : setting;
   if (kind === 'container') return new ContainerExecutor(workspace, join(DIST_DIR, 'runner.js'));
-  const transport = new ProcessTransport(`sidecar-${hostname().slice(0, 32)}`);
+  const transport = new ProcessTransport(sidecarOwner(dir));
   return { name: 'bubblewrap', concurrency, run: (job) => transport.run(job), close: () => transport.close() };
+}
+
+/**
+ * The sidecar's bubblewrap sandboxes are a deployment of their own (the directory it serves on this host): no
+ * worker's reaper on the same host judges them by its Redis, and the sidecar kills its own when it stops.
+ */
+function sidecarOwner(dir: string): SandboxOwner {
+  const host = hostname().slice(0, 32);
+  return { deployment: createHash('sha256').update(JSON.stringify(['sidecar', host, dir])).digest('hex').slice(0, 12), ownerId: `sidecar-${host}` };
 }
 
 export class SidecarDaemon {

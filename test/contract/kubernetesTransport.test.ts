@@ -12,14 +12,16 @@ import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/li
 import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
 import { loadConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logger.js';
-import { LABEL_COMPONENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
+import { LABEL_COMPONENT, LABEL_DEPLOYMENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
 import { KubernetesTransport, runnerJobName, type KubernetesTransportOptions } from '../../worker/transports/kubernetesTransport.js';
+import { deploymentId } from '../../worker/transports/sandboxOwner.js';
 import { selectTransport } from '../../worker/transports/selectTransport.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError } from '../../worker/transports/transport.js';
 import { FAKE_TOKEN, FakeKubernetes } from '../support/fakeKubernetes.js';
 
 const NAMESPACE = 'judge';
 const OWNER = 'worker-a-1f2e3d';
+const DEPLOYMENT = '0123456789ab';
 const IMAGE = 'registry.example.com/code-runner:v1';
 
 const fake = new FakeKubernetes();
@@ -35,7 +37,7 @@ let seq = 0;
 const job = (extra: Partial<JobInput> = {}): Job => normalizeJob({ id: `k8s-${++seq}`, language: 'python', code: 'print("hi")', ...extra });
 
 function transport(extra: Partial<KubernetesTransportOptions> = {}): KubernetesTransport {
-  return new KubernetesTransport({ namespace: NAMESPACE, image: IMAGE, ownerId: OWNER, kubeConfig: fake.kubeConfig(), pollIntervalMs: 20, ...extra });
+  return new KubernetesTransport({ namespace: NAMESPACE, image: IMAGE, deployment: DEPLOYMENT, ownerId: OWNER, kubeConfig: fake.kubeConfig(), pollIntervalMs: 20, ...extra });
 }
 
 function outcome(stdout: string): RunOutcome {
@@ -93,9 +95,9 @@ describe('kubernetes transport', () => {
     expect(JSON.parse(cm.data['job.json'])).toEqual(JSON.parse(JSON.stringify(j)));
 
     // Literal values: the runner NetworkPolicy (test/unit/infraSpecs.test.ts) selects exactly these two app labels.
-    const labels = { [LABEL_MANAGED]: 'true', 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' };
+    const labels = { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: DEPLOYMENT, 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' };
     expect(labels).toMatchObject(RUNNER_POD_LABELS);
-    const annotations = { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: OWNER, [LABEL_JOB]: j.id };
+    const annotations = { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: DEPLOYMENT, [LABEL_OWNER]: OWNER, [LABEL_JOB]: j.id };
     for (const metadata of [cm.metadata, body.metadata, body.spec.template.metadata]) {
       expect(metadata.labels).toEqual(labels);
       expect(metadata.annotations).toEqual(annotations);
@@ -244,13 +246,15 @@ describe('kubernetes transport', () => {
     expect(fake.find('DELETE', `/jobs/${name}`)[0].query.get('propagationPolicy')).toBe('Background');
   });
 
-  it('reapOrphans deletes the Jobs and ConfigMaps of dead owners, keeps those of live owners and its own', async () => {
-    const managed = { [LABEL_MANAGED]: 'true', [LABEL_COMPONENT]: RUNNER_COMPONENT };
+  it("reapOrphans deletes the Jobs and ConfigMaps of its deployment's dead owners, keeps those of live owners, its own and other deployments'", async () => {
+    const managed = { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: DEPLOYMENT, [LABEL_COMPONENT]: RUNNER_COMPONENT };
     const owned = (owner: string, jobId: string) => ({ [LABEL_MANAGED]: 'true', [LABEL_OWNER]: owner, [LABEL_JOB]: jobId });
     for (const kind of ['Job', 'ConfigMap'] as const) {
       fake.seed(kind, NAMESPACE, 'run-dead-1', managed, owned('worker-dead-9', 'dead-1'));
       fake.seed(kind, NAMESPACE, 'run-live-1', managed, owned('worker-live-7', 'live-1'));
       fake.seed(kind, NAMESPACE, 'run-mine-1', managed, owned(OWNER, 'mine-1'));
+      // Another deployment's (its own Redis): its owner has no heartbeat in ours, yet it is alive.
+      fake.seed(kind, NAMESPACE, 'run-other-1', { ...managed, [LABEL_DEPLOYMENT]: 'ba9876543210' }, owned('worker-other-3', 'other-1'));
     }
     fake.seed('ConfigMap', NAMESPACE, 'run-dead-2', managed, owned('worker-dead-9', 'dead-2')); // its Job never got created
     fake.seed('ConfigMap', NAMESPACE, 'kube-root-ca.crt', {}, {}); // not ours
@@ -263,7 +267,8 @@ describe('kubernetes transport', () => {
     expect(reaped).toBe(2);
     expect(asked.sort()).toEqual(['worker-dead-9', 'worker-live-7']); // once per owner, never for itself
     const lists = fake.requests.filter((r) => r.method === 'GET');
-    expect(lists.map((r) => r.query.get('labelSelector'))).toEqual([`${LABEL_MANAGED}=true`, `${LABEL_MANAGED}=true`]);
+    const selector = `${LABEL_MANAGED}=true,${LABEL_DEPLOYMENT}=${DEPLOYMENT}`;
+    expect(lists.map((r) => r.query.get('labelSelector'))).toEqual([selector, selector]);
     const deletes = fake.requests.filter((r) => r.method === 'DELETE');
     expect(deletes.map((r) => r.path).sort()).toEqual([
       `/api/v1/namespaces/${NAMESPACE}/configmaps/run-dead-1`,
@@ -271,8 +276,8 @@ describe('kubernetes transport', () => {
       `/apis/batch/v1/namespaces/${NAMESPACE}/jobs/run-dead-1`,
     ]);
     expect(deletes.find((r) => r.path.includes('/jobs/'))!.query.get('propagationPolicy')).toBe('Background');
-    expect([...fake.jobs.keys()].sort()).toEqual(['elsewhere/run-dead-3', `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`]);
-    expect([...fake.configMaps.keys()].sort()).toEqual([`${NAMESPACE}/kube-root-ca.crt`, `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`]);
+    expect([...fake.jobs.keys()].sort()).toEqual(['elsewhere/run-dead-3', `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`, `${NAMESPACE}/run-other-1`]);
+    expect([...fake.configMaps.keys()].sort()).toEqual([`${NAMESPACE}/kube-root-ca.crt`, `${NAMESPACE}/run-live-1`, `${NAMESPACE}/run-mine-1`, `${NAMESPACE}/run-other-1`]);
   });
 
   it('Job names are DNS labels readable as the job id, unique per attempt', () => {
@@ -324,6 +329,10 @@ describe('RUNNER_MODE=kubernetes', () => {
     const [post] = fake.find('POST', '/apis/batch/v1/namespaces/graders/jobs');
     expect((post.body as any).spec.template.spec.containers[0].image).toBe(IMAGE);
     expect((post.body as any).metadata.annotations[LABEL_OWNER]).toBe('worker-env-1');
+    // The deployment is the worker's queue: its Redis (without credentials), stream and group.
+    const deployment = deploymentId({ redisUrl: config.redisUrl, streamKey: config.streamKey, consumerGroup: config.consumerGroup });
+    expect(deployment).toMatch(/^[0-9a-f]{12}$/);
+    expect((post.body as any).metadata.labels[LABEL_DEPLOYMENT]).toBe(deployment);
     expect(fake.jobs.size + fake.configMaps.size).toBe(0);
     await t.close();
   });

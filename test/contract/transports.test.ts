@@ -17,7 +17,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
   let stop: (() => Promise<void>) | undefined;
   let pooled = 0;
   beforeAll(async () => {
-    ({ transport, stop, pooled = 0 } = await factory.start({ ownerId: 'contract-test' }));
+    ({ transport, stop, pooled = 0 } = await factory.start({ owner: { deployment: 'contract-test', ownerId: 'contract-test' } }));
   });
   afterAll(async () => {
     await transport.close();

@@ -15,14 +15,15 @@ import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/service
 const withDocker = await dockerAvailable();
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const POOL_LIMITS = POOLED_SANDBOX_SIZE;
+const DEPLOYMENT = 'pool-test';
 let seq = 0;
 
 type Pooled = (DockerTransport | ProcessTransport) & { readonly pooledReady: number };
 
 const KINDS: [string, (ownerId: string, poolSize: number) => Pooled][] = [
-  ['process', (ownerId, poolSize) => new ProcessTransport(ownerId, { poolSize, poolLimits: POOL_LIMITS })],
+  ['process', (ownerId, poolSize) => new ProcessTransport({ deployment: DEPLOYMENT, ownerId }, { poolSize, poolLimits: POOL_LIMITS })],
   ...(withDocker
-    ? ([['docker', (ownerId, poolSize) => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId, poolSize, poolLimits: POOL_LIMITS })]] as [string, (ownerId: string, poolSize: number) => Pooled][])
+    ? ([['docker', (ownerId, poolSize) => new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, deployment: DEPLOYMENT, ownerId, poolSize, poolLimits: POOL_LIMITS })]] as [string, (ownerId: string, poolSize: number) => Pooled][])
     : []),
 ];
 
@@ -99,13 +100,13 @@ describe.skipIf(!withDocker)('docker warm pool after a crash', () => {
   afterEach(() => expectNothingLeft());
 
   it("another worker reaps a crashed worker's pooled containers", async () => {
-    const crashed = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'pool-test-dead', poolSize: 2, poolLimits: POOL_LIMITS });
+    const crashed = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, deployment: DEPLOYMENT, ownerId: 'pool-test-dead', poolSize: 2, poolLimits: POOL_LIMITS });
     await until('2 pooled containers', () => crashed.pooledReady === 2);
     const pooled = async () => (await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_OWNER}=pool-test-dead`] } }))
       .filter((c) => c.Labels[LABEL_JOB] === POOLED_JOB);
     expect(await pooled()).toHaveLength(2);
     // The crashed worker never closes its transport; a live one reaps what it left.
-    const rescuer = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId: 'pool-test-rescuer' });
+    const rescuer = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, deployment: DEPLOYMENT, ownerId: 'pool-test-rescuer' });
     expect(await rescuer.reapOrphans(async (owner) => owner !== 'pool-test-dead')).toBe(2);
     expect(await pooled()).toEqual([]);
     await rescuer.close();

@@ -61,7 +61,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
   const ctx = {} as AttackContext;
 
   const start = async () => {
-    started = await factory.start({ ownerId: 'security-battery', sidecarEnv: host.envSecrets });
+    started = await factory.start({ owner: { deployment: 'security-battery', ownerId: 'security-battery' }, sidecarEnv: host.envSecrets });
     if (started.sidecarDir) {
       // Worse than the sidecar leaves it (1770: the worker's alone): world-writable and listable, as if the
       // volume's owner and group were not the worker's. The sidecar's sticky bit stays, as it sets it at start.

@@ -17,7 +17,7 @@ export interface FaultyRunner {
   remove(): Promise<void>;
 }
 
-// bwrap's arguments name the job's cgroups `<owner>@<job id>-<random>`; --setenv after --clearenv survives it.
+// bwrap's arguments name the job's cgroups `<deployment>~<owner>@<job id>-<random>`; --setenv after --clearenv survives it.
 const BWRAP_WRAPPER = `#!/bin/sh
 case "$*" in
   *"@poison-"*) kill -SEGV $$ ;;

@@ -3,14 +3,15 @@
 // TRANSPORT_FACTORIES.
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
+import type { SandboxOwner } from '../../worker/transports/sandboxOwner.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from '../../worker/transports/transport.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from './services.js';
 import { startSidecar, type SidecarPosture } from './sidecar.js';
 
 export interface StartOptions {
-  /** The owner label of the transport's sandboxes (the worker instance id in production). */
-  ownerId: string;
+  /** Whose the transport's sandboxes are (the deployment and the worker instance id in production). */
+  owner: SandboxOwner;
   /** Extra environment for a runner sidecar (as its container or daemon would be given). */
   sidecarEnv?: Record<string, string>;
 }
@@ -32,28 +33,28 @@ export interface TransportFactory {
   start(opts: StartOptions): Promise<StartedTransport>;
 }
 
-const viaSidecar = (posture: SidecarPosture) => async ({ ownerId, sidecarEnv }: StartOptions): Promise<StartedTransport> => {
+const viaSidecar = (posture: SidecarPosture) => async ({ owner, sidecarEnv }: StartOptions): Promise<StartedTransport> => {
   const sidecar = await startSidecar(posture, sidecarEnv);
-  return { transport: new SidecarTransport(sidecar.dir, ownerId), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
+  return { transport: new SidecarTransport(sidecar.dir, owner), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
 };
 
 /** Warm pools as a worker sets them up by default (POOL_SIZE 2, sandboxes sized for the default limits). */
 const POOL = { poolSize: 2, poolLimits: POOLED_SANDBOX_SIZE };
 
 export const TRANSPORT_FACTORIES: TransportFactory[] = [
-  { name: 'process', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId) }) },
+  { name: 'process', needsDocker: false, start: async ({ owner }) => ({ transport: new ProcessTransport(owner) }) },
   // Pooled sandboxes start sized for the default limits and are refitted to each job's: everything else must hold as well.
-  { name: 'process (warm pool)', needsDocker: false, start: async ({ ownerId }) => ({ transport: new ProcessTransport(ownerId, POOL), pooled: POOL.poolSize }) },
+  { name: 'process (warm pool)', needsDocker: false, start: async ({ owner }) => ({ transport: new ProcessTransport(owner, POOL), pooled: POOL.poolSize }) },
   { name: 'sidecar (process)', needsDocker: false, start: viaSidecar('process') },
   {
     name: 'docker',
     needsDocker: true,
-    start: async ({ ownerId }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId }) }),
+    start: async ({ owner }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ...owner }) }),
   },
   {
     name: 'docker (warm pool)',
     needsDocker: true,
-    start: async ({ ownerId }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ownerId, ...POOL }), pooled: POOL.poolSize }),
+    start: async ({ owner }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ...owner, ...POOL }), pooled: POOL.poolSize }),
   },
   { name: 'sidecar (container)', needsDocker: true, start: viaSidecar('container') },
 ];

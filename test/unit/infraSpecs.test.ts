@@ -413,7 +413,7 @@ describe('Kubernetes specs', () => {
 
   it("the runner NetworkPolicy selects the pods the kubernetes transport actually creates", () => {
     const job = normalizeJob({ id: 'np-1', language: 'python', code: 'print(1)' });
-    const podLabels = runnerJobSpec(job, 'run-np-1', { namespace: 'code-execution', image: 'r', ownerId: 'w-1' }).spec!.template.metadata!.labels!;
+    const podLabels = runnerJobSpec(job, 'run-np-1', { namespace: 'code-execution', image: 'r', deployment: 'd-1', ownerId: 'w-1' }).spec!.template.metadata!.labels!;
     const selector = plain(runnerNetworkPolicySpec()).podSelector.matchLabels;
     expect(podLabels).toMatchObject(selector);
   });

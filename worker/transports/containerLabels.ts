@@ -1,13 +1,17 @@
 // Labels on every container and Kubernetes object we start: how the reaper recognises ours and whose they are.
+import type { SandboxOwner } from './sandboxOwner.js';
+
 export const LABEL_MANAGED = 'code-execution.managed';
+/** The deployment (sandboxOwner.ts): a reaper lists only its own deployment's. */
+export const LABEL_DEPLOYMENT = 'code-execution.deployment';
 export const LABEL_OWNER = 'code-execution.owner';
 export const LABEL_JOB = 'code-execution.job';
 
 /** LABEL_JOB of a warm-pool container no job has taken yet (labels cannot change later). */
 export const POOLED_JOB = 'pooled';
 
-export function containerLabels(ownerId: string, jobId: string): Record<string, string> {
-  return { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: ownerId, [LABEL_JOB]: jobId };
+export function containerLabels(owner: SandboxOwner, jobId: string): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: owner.deployment, [LABEL_OWNER]: owner.ownerId, [LABEL_JOB]: jobId };
 }
 
 /**

@@ -16,7 +16,7 @@ import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limit
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { phaseClock } from '../../runner/phaseClock.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
+import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
 import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
 import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
@@ -24,7 +24,8 @@ import { WarmPool } from './warmPool.js';
 export interface DockerTransportOptions {
   socketPath: string;
   image: string;
-  /** Identifies this worker instance on its containers, for the reaper. */
+  /** The deployment (sandboxOwner.ts) and this worker instance, on its containers' labels, for the reaper. */
+  deployment: string;
   ownerId: string;
   /** Containers kept created and started ahead (0 or absent: every job creates its own). */
   poolSize?: number;
@@ -60,7 +61,7 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
     User: '0:0',
     WorkingDir: '/workspace',
     Env: [],
-    Labels: containerLabels(opts.ownerId, jobLabel),
+    Labels: containerLabels(opts, jobLabel),
     NetworkDisabled: true,
     OpenStdin: true,
     StdinOnce: true,
@@ -243,11 +244,13 @@ export class DockerTransport implements RunnerTransport {
   }
 
   /**
-   * Removes containers labelled as ours whose owner is no longer alive, and this instance's own that could not
-   * be removed when their job ended. Returns how many.
+   * Removes containers of this deployment whose owner is no longer alive, and this instance's own that could not
+   * be removed when their job ended. Returns how many. Other deployments' containers on the same engine are
+   * never listed: whether their owners are alive is in a Redis this worker does not see.
    */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    const label = [`${LABEL_MANAGED}=true`, `${LABEL_DEPLOYMENT}=${this.opts.deployment}`];
+    const containers = await this.docker.listContainers({ all: true, filters: { label } });
     let reaped = 0;
     for (const id of this.unremoved) {
       await this.remove(this.docker.getContainer(id));

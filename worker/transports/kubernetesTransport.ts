@@ -12,7 +12,8 @@ import type { Job } from '../../runner/protocol/job.js';
 import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from './containerLabels.js';
+import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from './containerLabels.js';
+import type { SandboxOwner } from './sandboxOwner.js';
 import { parseRunnerOutput } from './runnerOutput.js';
 import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
 
@@ -21,7 +22,8 @@ export interface KubernetesTransportOptions {
   namespace: string;
   /** The runner image (RUNNER_IMAGE), pullable by the cluster's nodes. */
   image: string;
-  /** Identifies this worker instance on its Jobs and ConfigMaps, for the reaper. */
+  /** The deployment (sandboxOwner.ts) and this worker instance, on its Jobs and ConfigMaps, for the reaper. */
+  deployment: string;
   ownerId: string;
   /** Defaults to KubeConfig.loadFromDefault(): $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
   kubeConfig?: KubeConfig;
@@ -54,15 +56,15 @@ export function runnerJobName(job: Job): string {
 }
 
 /**
- * Labels select (the reaper's list, the NetworkPolicy); annotations say whose: owner and job ids may not fit
- * a label value (63 characters, alphanumeric at both ends).
+ * Labels select (the reaper's list, by deployment; the NetworkPolicy); annotations say whose: owner and job ids
+ * may not fit a label value (63 characters, alphanumeric at both ends). The deployment id does (12 hex digits).
  */
-function runnerMetadata(name: string, namespace: string, job: Job, ownerId: string) {
+function runnerMetadata(name: string, namespace: string, job: Job, owner: SandboxOwner) {
   return {
     name,
     namespace,
-    labels: { [LABEL_MANAGED]: 'true', ...RUNNER_POD_LABELS },
-    annotations: containerLabels(ownerId, job.id),
+    labels: { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: owner.deployment, ...RUNNER_POD_LABELS },
+    annotations: containerLabels(owner, job.id),
   };
 }
 
@@ -70,14 +72,14 @@ export function runnerConfigMap(job: Job, name: string, opts: KubernetesTranspor
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: runnerMetadata(name, opts.namespace, job, opts.ownerId),
+    metadata: runnerMetadata(name, opts.namespace, job, opts),
     immutable: true,
     data: { [JOB_FILE]: JSON.stringify(job) },
   };
 }
 
 export function runnerJobSpec(job: Job, name: string, opts: KubernetesTransportOptions): V1Job {
-  const metadata = runnerMetadata(name, opts.namespace, job, opts.ownerId);
+  const metadata = runnerMetadata(name, opts.namespace, job, opts);
   const memory = `${job.memoryLimitMb + SANDBOX_OVERHEAD_MB}Mi`;
   // The pod log holds the runner's output: it counts as the container's ephemeral storage (root is read-only).
   const storage = `${Math.ceil((runnerOutputCapBytes(job) + RUNNER_LOG_ALLOWANCE_BYTES) / (1 << 20)) + 16}Mi`;
@@ -298,12 +300,13 @@ export class KubernetesTransport implements RunnerTransport {
   }
 
   /**
-   * Removes Jobs (with their pods) and ConfigMaps labelled as ours whose owner is no longer alive. Returns how
-   * many sandboxes: a Job and its ConfigMap share a name and count once.
+   * Removes this deployment's Jobs (with their pods) and ConfigMaps whose owner is no longer alive. Returns how
+   * many sandboxes: a Job and its ConfigMap share a name and count once. Other deployments' in the namespace are
+   * never listed: whether their owners are alive is in a Redis this worker does not see.
    */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
     const { namespace, ownerId } = this.opts;
-    const labelSelector = `${LABEL_MANAGED}=true`;
+    const labelSelector = `${LABEL_MANAGED}=true,${LABEL_DEPLOYMENT}=${this.opts.deployment}`;
     const alive = new Map<string, boolean>();
     const orphaned = async (annotations: Record<string, string> | undefined): Promise<boolean> => {
       const owner = annotations?.[LABEL_OWNER];

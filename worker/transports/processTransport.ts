@@ -14,7 +14,8 @@ import { phaseClock } from '../../runner/phaseClock.js';
 import { runnerKilledForMemory } from '../../runner/verdict.js';
 import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
-import { createSandboxCgroup, reapCgroups, sandboxName, type SandboxCgroup } from './sandboxCgroup.js';
+import { createSandboxCgroup, reapCgroups, type SandboxCgroup } from './sandboxCgroup.js';
+import { sandboxName, type SandboxOwner } from './sandboxOwner.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
 import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
@@ -101,8 +102,9 @@ export class ProcessTransport implements RunnerTransport {
   private readonly teardowns = new Set<Promise<void>>();
   private readonly pool: WarmPool<Prepared> | null;
 
+  /** `owner`: on every sandbox's name (cgroups, tmpfs), for the reaper. */
   constructor(
-    private readonly ownerId: string,
+    private readonly owner: SandboxOwner,
     opts: ProcessTransportOptions = {},
   ) {
     const { poolSize = 0, poolLimits } = opts;
@@ -141,7 +143,7 @@ export class ProcessTransport implements RunnerTransport {
    * the pool, only resolves once the runner is loaded.
    */
   private async prepare(label: string, size: SandboxSize, awaitReady = false): Promise<Prepared> {
-    const name = sandboxName(this.ownerId, `${label}-${randomBytes(4).toString('hex')}`);
+    const name = sandboxName(this.owner, `${label}-${randomBytes(4).toString('hex')}`);
     const tmpfs = await createSandboxTmpfs(name);
     let cgroup: SandboxCgroup;
     try {
@@ -226,10 +228,14 @@ export class ProcessTransport implements RunnerTransport {
     return done;
   }
 
-  /** Sandboxes die with their worker (bubblewrap --die-with-parent); their cgroups and tmpfs are left to remove. */
+  /**
+   * Sandboxes die with their worker (bubblewrap --die-with-parent); their cgroups and tmpfs are left to remove,
+   * this deployment's only: another deployment's owners are alive or not in a Redis this worker does not see.
+   */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
-    const isGone = async (owner: string) => owner !== this.ownerId && !(await isOwnerAlive(owner));
-    return (await reapCgroups(isGone)) + (await reapTmpfs(isGone));
+    const { deployment, ownerId } = this.owner;
+    const isGone = async (owner: string) => owner !== ownerId && !(await isOwnerAlive(owner));
+    return (await reapCgroups(deployment, isGone)) + (await reapTmpfs(deployment, isGone));
   }
 
   /** Drains the pool and kills the sandboxes of jobs still running: their entries stay pending for another worker. */

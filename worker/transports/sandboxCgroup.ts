@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { ownerInName } from './sandboxOwner.js';
 
 const ROOT = '/sys/fs/cgroup';
 const PARENT = 'code-execution';
@@ -82,18 +83,18 @@ function createV2(name: string, budget: CgroupBudget): string[] {
   return [dir];
 }
 
-/** Per-job sandbox resources (cgroups, tmpfs) are named `<owner>@<job>`: reapers read the owner back. */
-export const sandboxName = (ownerId: string, jobId: string) => `${ownerId}@${jobId}`;
-
-/** Removes the job cgroups of owners that are gone; a cgroup that still has tasks is left alone. */
-export async function reapCgroups(isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
+/**
+ * Removes the job cgroups of `deployment` (named by sandboxName) whose owners are gone; other deployments'
+ * are never looked at, and a cgroup that still has tasks is left alone.
+ */
+export async function reapCgroups(deployment: string, isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
   const parents = isV2() ? [join(ROOT, PARENT)] : V1_CONTROLLERS.map((c) => join(ROOT, c, PARENT));
   let reaped = 0;
   for (const parent of parents) {
     if (!existsSync(parent)) continue;
     for (const name of readdirSync(parent)) {
-      const owner = name.split('@')[0];
-      if (!name.includes('@') || !(await isGone(owner))) continue;
+      const owner = ownerInName(name, deployment);
+      if (owner === null || !(await isGone(owner))) continue;
       try {
         rmdirSync(join(parent, name));
         reaped++;

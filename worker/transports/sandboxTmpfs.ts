@@ -1,11 +1,12 @@
 // The process sandbox's /tmp and /workspace: one tmpfs per job, mounted on the host with a size and an
 // inode limit (bubblewrap's own --tmpfs cannot cap inodes, and inodes are kernel memory no size= counts),
-// then bound into the sandbox. Named `<owner>@<job>` like the cgroups, so the reaper finds orphans.
+// then bound into the sandbox. Named like the cgroups (sandboxName), so the reaper finds its deployment's orphans.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
+import { ownerInName } from './sandboxOwner.js';
 
 const run = promisify(execFile);
 const ROOT = '/run/code-execution';
@@ -37,12 +38,13 @@ export async function createSandboxTmpfs(name: string): Promise<SandboxTmpfs> {
   return { tmp: join(dir, 'tmp'), workspace: join(dir, 'workspace'), remove: () => unmountAndRemove(dir) };
 }
 
-/** Unmounts the tmpfs of owners that are gone. */
-export async function reapTmpfs(isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
+/** Unmounts the tmpfs of `deployment` whose owners are gone; other deployments' are never looked at. */
+export async function reapTmpfs(deployment: string, isGone: (ownerId: string) => Promise<boolean>): Promise<number> {
   if (!existsSync(ROOT)) return 0;
   let reaped = 0;
   for (const name of readdirSync(ROOT)) {
-    if (!name.includes('@') || !(await isGone(name.split('@')[0]))) continue;
+    const owner = ownerInName(name, deployment);
+    if (owner === null || !(await isGone(owner))) continue;
     await unmountAndRemove(join(ROOT, name)).then(() => reaped++, () => {});
   }
   return reaped;

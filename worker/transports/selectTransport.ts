@@ -6,6 +6,7 @@ import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
+import { deploymentId, type SandboxOwner } from './sandboxOwner.js';
 import { SidecarTransport } from './sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
 
@@ -24,11 +25,11 @@ async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   return null;
 }
 
-function processTransport(config: WorkerConfig, ownerId: string, log: Logger): ProcessTransport {
+function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
   if (!bubblewrapAvailable()) {
     throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
   }
-  return new ProcessTransport(ownerId, poolOptions(config, log));
+  return new ProcessTransport(owner, poolOptions(config, log));
 }
 
 /** The warm pool of the docker and process transports; a job of another size refits the sandbox it takes. */
@@ -40,16 +41,18 @@ function poolOptions(config: WorkerConfig, log: Logger) {
   };
 }
 
+/** `ownerId`: this worker instance. Its sandboxes also carry the deployment, computed here from its queue. */
 export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
-  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ownerId, ...poolOptions(config, log) });
+  const owner: SandboxOwner = { deployment: deploymentId(config), ownerId };
+  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ...owner, ...poolOptions(config, log) });
   if (config.runnerMode === 'docker') {
     const problem = await dockerReadiness(config);
     if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
     return docker();
   }
-  if (config.runnerMode === 'process') return processTransport(config, ownerId, log);
+  if (config.runnerMode === 'process') return processTransport(config, owner, log);
   if (config.runnerMode === 'sidecar') {
-    const sidecar = new SidecarTransport(config.sidecarDir, ownerId);
+    const sidecar = new SidecarTransport(config.sidecarDir, owner);
     // Not fatal: the sidecar container may start after the worker. Jobs wait for it (and are retried).
     const problem = sidecar.sidecarProblem();
     if (problem) log.warn('runner sidecar not seen yet', { reason: problem });
@@ -59,7 +62,7 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     // Loaded only here: the Kubernetes client costs every other mode about a second of start-up.
     const { KubernetesTransport } = await import('./kubernetesTransport.js');
     log.info('runner mode kubernetes', { namespace: config.k8sNamespace, image: config.runnerImage });
-    return new KubernetesTransport({ namespace: config.k8sNamespace, image: config.runnerImage, ownerId });
+    return new KubernetesTransport({ namespace: config.k8sNamespace, image: config.runnerImage, ...owner });
   }
   const problem = await dockerReadiness(config);
   if (!problem) {
@@ -67,5 +70,5 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     return docker();
   }
   log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
-  return processTransport(config, ownerId, log);
+  return processTransport(config, owner, log);
 }

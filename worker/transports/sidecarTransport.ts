@@ -9,7 +9,7 @@ import type { Job } from '../../runner/protocol/job.js';
 import type { RunOutcome } from '../../runner/protocol/result.js';
 import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../runner/sidecar/protocol.js';
 import { parseRunnerOutput } from './runnerOutput.js';
-import { sandboxName } from './sandboxCgroup.js';
+import { ownerInName, sandboxName, type SandboxOwner } from './sandboxOwner.js';
 import { jobDeadlineMs, TransportError, type RunnerTransport } from './transport.js';
 
 /** Beyond the job's own deadline: the sidecar's start-up of the job and the result's way back. */
@@ -19,9 +19,10 @@ export class SidecarTransport implements RunnerTransport {
   readonly mode = 'sidecar' as const;
   private readonly mine = new Set<string>();
 
+  /** `owner`: on every job directory's name, for the reaper. */
   constructor(
     private readonly dir: string,
-    private readonly ownerId: string,
+    private readonly owner: SandboxOwner,
   ) {}
 
   /** Why no sidecar serves the directory, or null when one does. */
@@ -41,7 +42,7 @@ export class SidecarTransport implements RunnerTransport {
     const problem = this.sidecarProblem();
     if (problem) throw new TransportError(problem);
     // No job id in the name: where the shared volume is listable by jobs, names tell them nothing.
-    const name = sandboxName(this.ownerId, randomBytes(12).toString('hex'));
+    const name = sandboxName(this.owner, randomBytes(12).toString('hex'));
     const jobDir = join(this.dir, name);
     // The worker's own directory: no job uid can read it or write into it.
     mkdirSync(jobDir, { mode: 0o700 });
@@ -91,13 +92,15 @@ export class SidecarTransport implements RunnerTransport {
     return parseRunnerOutput(JSON.stringify(reply.outcome), 'runner sidecar');
   }
 
-  /** Job directories of workers that died: the sidecar may have answered them, nobody will read it. */
+  /**
+   * Job directories of this deployment's workers that died: the sidecar may have answered them, nobody will
+   * read it. Another deployment's (a directory shared more widely than one queue) are never touched.
+   */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
     let reaped = 0;
     for (const name of readdirSync(this.dir)) {
-      if (name.startsWith('.') || !name.includes('@')) continue;
-      const owner = name.split('@')[0];
-      if (owner === this.ownerId || (await isOwnerAlive(owner))) continue;
+      const owner = ownerInName(name, this.owner.deployment);
+      if (owner === null || owner === this.owner.ownerId || (await isOwnerAlive(owner))) continue;
       rmSync(join(this.dir, name), { recursive: true, force: true });
       reaped++;
     }
