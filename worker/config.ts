@@ -33,6 +33,8 @@ const envSchema = z.object({
   RESULT_TTL_SECONDS: int(1).default(86_400),
   READ_BLOCK_MS: int(10).default(2000),
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(30_000),
+  TRIM_INTERVAL_MS: int(0).default(1000),
+  DEAD_LETTER_MAXLEN: int(1).default(10_000),
   S3_BUCKET: optional(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 of a-z, 0-9, ".", "-"')),
   S3_ENDPOINT: optional(z.string().regex(/^https?:\/\/[^\s/]+\S*$/, 'must be a URL like http://127.0.0.1:9000 (MinIO); leave unset for AWS S3')),
   S3_REGION: optional(z.string().min(1)),
@@ -68,6 +70,10 @@ export interface WorkerConfig {
   readBlockMs: number;
   /** How long a worker counts as alive after its last heartbeat (the reaper waits this long for a dead one). */
   heartbeatTtlMs: number;
+  /** How often acknowledged entries are trimmed from the stream (0: never). */
+  trimIntervalMs: number;
+  /** The dead-letter stream keeps this many entries, the newest. */
+  deadLetterMaxLen: number;
   caps: OperatorCaps;
   /** Bucket that `codeKey` jobs name objects in; null: such jobs are rejected. */
   s3Bucket: string | null;
@@ -133,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
     readBlockMs: e.READ_BLOCK_MS,
     heartbeatTtlMs: e.WORKER_HEARTBEAT_TTL_MS,
+    trimIntervalMs: e.TRIM_INTERVAL_MS,
+    deadLetterMaxLen: e.DEAD_LETTER_MAXLEN,
     caps,
     s3Bucket: e.S3_BUCKET ?? null,
     s3Endpoint: e.S3_ENDPOINT ?? null,

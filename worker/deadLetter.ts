@@ -24,9 +24,10 @@ function boundedFields(fields: Record<string, string>): Record<string, string> {
   return kept;
 }
 
-export async function sendToDeadLetter(redis: Redis, streamKey: string, d: DeadLetter): Promise<void> {
+/** Adds a dead letter; the stream keeps the newest `maxLen`. */
+export async function sendToDeadLetter(redis: Redis, streamKey: string, maxLen: number, d: DeadLetter): Promise<void> {
   await redis.xadd(
-    deadLetterKey(streamKey), '*',
+    deadLetterKey(streamKey), 'MAXLEN', maxLen, '*',
     'entryId', d.entryId, 'reason', d.reason, 'fields', JSON.stringify(boundedFields(d.fields)),
     'deliveries', String(d.deliveries), 'worker', d.worker, 'at', new Date().toISOString(),
   );

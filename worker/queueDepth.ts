@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 
 export interface QueueSample {
-  /** XLEN: every entry still in the stream, acknowledged ones included (nothing trims them). */
+  /** XLEN: every entry still in the stream: pending, undelivered, and acknowledged ones not trimmed yet. */
   length: number;
   /** Entries delivered to a worker of the group and not yet acknowledged (XPENDING's count). */
   pending: number;

@@ -16,6 +16,7 @@ import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
 import { announceStarted, getResult, storeResult } from './resultStore.js';
 import { fitResult } from './resultSize.js';
+import { trimAcknowledged } from './streamTrim.js';
 import { isPermanentWriteError, type SubmissionStore } from './submissionStore.js';
 import type { RunnerTransport } from './transports/transport.js';
 
@@ -99,6 +100,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     });
     this.timers.push(setInterval(() => void this.heartbeat().catch(() => {}), Math.floor(this.config.heartbeatTtlMs / 3)));
     this.timers.push(setInterval(() => void this.recover(), Math.max(500, Math.floor(this.config.claimIdleMs / 2))));
+    if (this.config.trimIntervalMs > 0) this.timers.push(setInterval(() => void this.trim(), this.config.trimIntervalMs));
     this.loopDone = this.readLoop();
     this.started = true;
   }
@@ -169,6 +171,15 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       if (reaped) this.log.info('reaped leftover sandboxes', { count: reaped });
     } catch (err) {
       this.log.warn('sandbox reaper failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Acknowledged entries leave the stream; pending and undelivered ones never do (streamTrim.ts). */
+  private async trim(): Promise<void> {
+    try {
+      await trimAcknowledged(this.commands, this.config.streamKey);
+    } catch (err) {
+      if (!this.closing) this.log.warn('trimming the stream failed', { error: (err as Error).message });
     }
   }
 
@@ -301,7 +312,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   /** A rejected job: its producer gets a `rejected` result when its id is legible, else a dead letter. */
   private async reject(entryId: string, fields: Record<string, string>, attempts: number, id: string | null, language: unknown, reason: string): Promise<void> {
     if (!id) {
-      await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
+      await sendToDeadLetter(this.commands, this.config.streamKey, this.config.deadLetterMaxLen, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
       return this.ack(entryId);
     }
     const rejected = this.result(id, typeof language === 'string' ? language : undefined, outcomeWithoutRun('rejected', reason), attempts, new Date());
@@ -431,7 +442,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     const result = answer.id ? this.result(answer.id, answer.language, outcomeWithoutRun(answer.status, reason), attempts, new Date()) : null;
     // Results first: should writing them fail, the entry is retried without a duplicate dead letter.
     const stored = result ? await this.record(result) : false;
-    await sendToDeadLetter(this.commands, this.config.streamKey, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
+    await sendToDeadLetter(this.commands, this.config.streamKey, this.config.deadLetterMaxLen, { entryId, reason, fields, deliveries: attempts, worker: this.instanceId });
     await this.ack(entryId);
     this.emit('entry:dead', { entryId, reason });
     if (result && stored) this.emit('job:completed', result);
