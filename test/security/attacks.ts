@@ -16,6 +16,10 @@ import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { recordingLogger } from '../support/recordingLogger.js';
 import type { TestRedis } from '../support/redisServer.js';
 import { MARKER, type HostWatch } from './hostWatch.js';
+import {
+  aioCalls, aioInUse, EACCES, ENOENT, ENOSYS, EPERM, errnosIn, ioSetupLoop, leavesFilesForNextCase, ptmxFromSixteen, ptyOtherWays, ptysInUse,
+  scratchSeen,
+} from './kernelPools.js';
 
 export type JobSpec = Omit<JobInput, 'id'>;
 
@@ -95,6 +99,83 @@ function forgery(name: string, job: (ctx: AttackContext) => JobSpec, check: (r: 
     check(r);
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Kernel resources with one host-wide limit (issue 10): none may be held by a job
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Runs `job` while sampling the host's AIO and pty counters; returns the outcome and the peaks seen. */
+async function runWatchingCounters(ctx: AttackContext, job: JobSpec): Promise<{ r: RunOutcome; aio: number; ptys: number }> {
+  let done = false;
+  const running = ctx.run(job).finally(() => (done = true));
+  let aio = aioInUse();
+  let ptys = ptysInUse();
+  while (!done) {
+    aio = Math.max(aio, aioInUse());
+    ptys = Math.max(ptys, ptysInUse());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { r: await running, aio, ptys };
+}
+
+const hostWide: Attack[] = [
+  {
+    name: 'kernel AIO contexts (io_setup(4096) in a loop, every other AIO call)',
+    async run(ctx) {
+      const baseline = aioInUse();
+      const { r: loop, aio } = await runWatchingCounters(ctx, ioSetupLoop());
+      const calls = await ctx.run(aioCalls());
+      const verdict = `${short(loop.status)}, ${short(calls.status)}: ENOSYS`;
+      checked(verdict, [loop, calls], () => {
+        expect(loop).toMatchObject({ status: 'accepted', stdout: `contexts=0 errno=${ENOSYS}\n` });
+        expect(aio, 'fs.aio-nr while the job ran').toBe(baseline);
+        expect(calls.status).toBe('accepted');
+        expect(errnosIn(calls.stdout)).toEqual({ io_submit: ENOSYS, io_getevents: ENOSYS, io_pgetevents: ENOSYS, io_cancel: ENOSYS, io_destroy: ENOSYS, io_uring_setup: EPERM });
+      });
+      return { outcomes: [loop, calls], verdict };
+    },
+  },
+
+  {
+    name: 'ptys (/dev/ptmx from 16 processes, posix_openpt, openpty, /dev/pts/ptmx)',
+    async run(ctx) {
+      const baseline = ptysInUse();
+      const { r: sixteen, ptys } = await runWatchingCounters(ctx, ptmxFromSixteen());
+      const others = await ctx.run(ptyOtherWays());
+      const verdict = `${short(sixteen.status)}, ${short(others.status)}: no pty`;
+      checked(verdict, [sixteen, others], () => {
+        // No pty device at all (process, docker), or the container's devpts closed to job uids (sidecar container).
+        expect(sixteen).toMatchObject({ status: 'accepted', stdout: expect.stringMatching(new RegExp(`^opened=0 errnos=\\[(${ENOENT}|${EACCES})\\]\n$`)) });
+        expect(ptys, 'kernel.pty.nr while the job ran').toBe(baseline);
+        expect(others.status).toBe('accepted');
+        const errnos = errnosIn(others.stdout);
+        expect(Object.keys(errnos).sort()).toEqual(['openpty', 'posix_openpt', 'pts_ptmx']);
+        for (const e of Object.values(errnos)) expect([ENOENT, EACCES]).toContain(e);
+      });
+      return { outcomes: [sixteen, others], verdict };
+    },
+  },
+
+  {
+    name: 'files an earlier test case left in /tmp and the workspace',
+    async run(ctx) {
+      const cases = [{ stdin: 'plant' }, { stdin: 'look' }, { stdin: 'plant' }, { stdin: 'look' }];
+      const r = await ctx.run(leavesFilesForNextCase(cases));
+      const verdict = `${short(r.status)}: each case fresh`;
+      checked(verdict, [r], () => {
+        expect(r.testCases?.map((c) => c.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+        r.testCases!.forEach((c, i) => {
+          const seen = scratchSeen(c.stdout);
+          expect(seen.stdin).toBe(cases[i].stdin);
+          expect(seen.tmp).toHaveLength(1);
+          expect(seen.tmp[0]).toMatch(/^runner-/);
+          expect(seen.ws).toEqual(['main.py']);
+        });
+      });
+      return { outcomes: [r], verdict };
+    },
+  },
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Resource exhaustion
@@ -899,4 +980,4 @@ const caps: Attack[] = [
   },
 ];
 
-export const ATTACKS: Attack[] = [...resources, ...filesystem, ...secrets, ...network, ...processes, ...forging, ...concurrency, ...caps];
+export const ATTACKS: Attack[] = [...resources, ...hostWide, ...filesystem, ...secrets, ...network, ...processes, ...forging, ...concurrency, ...caps];
