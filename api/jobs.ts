@@ -3,7 +3,7 @@
 // from the result store and the job-starts stream. Nothing here runs code.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { checkCaps, jobSchema, JobRejected, normalizeJob, type Job } from '../runner/protocol/job.js';
+import { jobSchema, JobRejected, parseJob, precheckJob, type Job } from '../runner/protocol/job.js';
 import type { JobResult } from '../runner/protocol/result.js';
 import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey } from '../worker/keys.js';
 import { sampleQueue } from '../worker/queueDepth.js';
@@ -80,24 +80,42 @@ export function internalIdFor(clientId: string): string {
   return `${clientId.slice(0, 41)}-${randomBytes(16).toString('base64url')}`;
 }
 
+const CAPS_PREFIX = 'job over the operator caps: ';
+
+/** A rejection's message as problems: one per cap exceeded, at the field it is about where it names one. */
+function problemsOf(message: string): Problem[] {
+  if (!message.startsWith(CAPS_PREFIX)) return [{ path: '', message }];
+  return message.slice(CAPS_PREFIX.length).split('; ').map((part) => {
+    const field = /^([A-Za-z]+)/.exec(part)?.[1] ?? '';
+    const path = ['code', 'stdin', 'expectedOutput', 'args', 'files', 'testCases', 'timeLimitMs', 'wallTimeLimitMs', 'compileTimeLimitMs', 'memoryLimitMb', 'maxProcesses', 'maxOutputBytes'].includes(field) ? field : '';
+    return { path, message: `over the operator caps: ${part}` };
+  });
+}
+
 export class JobService {
   constructor(
     private readonly redis: Redis,
     private readonly config: ApiConfig,
   ) {}
 
-  /** Validates a job input (its `id` set to the internal id) as the worker does; throws InvalidJob. */
+  /**
+   * Validates a job input (its `id` set to the internal id) as the worker will: counts and sizes, the schema,
+   * the operator caps, and the size of the entry it becomes (MAX_JOB_BYTES). Throws InvalidJob.
+   */
   validate(input: Record<string, unknown>): Job {
-    const parsed = jobSchema.safeParse(input);
-    if (!parsed.success) {
-      throw new InvalidJob(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    }
+    const caps = this.config.caps;
     try {
-      const job = normalizeJob(input);
-      checkCaps(job, this.config.caps);
+      precheckJob(input, caps);
+      const parsed = jobSchema.safeParse(input);
+      if (!parsed.success) {
+        throw new InvalidJob(parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), message: i.message })));
+      }
+      const job = parseJob(input, caps);
+      const bytes = Buffer.byteLength(JSON.stringify(job));
+      if (bytes > caps.maxJobBytes) throw new JobRejected(`job over the operator caps: job bytes ${bytes} exceeds the cap ${caps.maxJobBytes} (MAX_JOB_BYTES)`, job.id);
       return job;
     } catch (err) {
-      if (err instanceof JobRejected) throw new InvalidJob([{ path: '', message: err.message }]);
+      if (err instanceof JobRejected) throw new InvalidJob(problemsOf(err.message));
       throw err;
     }
   }
