@@ -81,7 +81,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
     else caps[key] = value;
   }
-  const tokens = (parsed.success ? parsed.data.API_TOKENS ?? '' : '').split(/[\s,]+/).filter(Boolean);
+  const tokens = (env.API_TOKENS ?? '').split(/[\s,]+/).filter(Boolean);
   if (tokens.some((t) => t.length < 8)) problems.push('API_TOKENS: every token must be at least 8 characters');
   if (problems.length || !parsed.success) throw new ApiConfigError(problems);
   const e = parsed.data;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
 # redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, and the
-# toolchains the process transport runs from the host (python3, g++, default-jdk-headless, nodejs).
+# toolchains the process transport runs from the host (python3, g++, default-jdk-headless, nodejs), and chromium
+# for the API playground's browser test.
 # Needs root; otherwise prints the apt command to run and exits 1.
 # With package names as arguments, only those are checked (the demo needs no Docker, PostgreSQL or debootstrap).
 set -euo pipefail
@@ -28,6 +29,8 @@ NEEDED=(
   "/usr/bin/g++|g++"
   "/usr/bin/javac|default-jdk-headless"
   "/usr/bin/node|nodejs"
+  # The HTTP API's playground test drives a headless Chromium (playwright-core with Debian's browser).
+  "/usr/bin/chromium|chromium"
 )
 
 # present CHECK: a have_* function, an absolute path to an executable, or a command name.
