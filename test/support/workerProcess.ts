@@ -18,7 +18,12 @@ export interface WorkerHandle {
 }
 
 export function startWorker(env: Record<string, string>): WorkerHandle {
-  const proc = spawn(process.execPath, [CLI, 'worker'], {
+  return startLoggingProcess([CLI, 'worker'], env);
+}
+
+/** A Node process that logs JSON lines on stderr (a worker, or a script standing in for one). */
+export function startLoggingProcess(args: string[], env: Record<string, string>): WorkerHandle {
+  const proc = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'debug', RUNNER_IMAGE, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
