@@ -1,6 +1,7 @@
 // code-execution:local:Environment — the whole system on this machine's Docker engine: a private network, Redis
-// with append-only persistence, MinIO with the code bucket, the images, and worker container(s) that run each job
-// in a fresh hardened runner container through the host's Docker socket (RUNNER_MODE=docker).
+// with append-only persistence, MinIO with the code bucket, the images, worker container(s) that run each job
+// in a fresh hardened runner container through the host's Docker socket (RUNNER_MODE=docker), and the HTTP API
+// (`code-exec api`, from the worker image) published on 127.0.0.1.
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
@@ -12,6 +13,13 @@ export const LOCAL_BUCKET = 'code-execution';
 const REDIS_IMAGE = 'redis:7-bookworm';
 const MINIO_IMAGE = 'minio/minio:latest';
 const MINIO_CLIENT_IMAGE = 'minio/mc:latest';
+/** The API's port inside its container and, by default, on the host. */
+export const API_PORT = 2358;
+
+/** The API container's environment: the queue it feeds, where it listens, and its callback signing key. */
+export function apiEnvironment(signingKey: string): Record<string, string> {
+  return { REDIS_URL: 'redis://redis:6379', API_PORT: String(API_PORT), API_HOST: '0.0.0.0', CALLBACK_SIGNING_KEY: signingKey };
+}
 
 export interface LocalEnvironmentArgs {
   readonly images: Images;
@@ -19,9 +27,10 @@ export interface LocalEnvironmentArgs {
   readonly workers?: number;
   /** Jobs in flight per worker. Defaults to 2. */
   readonly maxConcurrentJobs?: number;
-  /** Host ports, bound to 127.0.0.1 only. Default to 6379 and 9000. */
+  /** Host ports, bound to 127.0.0.1 only. Default to 6379, 9000 and 2358 (the API, Judge0's port). */
   readonly redisPort?: number;
   readonly minioPort?: number;
+  readonly apiPort?: number;
   /** Days before MinIO deletes an object of the code bucket. Defaults to 30. */
   readonly bucketExpirationDays?: number;
   /** The engine's socket on this host. Defaults to /var/run/docker.sock. */
@@ -55,8 +64,8 @@ export class LocalEnvironment extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super('code-execution:local:Environment', name, {}, opts);
-    const a = { workers: 1, maxConcurrentJobs: 2, redisPort: 6379, minioPort: 9000, bucketExpirationDays: 30, dockerSocket: DOCKER_SOCKET, ...args };
-    for (const key of ['workers', 'maxConcurrentJobs', 'redisPort', 'minioPort', 'bucketExpirationDays'] as const) {
+    const a = { workers: 1, maxConcurrentJobs: 2, redisPort: 6379, minioPort: 9000, apiPort: API_PORT, bucketExpirationDays: 30, dockerSocket: DOCKER_SOCKET, ...args };
+    for (const key of ['workers', 'maxConcurrentJobs', 'redisPort', 'minioPort', 'apiPort', 'bucketExpirationDays'] as const) {
       if (!Number.isInteger(a[key]) || a[key] < 1) throw new Error(`LocalEnvironment ${name}: ${key} must be a whole number >= 1, got ${a[key]}`);
     }
     const gid = a.dockerSocketGid ?? socketGid(a.dockerSocket);
@@ -169,6 +178,33 @@ export class LocalEnvironment extends pulumi.ComponentResource {
       workerNames.push(worker.name);
     }
 
+    // --- the HTTP API: stateless, from the worker image, on 127.0.0.1 only (open: no API_TOKENS locally) ---------
+    const signingKey = new random.RandomPassword(`${name}-callback-signing-key`, { length: 48, special: false }, child);
+    const api = new docker.Container(
+      `${name}-api`,
+      {
+        name: `${name}-api`,
+        image: args.images.workerImage,
+        command: ['api'],
+        envs: pulumi.secret(signingKey.result.apply((key) => dockerEnvList(apiEnvironment(key)))),
+        networksAdvanced: onNetwork('api'),
+        ports: [{ internal: API_PORT, external: a.apiPort, ip: '127.0.0.1' }],
+        user: `${APP_UID}:${APP_UID}`,
+        readOnly: true,
+        tmpfs: { '/tmp': 'rw,nosuid,nodev,size=16m' },
+        capabilities: { drops: ['ALL'] },
+        securityOpts: ['no-new-privileges:true'],
+        privileged: false,
+        healthcheck: {
+          tests: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${API_PORT}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+          interval: '30s', timeout: '5s', retries: 3, startPeriod: '20s',
+        },
+        stopTimeout: 10,
+        restart: 'unless-stopped',
+      },
+      { parent: this, dependsOn: [redis] },
+    );
+
     const redisUrl = pulumi.output(`redis://127.0.0.1:${a.redisPort}`);
     this.outputs = {
       redisUrl,
@@ -177,6 +213,8 @@ export class LocalEnvironment extends pulumi.ComponentResource {
       minioPassword: pulumi.secret(minioPassword.result),
       bucket: pulumi.output(LOCAL_BUCKET),
       workers: pulumi.all(workerNames).apply((n) => n.join(', ')),
+      api: api.name,
+      apiUrl: pulumi.output(`http://127.0.0.1:${a.apiPort}`),
       submitJob: redisUrl.apply((url) => `REDIS_URL=${url} npx code-exec submit examples/hello.py`),
     };
     this.registerOutputs(this.outputs);

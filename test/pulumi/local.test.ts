@@ -80,6 +80,23 @@ describe('Pulumi.local.yaml under mocks', () => {
     expect(worker.inputs.healthcheck.tests.join(' ')).toContain('/healthz');
   });
 
+  it('the HTTP API: the worker image running `code-exec api`, on 127.0.0.1:2358, wired to Redis, hardened', () => {
+    const api = run.one('docker:index/container:Container', '-api');
+    expect(api.inputs).toMatchObject({
+      image: 'code-worker:latest',
+      command: ['api'],
+      networksAdvanced: [{ name: 'code-execution-net', aliases: ['api'] }],
+      ports: [{ internal: 2358, external: 2358, ip: '127.0.0.1' }],
+      user: '1000:1000', readOnly: true, privileged: false, capabilities: { drops: ['ALL'] }, securityOpts: ['no-new-privileges:true'],
+    });
+    expect(isSecret(api.inputs.envs)).toBe(true);
+    expect(env(api)).toMatchObject({ REDIS_URL: 'redis://redis:6379', API_PORT: '2358', API_HOST: '0.0.0.0', CALLBACK_SIGNING_KEY: 'generated-code-execution-callback-signing-key' });
+    // No Docker socket: the API never runs code.
+    expect(api.inputs.volumes).toBeUndefined();
+    expect(api.inputs.healthcheck.tests.join(' ')).toContain('127.0.0.1:2358/readyz');
+    expect(run.outputs).toMatchObject({ apiUrl: 'http://127.0.0.1:2358' });
+  });
+
   it('no container anywhere is privileged', () => {
     for (const r of run.all('docker:index/container:Container')) {
       for (const o of walk(r.inputs)) expect(o.privileged, r.name).not.toBe(true);

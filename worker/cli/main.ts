@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { ApiConfigError } from '../../api/config.js';
 import { ConfigError } from '../config.js';
-import { apiCommand } from './apiCommand.js';
 import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
@@ -57,7 +56,8 @@ async function main(argv: string[]): Promise<number> {
     case 'worker':
       return workerCommand();
     case 'api':
-      return apiCommand();
+      // Loaded only here: a worker does not load the HTTP framework.
+      return (await import('./apiCommand.js')).apiCommand();
     case 'submit':
       return submitCommand(file, values);
     case 'run':
