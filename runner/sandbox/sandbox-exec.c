@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -211,8 +212,8 @@ static void wipe_job_files(const struct options *o, struct rusage *self_usage) {
 
 /* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
  * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
- * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, kernel AIO (a host-wide pool), modules, and
- * socket(). clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
+ * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, kernel AIO and huge pages (host-wide pools),
+ * fanotify, modules, and socket(). clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -251,12 +252,26 @@ static int install_seccomp(void) {
      * holds them all breaks io_setup for every other process on the host. */
     ABSENT(__NR_io_setup), ABSENT(__NR_io_destroy), ABSENT(__NR_io_submit), ABSENT(__NR_io_cancel),
     ABSENT(__NR_io_getevents), ABSENT(__NR_io_pgetevents),
+    /* fanotify groups and marks: no job watches the file system (unprivileged fanotify exists since Linux 5.13). */
+    DENY(__NR_fanotify_init), DENY(__NR_fanotify_mark),
     /* No socket() at all, of any family: where the sandbox shares a network namespace (the sidecar shares its
      * task's) this keeps the job off Redis, the metadata endpoint, the internet and the abstract unix sockets
      * of that namespace; elsewhere it backs up the namespace. socketpair() stays: runtimes use it internally,
      * and a connected pair reaches nothing outside the job. */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+    /* Huge pages come from the host's pool (vm.nr_hugepages), which no memory cgroup charges: mmap with
+     * MAP_HUGETLB and memfd_create with MFD_HUGETLB are refused (transparent huge pages are ordinary memory). */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 4),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MAP_HUGETLB, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 0, 4),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MFD_HUGETLB, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     /* clone with any namespace flag (the flags are the first argument on x86_64 and aarch64). */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),

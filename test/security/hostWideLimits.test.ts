@@ -14,7 +14,7 @@ import { dockerAvailable } from '../support/services.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 import type { JobSpec } from './attacks.js';
 import {
-  aioCalls, aioInUse, ENOENT, ENOSYS, EPERM, errnosIn, ioSetupLoop, leavesFilesForNextCase, ptmxFromSixteen, ptyOtherWays, ptysInUse,
+  aioCalls, aioInUse, ENOENT, ENOSYS, EPERM, errnosIn, hugePagesAndFanotify, ioSetupLoop, leavesFilesForNextCase, ptmxFromSixteen, ptyOtherWays, ptysInUse,
   scratchSeen,
 } from './kernelPools.js';
 
@@ -99,6 +99,14 @@ describe.each(MODES)('host-wide kernel limits (%s transport)', (mode) => {
     expect(r.status).toBe('accepted');
     expect(errnosIn(r.stdout)).toEqual({ io_submit: ENOSYS, io_getevents: ENOSYS, io_pgetevents: ENOSYS, io_cancel: ENOSYS, io_destroy: ENOSYS, io_uring_setup: EPERM });
     expect(aioInUse()).toBe(baseline.aio);
+  });
+
+  it('huge pages (the host pool) and fanotify are refused; ordinary mappings and memfds still work', async () => {
+    const queue = suite.newQueue();
+    await startWorker(queue);
+    const r = await queue.result(await queue.submit(hugePagesAndFanotify()));
+    expect(r.status).toBe('accepted');
+    expect(errnosIn(r.stdout)).toEqual({ mmap_hugetlb: EPERM, memfd_hugetlb: EPERM, fanotify_init: EPERM, mmap: 0, memfd: 0 });
   });
 
   it('16 processes opening /dev/ptmx get no pty; pty/nr stays at its baseline', async () => {

@@ -124,6 +124,30 @@ int main(void) {
 `,
 });
 
+/**
+ * The other host-wide pools the seccomp filter closes: huge pages (vm.nr_hugepages, charged to no memory cgroup)
+ * and fanotify groups; an ordinary mapping and memfd still work. Prints `name=errno` for each (0: it worked).
+ */
+export const hugePagesAndFanotify = (): JobSpec => ({
+  language: 'c',
+  code: `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/fanotify.h>
+#include <sys/mman.h>
+int main(void) {
+  errno = 0; printf("mmap_hugetlb=%d ", mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0) == MAP_FAILED ? errno : 0);
+  errno = 0; printf("memfd_hugetlb=%d ", memfd_create("h", MFD_HUGETLB) < 0 ? errno : 0);
+  errno = 0; printf("fanotify_init=%d ", fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY) < 0 ? errno : 0);
+  errno = 0; printf("mmap=%d ", mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? errno : 0);
+  errno = 0; printf("memfd=%d\\n", memfd_create("m", 0) < 0 ? errno : 0);
+  return 0;
+}
+`,
+});
+
 /** `name=errno` pairs of a line the programs above print. */
 export function errnosIn(stdout: string): Record<string, number> {
   return Object.fromEntries([...stdout.matchAll(/(\w+)=(\d+)/g)].map(([, k, v]) => [k, Number(v)]));
