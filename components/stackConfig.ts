@@ -41,42 +41,62 @@ export interface StackConfig {
   localMinioPort: number;
 }
 
-/**
- * Mirrors the `default:` values in Pulumi.yaml. The CLI fills those in for a real run, but unit tests
- * (mocks) and programs run without the project file do not, so the program applies them itself.
- * test/pulumi/stacks.test.ts checks the two stay equal.
- */
-export const DEFAULTS: StackConfig = {
-  target: 'local',
-  runnerMode: 'docker',
-  // The sidecar runs one job at a time; docker and kubernetes stacks that want more per worker set it.
-  maxConcurrentJobs: 1,
-  minWorkers: 1,
-  maxWorkers: 1,
-  queueDepthTarget: 10,
-  workerCpuMillis: 500,
-  workerMemoryMb: 512,
-  runnerCpuMillis: 1000,
-  // Holds the runner sidecar's minimum with the default 512 MB memory-backed /workspace (1824 MB, see runnerSizing.ts).
-  runnerMemoryMb: 2048,
-  workspaceSizeMb: 512,
-  multiAz: false,
-  redisNodeType: 'cache.t4g.micro',
-  dbInstanceClass: 'db.t4g.micro',
-  redisMemoryGb: 1,
-  dbTier: 'db-g1-small',
-  dbStorageGb: 20,
-  logRetentionDays: 30,
-  bucketExpirationDays: 30,
-  localRedisPort: 6379,
-  localMinioPort: 9000,
-};
-
 /** The retention periods CloudWatch Logs accepts (anything else is refused by the API at deploy time). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
+/** One row of the stack defaults table: a key's default and what it accepts. */
+export interface StackKey<T> {
+  readonly default: T;
+  /** Whole numbers: the smallest and the largest accepted (no largest: unbounded), and the unit messages give. */
+  readonly min?: number;
+  readonly max?: number;
+  readonly unit?: string;
+  /** The only values accepted, when they are a list. */
+  readonly oneOf?: readonly (string | number)[];
+}
+
+/**
+ * The one table of stack defaults: every key of the project's config, its default and the values it accepts.
+ * Pulumi.yaml declares the same defaults and its descriptions state the same ranges (test/pulumi/stackDefaults.test.ts
+ * checks both): the CLI fills Pulumi.yaml's defaults in for a real run, while unit tests (mocks) and programs run
+ * without the project file get them from here. The environment components (aws, gcp) default their args to it too,
+ * so a component built without index.ts gets what a stack that leaves the key unset gets.
+ */
+export const STACK_KEYS: { readonly [K in keyof StackConfig]: StackKey<StackConfig[K]> } = {
+  target: { default: 'local', oneOf: TARGETS },
+  runnerMode: { default: 'docker', oneOf: RUNNER_MODES },
+  // The sidecar runs one job at a time; docker and kubernetes stacks that want more per worker set it.
+  maxConcurrentJobs: { default: 1, min: 1 },
+  // The default target is local, where minWorkers is the number of worker containers; the cloud stack files set
+  // their own autoscaling bounds (2 and 50).
+  minWorkers: { default: 1, min: 1 },
+  maxWorkers: { default: 1, min: 1 },
+  queueDepthTarget: { default: 10, min: 1 },
+  // Below 100m or 128 MB a Node worker or a compiler does not start; the upper bounds are Fargate's task limits.
+  workerCpuMillis: { default: 500, min: 100, max: 16_000, unit: ' millicores' },
+  workerMemoryMb: { default: 512, min: 128, max: 120_000, unit: ' MB' },
+  runnerCpuMillis: { default: 1000, min: 100, max: 16_000, unit: ' millicores' },
+  // Holds the runner sidecar's minimum with the default 512 MB memory-backed /workspace (1824 MB, see runnerSizing.ts).
+  runnerMemoryMb: { default: 2048, min: 128, max: 120_000, unit: ' MB' },
+  workspaceSizeMb: { default: 512, min: 16, max: 65_536, unit: ' MB' },
+  multiAz: { default: false },
+  redisNodeType: { default: 'cache.t4g.micro' },
+  dbInstanceClass: { default: 'db.t4g.micro' },
+  redisMemoryGb: { default: 1, min: 1, max: 300, unit: ' GB' },
+  dbTier: { default: 'db-g1-small' },
+  // 20 GB is the smallest gp3 volume RDS allows (Cloud SQL's is 10).
+  dbStorageGb: { default: 20, min: 20, max: 65_536, unit: ' GB' },
+  logRetentionDays: { default: 30, oneOf: LOG_RETENTION_DAYS },
+  bucketExpirationDays: { default: 30, min: 1, max: 36_500, unit: ' days' },
+  localRedisPort: { default: 6379, min: 1, max: 65_535 },
+  localMinioPort: { default: 9000, min: 1, max: 65_535 },
+};
+
+/** The defaults column of STACK_KEYS: what parseStackConfig returns when nothing is set. */
+export const DEFAULTS = Object.fromEntries(Object.entries(STACK_KEYS).map(([key, row]) => [key, row.default])) as unknown as StackConfig;
+
 /** Which runner modes each target can actually host; the first entry is the one to suggest. */
-const ALLOWED_MODES: Record<Target, readonly RunnerMode[]> = {
+export const ALLOWED_MODES: Record<Target, readonly RunnerMode[]> = {
   local: ['docker'],
   aws: ['sidecar'],
   gcp: ['sidecar', 'kubernetes'],
@@ -138,8 +158,9 @@ function parsePositiveInt(get: (key: string) => string | undefined, key: NumberK
   return n;
 }
 
-/** A whole number within [min, max]; the message gives the range and the default as the fix. */
-function parseIntInRange(get: (key: string) => string | undefined, key: NumberKey, min: number, max: number, unit = ''): number {
+/** A whole number within the key's [min, max] of STACK_KEYS; the message gives the range and the default as the fix. */
+function parseIntInRange(get: (key: string) => string | undefined, key: NumberKey): number {
+  const { min = 1, max = Number.MAX_SAFE_INTEGER, unit = '' } = STACK_KEYS[key] as StackKey<number>;
   const n = parsePositiveInt(get, key);
   if (n < min || n > max) {
     throw new StackConfigError(
@@ -228,9 +249,8 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     );
   }
 
-  // Below 100m or 128 MB a Node worker or a compiler does not start; the upper bounds are Fargate's task limits.
-  const runnerMemoryMb = parseIntInRange(get, 'runnerMemoryMb', 128, 120_000, ' MB');
-  const workspaceSizeMb = parseIntInRange(get, 'workspaceSizeMb', 16, 65_536, ' MB');
+  const runnerMemoryMb = parseIntInRange(get, 'runnerMemoryMb');
+  const workspaceSizeMb = parseIntInRange(get, 'workspaceSizeMb');
   if (runnerMode === 'sidecar') {
     // The sidecar's container is the sandbox of one job at a time: too small, and a job within its limit gets the
     // container OOM-killed. On Kubernetes its /workspace is memory-backed and counts; Fargate has no tmpfs.
@@ -251,22 +271,21 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     minWorkers,
     maxWorkers,
     queueDepthTarget,
-    workerCpuMillis: parseIntInRange(get, 'workerCpuMillis', 100, 16_000, ' millicores'),
-    workerMemoryMb: parseIntInRange(get, 'workerMemoryMb', 128, 120_000, ' MB'),
-    runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis', 100, 16_000, ' millicores'),
+    workerCpuMillis: parseIntInRange(get, 'workerCpuMillis'),
+    workerMemoryMb: parseIntInRange(get, 'workerMemoryMb'),
+    runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis'),
     runnerMemoryMb,
     workspaceSizeMb,
     multiAz: parseBoolean(get, 'multiAz'),
     redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),
     dbInstanceClass: parsePattern(get, 'dbInstanceClass', /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.micro'),
-    redisMemoryGb: parseIntInRange(get, 'redisMemoryGb', 1, 300, ' GB'),
+    redisMemoryGb: parseIntInRange(get, 'redisMemoryGb'),
     dbTier: parsePattern(get, 'dbTier', /^db-[a-z0-9-]+$/, 'a Cloud SQL tier like db-g1-small or db-custom-2-7680'),
-    // 20 GB is the smallest gp3 volume RDS allows (Cloud SQL's is 10).
-    dbStorageGb: parseIntInRange(get, 'dbStorageGb', 20, 65_536, ' GB'),
+    dbStorageGb: parseIntInRange(get, 'dbStorageGb'),
     logRetentionDays,
-    bucketExpirationDays: parseIntInRange(get, 'bucketExpirationDays', 1, 36_500, ' days'),
-    localRedisPort: parseIntInRange(get, 'localRedisPort', 1, 65_535),
-    localMinioPort: parseIntInRange(get, 'localMinioPort', 1, 65_535),
+    bucketExpirationDays: parseIntInRange(get, 'bucketExpirationDays'),
+    localRedisPort: parseIntInRange(get, 'localRedisPort'),
+    localMinioPort: parseIntInRange(get, 'localMinioPort'),
   };
 }
 

@@ -24,14 +24,15 @@ export interface WorkersArgs {
   /** Fargate ephemeral storage of the task in GB. */
   readonly ephemeralStorageGb: number;
   readonly logRetentionDays: number;
-  readonly images: Images;
+  /** The image references the task runs (Images' outputs). */
+  readonly images: Pick<Images, 'workerImage' | 'runnerImage'>;
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
   /** The code bucket the task role may read. */
-  readonly bucket: aws.s3.Bucket;
+  readonly bucket: Pick<aws.s3.Bucket, 'arn' | 'bucket'>;
   /** Secrets Manager secrets injected as REDIS_URL and DATABASE_URL. */
-  readonly redisUrlSecret: aws.secretsmanager.Secret;
-  readonly databaseUrlSecret: aws.secretsmanager.Secret;
+  readonly redisUrlSecret: Pick<aws.secretsmanager.Secret, 'arn'>;
+  readonly databaseUrlSecret: Pick<aws.secretsmanager.Secret, 'arn'>;
   readonly tags: Record<string, string>;
 }
 

@@ -20,7 +20,8 @@ export interface WorkersArgs {
   readonly runnerCpuMillis: number;
   readonly runnerMemoryMb: number;
   readonly workspaceSizeMb: number;
-  readonly images: Images;
+  /** The image references the pods run (Images' outputs). */
+  readonly images: Pick<Images, 'workerImage' | 'runnerImage'>;
   readonly bucket: pulumi.Input<string>;
   /** The workers' HMAC key for GCS. */
   readonly hmacAccessId: pulumi.Input<string>;
