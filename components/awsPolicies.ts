@@ -1,5 +1,5 @@
 // What the aws target's tasks may do and reach: IAM policy documents and security-group rules, as plain data.
-// Pure, so the least-privilege claims are unit-tested on the documents themselves; components/aws.ts only turns
+// Pure, so the least-privilege claims are unit-tested on the documents themselves; components/aws/ only turns
 // them into resources.
 import { QUEUE_DEPTH_METRIC } from './workerEnv.js';
 
