@@ -132,7 +132,8 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     memory: input.runnerMemoryMb,
     // uid 0 with only RUNNER_SIDECAR_CAPABILITIES (the sidecar refuses to start otherwise), read-only root (it
     // refuses a writable one), never privileged. Fargate accepts no dockerSecurityOptions, so no no-new-privileges
-    // for the container; the runner sets no_new_privs on every job itself.
+    // for the container; the runner sets no_new_privs on every job itself. As uid 0 the sidecar also owns the
+    // devpts the runtime mounts, and makes its ptmx mode 0000 (ptys are a host-wide pool: runner/ptyPool.ts).
     user: '0:0',
     readonlyRootFilesystem: true,
     privileged: false,

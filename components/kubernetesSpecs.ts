@@ -69,7 +69,8 @@ export function containerSecurityContext(): k8s.types.input.core.v1.SecurityCont
 
 /**
  * The runner sidecar: uid 0 with every capability dropped but RUNNER_SIDECAR_CAPABILITIES (to give each job its own
- * uid, read the worker's job directories and remove what a job left), no privilege escalation, never privileged,
+ * uid, read the worker's job directories and remove what a job left; as uid 0 it also owns the container's devpts
+ * and makes its ptmx mode 0000, since ptys are a host-wide pool: runner/ptyPool.ts), no privilege escalation, never privileged,
  * read-only root (the sidecar refuses a writable one), RuntimeDefault seccomp. The Pod Security Standard `baseline`
  * admits it; `restricted` would not (root, added capabilities).
  */

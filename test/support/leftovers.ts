@@ -1,5 +1,6 @@
 // What a test must not leave behind: containers with our label, sandbox processes, job-uid processes,
-// per-job cgroups and tmpfs mounts.
+// per-job cgroups and tmpfs mounts, of every deployment (a reaper looks only at its own; a test leaves none).
+// Per-job names are `<deployment>~<owner>@<job>` (worker/transports/sandboxOwner.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
