@@ -13,7 +13,7 @@ import { runnerSidecarMemory } from '../runnerSizing.js';
 import { DEFAULTS } from '../stackConfig.js';
 import { createCodeBucket } from './codeBucket.js';
 import { createDatabase } from './database.js';
-import { createNetwork } from './network.js';
+import { createNetwork, privateSubnetCidrs } from './network.js';
 import { createRedis } from './redis.js';
 import { createRegistry } from './registry.js';
 import { createWorkers } from './workers.js';
@@ -80,6 +80,11 @@ export class AwsEnvironment extends pulumi.ComponentResource {
     if (!a.region) throw new Error(`AwsEnvironment ${name}: region is required (pulumi config set aws:region us-east-1)`);
     if (a.minWorkers < 1 || a.minWorkers > a.maxWorkers) {
       throw new Error(`AwsEnvironment ${name}: minWorkers (${a.minWorkers}) must be >= 1 and <= maxWorkers (${a.maxWorkers})`);
+    }
+    try {
+      privateSubnetCidrs(a.vpcCidr);
+    } catch (e) {
+      throw new Error(`AwsEnvironment ${name}: ${(e as Error).message}`);
     }
     // Fargate has no tmpfs: the runner's /workspace is task storage, so only the job and the sidecar count here.
     const runnerNeed = runnerSidecarMemory({ memoryBackedWorkspaceMb: 0 });

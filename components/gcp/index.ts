@@ -10,6 +10,7 @@
 //   workers.ts     the shared Kubernetes workload on the cluster
 //   (api.ts        the HTTP API's Deployment, Service and HPA: not yet, see issue 14)
 import * as pulumi from '@pulumi/pulumi';
+import { runnerSidecarMemory } from '../runnerSizing.js';
 import { DEFAULTS } from '../stackConfig.js';
 import { enableApis } from './apis.js';
 import { createCluster } from './cluster.js';
@@ -63,7 +64,7 @@ export class GcpEnvironment extends pulumi.ComponentResource {
     super('code-execution:gcp:Environment', name, {}, opts);
     // The stack keys default to the one table Pulumi.yaml is checked against (stackConfig.ts STACK_KEYS).
     const a = {
-      runnerMode: 'sidecar' as const,
+      runnerMode: 'sidecar' as 'sidecar' | 'kubernetes',
       minWorkers: DEFAULTS.minWorkers,
       maxWorkers: DEFAULTS.maxWorkers,
       queueDepthTarget: DEFAULTS.queueDepthTarget,
@@ -82,6 +83,18 @@ export class GcpEnvironment extends pulumi.ComponentResource {
     };
     if (!a.project) throw new Error(`GcpEnvironment ${name}: project is required (pulumi config set gcp:project <id>)`);
     if (!a.region) throw new Error(`GcpEnvironment ${name}: region is required (pulumi config set gcp:region us-central1)`);
+    if (a.runnerMode !== 'sidecar' && a.runnerMode !== 'kubernetes') {
+      throw new Error(`GcpEnvironment ${name}: runnerMode must be sidecar or kubernetes, got ${JSON.stringify(a.runnerMode)}`);
+    }
+    if (a.minWorkers < 1 || a.minWorkers > a.maxWorkers) {
+      throw new Error(`GcpEnvironment ${name}: minWorkers (${a.minWorkers}) must be >= 1 and <= maxWorkers (${a.maxWorkers})`);
+    }
+    // Checked here as well as in KubernetesWorkload, which is created last: a bad size stops the program before
+    // any resource is registered. On Kubernetes the memory-backed /workspace counts.
+    const runnerNeed = runnerSidecarMemory({ memoryBackedWorkspaceMb: a.workspaceSizeMb });
+    if (a.runnerMode === 'sidecar' && a.runnerMemoryMb < runnerNeed.minimumMb) {
+      throw new Error(`GcpEnvironment ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${runnerNeed.explanation}`);
+    }
     const labels = { 'code-execution-stack': stackLabelValue(pulumi.getStack()) };
     const { project, region } = a;
 

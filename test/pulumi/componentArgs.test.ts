@@ -3,6 +3,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsEnvironment } from '../../components/aws/index.js';
+import { GcpEnvironment } from '../../components/gcp/index.js';
 import { KubernetesWorkload } from '../../components/kubernetesWorkload.js';
 
 beforeAll(async () => {
@@ -24,5 +25,19 @@ describe('component arguments', () => {
     expect(() => new AwsEnvironment('small', { region: 'us-east-1', runnerMemoryMb: 1024 })).toThrow(
       /^AwsEnvironment small: runnerMemoryMb \(1024\) is below what the runner sidecar needs: .* = 1376 MB$/,
     );
+  });
+
+  it('AwsEnvironment refuses a VPC range it cannot cut two /20s from, naming the component', () => {
+    expect(() => new AwsEnvironment('net', { region: 'us-east-1', vpcCidr: '10.40.0.0/24' })).toThrow(/^AwsEnvironment net: vpcCidr must be a \/16/);
+  });
+
+  it('GcpEnvironment refuses bad bounds and a runner sidecar too small for its memory-backed /workspace, naming the field', () => {
+    const where = { project: 'proj-123456', region: 'us-central1' };
+    expect(() => new GcpEnvironment('bounds', { ...where, minWorkers: 3, maxWorkers: 2 })).toThrow(/^GcpEnvironment bounds: minWorkers \(3\) must be >= 1 and <= maxWorkers \(2\)$/);
+    expect(() => new GcpEnvironment('small', { ...where, runnerMemoryMb: 1536, workspaceSizeMb: 512 })).toThrow(
+      /^GcpEnvironment small: runnerMemoryMb \(1536\) is below what the runner sidecar needs: .* = 1824 MB$/,
+    );
+    // @ts-expect-error: a caller without the types
+    expect(() => new GcpEnvironment('mode', { ...where, runnerMode: 'docker' })).toThrow(/^GcpEnvironment mode: runnerMode must be sidecar or kubernetes, got "docker"$/);
   });
 });

@@ -1,6 +1,8 @@
 // The one table of stack defaults (components/stackConfig.ts STACK_KEYS) against what documents it and what applies
-// it: Pulumi.yaml's declared defaults and the ranges and values its descriptions state, the config rules, and the
-// environment components, which default their args to the same table when built without index.ts.
+// it: Pulumi.yaml's declared defaults and the ranges and values its descriptions state, README's Config keys table,
+// the config rules, and the environment components, which default their args to the same table when built without
+// index.ts.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AwsEnvironment } from '../../components/aws/index.js';
 import { workerTaskSize } from '../../components/aws/workers.js';
@@ -8,7 +10,7 @@ import { cpuUnits } from '../../components/ecsContainers.js';
 import { GcpEnvironment } from '../../components/gcp/index.js';
 import { ALLOWED_MODES, DEFAULTS, parseStackConfig, STACK_KEYS, StackConfigError, TARGETS, type StackKey } from '../../components/stackConfig.js';
 import { capture } from './componentMocks.js';
-import { readProjectSchema } from './harness.js';
+import { readProjectSchema, ROOT } from './harness.js';
 
 const rows = Object.entries(STACK_KEYS) as [keyof typeof STACK_KEYS, StackKey<unknown>][];
 
@@ -40,6 +42,25 @@ describe('Pulumi.yaml against the table', () => {
 
   it('DEFAULTS is the default column of the table', () => {
     expect(DEFAULTS).toEqual(Object.fromEntries(rows.map(([key, row]) => [key, row.default])));
+  });
+});
+
+describe("README's Config keys table against the table", () => {
+  it('lists every key once, with its default', () => {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+    const section = readme.slice(readme.indexOf('### Config keys'));
+    const documented: Record<string, string> = {};
+    for (const line of section.slice(0, section.indexOf('\n#', 1)).split('\n').filter((l) => l.startsWith('| `'))) {
+      const [keys, defaults] = line.split('|').slice(1, 3);
+      const names = [...keys.matchAll(/`(\w+)`/g)].map((m) => m[1]);
+      const values = defaults.split(',').map((v) => v.trim().replace(/^`|`$/g, ''));
+      expect(values, line).toHaveLength(names.length);
+      names.forEach((n, i) => {
+        expect(documented[n], `${n} listed twice`).toBeUndefined();
+        documented[n] = values[i];
+      });
+    }
+    expect(documented).toEqual(Object.fromEntries(rows.map(([key, row]) => [key, String(row.default)])));
   });
 });
 
