@@ -1,6 +1,7 @@
 // Pulumi program entry point (Pulumi.yaml -> package.json "main"). Deliberately thin: read and validate the stack
 // config, build the one environment component of the target, export its outputs. Everything else lives in
-// components/ (one component per file, plus the pure functions they are built from).
+// components/: the environment of each target (aws/ and gcp/, a file per concern; local.ts), the shared components
+// (images, the Kubernetes workload) and the pure functions they are built from.
 import * as pulumi from '@pulumi/pulumi';
 import { AwsEnvironment } from './components/aws/index.js';
 import { GcpEnvironment } from './components/gcp/index.js';
