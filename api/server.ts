@@ -105,7 +105,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
       return problem(reply, path, 401, 'unauthorized: send a token of API_TOKENS in X-Auth-Token or Authorization: Bearer');
     }
     if (limiter) {
-      const d = await limiter.hit(req.caller.owner);
+      // With tokens, the budget is the token's; on an open API any string is a "token", so it is the address's.
+      const d = await limiter.hit(config.tokens.length ? req.caller.owner : `ip-${req.ip}`);
       void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
       if (!d.allowed) {
         void reply.header('retry-after', d.resetSeconds);

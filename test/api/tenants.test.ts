@@ -44,7 +44,7 @@ describe('limits', () => {
   it('rate limit per token, counted in Redis across replicas: X-RateLimit-* headers, then 429', async () => {
     // Three requests must fall in one minute window.
     if (Date.now() % 60_000 > 50_000) await sleep(60_000 - (Date.now() % 60_000));
-    const env = { RATE_LIMIT_PER_MINUTE: '3' };
+    const env = { RATE_LIMIT_PER_MINUTE: '3', API_TOKENS: TOKENS };
     const one = await suite.start({ env });
     const two = await suite.start({ env });
     const r1 = await call(`${one.url}/v1/languages`, { headers: A });
@@ -64,6 +64,12 @@ describe('limits', () => {
     // Another token has its own budget.
     expect((await call(`${one.url}/v1/languages`, { headers: B })).status).toBe(200);
     expect(await one.redis.xlen(one.queue.stream)).toBe(0);
+
+    // Open (no API_TOKENS): made-up tokens do not buy a fresh budget; the client's address is counted.
+    const open = await suite.start({ env: { RATE_LIMIT_PER_MINUTE: '2' } });
+    const codes = [];
+    for (const token of ['made-up-1', 'made-up-2', 'made-up-3']) codes.push((await call(`${open.url}/v1/languages`, { headers: { 'x-auth-token': token } })).status);
+    expect(codes).toEqual([200, 200, 429]);
   });
 
   it('queue over MAX_QUEUE_SIZE: 503 {"error":"queue is full"} and nothing queued', async () => {
