@@ -19,6 +19,7 @@ const envSchema = z.object({
   MAX_QUEUE_SIZE: int(1).default(100),
   BODY_LIMIT_BYTES: int(1024).default(8 << 20),
   MAX_WAIT_SECONDS: int(1).default(60),
+  MAX_WAITERS: int(1).default(1000),
   RESULT_TTL_SECONDS: int(1).default(86_400),
   MAX_BATCH_SIZE: int(1).max(1000, 'must be at most 1000').default(20),
   CALLBACK_ALLOW_PRIVATE: bool.default('false'),
@@ -42,6 +43,8 @@ export interface ApiConfig {
   maxQueueSize: number;
   bodyLimitBytes: number;
   maxWaitSeconds: number;
+  /** Blocking waits (wait, SSE, Piston execute) at once, each holding a Redis connection. */
+  maxWaiters: number;
   /** How long the API's id mappings and job records live (as long as results do). */
   resultTtlSeconds: number;
   maxBatchSize: number;
@@ -96,6 +99,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     maxQueueSize: e.MAX_QUEUE_SIZE,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxWaitSeconds: e.MAX_WAIT_SECONDS,
+    maxWaiters: e.MAX_WAITERS,
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
     maxBatchSize: e.MAX_BATCH_SIZE,
     callbackAllowPrivate: e.CALLBACK_ALLOW_PRIVATE === 'true',

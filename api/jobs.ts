@@ -57,6 +57,14 @@ export class QueueFull extends Error {
   }
 }
 
+/** Every blocking wait holds a Redis connection: past MAX_WAITERS a request gets an answer now instead. */
+export class TooManyWaiters extends Error {
+  constructor(readonly max: number) {
+    super(`too many requests are waiting for results (MAX_WAITERS=${max}); read the result later`);
+    this.name = 'TooManyWaiters';
+  }
+}
+
 export class IdTaken extends Error {
   constructor(readonly clientId: string) {
     super(`id "${clientId}" is already in use`);
@@ -159,7 +167,31 @@ export class JobService {
     return start ? { status: 'running', worker: start.worker, attempts: start.attempts } : { status: 'queued' };
   }
 
-  /** A connection of its own for one blocking wait; the caller disconnects it. */
+  private waiting = 0;
+
+  /** How many blocking waits hold a connection now. */
+  get waiters(): number {
+    return this.waiting;
+  }
+
+  /** A connection of its own for one blocking wait, counted against MAX_WAITERS; `release` disconnects it. */
+  waiter(): { conn: Redis; release(): void } {
+    if (this.waiting >= this.config.maxWaiters) throw new TooManyWaiters(this.config.maxWaiters);
+    this.waiting++;
+    const conn = this.blockingConnection();
+    let released = false;
+    return {
+      conn,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.waiting--;
+        conn.disconnect();
+      },
+    };
+  }
+
+  /** A connection of its own that may block (not counted: the API's own long-lived readers). */
   blockingConnection(): Redis {
     const c = this.redis.duplicate();
     c.on('error', () => {});
@@ -168,17 +200,16 @@ export class JobService {
 
   /** Blocks (XREAD on the result's announcement) up to `timeoutMs`; null: not finished by then. */
   async waitForResult(jobId: string, timeoutMs: number, aborted?: AbortSignal): Promise<JobResult | null> {
-    const c = this.blockingConnection();
-    const onAbort = () => c.disconnect();
-    aborted?.addEventListener('abort', onAbort);
+    const { conn, release } = this.waiter();
+    aborted?.addEventListener('abort', release);
     try {
-      return await waitForResult(c, jobId, timeoutMs);
+      return await waitForResult(conn, jobId, timeoutMs);
     } catch (err) {
       if (aborted?.aborted) return null;
       throw err;
     } finally {
-      aborted?.removeEventListener('abort', onAbort);
-      c.disconnect();
+      aborted?.removeEventListener('abort', release);
+      release();
     }
   }
 }

@@ -6,7 +6,7 @@ import { z } from 'zod/v4';
 import { DEFAULT_LIMITS, defaultWallTimeMs, MAX_FILE_BYTES } from '../runner/protocol/limits.js';
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
-import { internalIdFor, InvalidJob, QueueFull, type JobRecord } from './jobs.js';
+import { internalIdFor, InvalidJob, QueueFull, TooManyWaiters, type JobRecord } from './jobs.js';
 import {
   decode64, InvalidFields, JUDGE0_VERSION, parseFields, pickFields, STATUSES, submissionView, type Judge0Echo,
 } from './judge0Format.js';
@@ -223,7 +223,10 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
     if (made.errors) return reply.code(422).send(made.errors);
     if (!isTrue(q.wait)) return reply.code(201).send({ token: made.token });
     const id = (await ctx.jobs.resolve(req.caller.owner, made.token))!;
-    await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req));
+    // Too many waiting: answered now, like a wait that ran out (the client reads it later by its token).
+    await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
+      if (!(err instanceof TooManyWaiters)) throw err;
+    });
     return reply.code(201).send(await view(req, made.token, fields, base64));
   });
 

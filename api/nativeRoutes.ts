@@ -7,7 +7,7 @@ import type { JobResult } from '../runner/protocol/result.js';
 import { getResult, PROGRESS_FROM_START, waitForProgress } from '../worker/resultStore.js';
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
-import { CLIENT_ID, IdTaken, internalIdFor, InvalidJob, QueueFull, type JobRecord, type Problem } from './jobs.js';
+import { CLIENT_ID, IdTaken, internalIdFor, InvalidJob, QueueFull, TooManyWaiters, type JobRecord, type Problem } from './jobs.js';
 import { abortedWith } from './judge0Routes.js';
 import type { Job } from '../runner/protocol/job.js';
 
@@ -139,8 +139,13 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { id, clientId } = await owned(req);
     const { wait } = req.query as z.infer<typeof waitQuery>;
     if (wait) {
-      const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, abortedWith(req));
-      if (r) return clientResult(r, clientId);
+      try {
+        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, abortedWith(req));
+        if (r) return clientResult(r, clientId);
+      } catch (err) {
+        // Too many waiting: the state now, which is what a wait that timed out answers too.
+        if (!(err instanceof TooManyWaiters)) throw err;
+      }
     }
     const state = await ctx.jobs.state(id);
     if (state.status === 'finished') return clientResult(state.result, clientId);
@@ -151,15 +156,22 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     schema: { tags: TAGS, summary: 'Server-Sent Events: queued, running (per attempt), finished (the result)', params: idParams },
   }, guarded(async (req, reply) => {
     const { id, clientId } = await owned(req);
+    let lease;
+    try {
+      lease = ctx.jobs.waiter();
+    } catch (err) {
+      if (err instanceof TooManyWaiters) throw new HttpProblem(503, err.message);
+      throw err;
+    }
+    const { conn, release } = lease;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'access-control-allow-origin': '*' });
     const event = (name: string, data: unknown) => res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    const conn = ctx.jobs.blockingConnection();
     let closed = false;
     res.on('close', () => {
       closed = true;
-      conn.disconnect();
+      release();
     });
     try {
       // The job's history from its start, then live: every client sees queued, each attempt's running, finished.
@@ -179,7 +191,7 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     } catch (err) {
       if (!closed) ctx.log.warn('event stream failed', { job: id, error: (err as Error).message });
     } finally {
-      conn.disconnect();
+      release();
       res.end();
     }
   }));

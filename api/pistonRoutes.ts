@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import semver from 'semver';
 import type { JobResult } from '../runner/protocol/result.js';
 import type { ApiContext } from './context.js';
-import { internalIdFor, InvalidJob, QueueFull } from './jobs.js';
+import { internalIdFor, InvalidJob, QueueFull, TooManyWaiters } from './jobs.js';
 import { abortedWith } from './judge0Routes.js';
 import type { LanguageEntry } from './languages.js';
 
@@ -164,13 +164,19 @@ export function pistonRoutes(app: FastifyInstance, ctx: ApiContext): void {
     try {
       job = ctx.jobs.validate({ ...parsed.job, id });
       await ctx.jobs.ensureRoom(1);
+      // Piston answers only with the result: refuse before queueing what could not be waited for.
+      if (ctx.jobs.waiters >= ctx.config.maxWaiters) throw new TooManyWaiters(ctx.config.maxWaiters);
     } catch (err) {
+      if (err instanceof TooManyWaiters) return reply.code(503).send({ message: err.message });
       if (err instanceof InvalidJob) return reply.code(400).send({ message: err.message });
       if (err instanceof QueueFull) return reply.code(503).send({ message: 'queue is full' });
       throw err;
     }
     await ctx.jobs.submit(job, { id, clientId: id, owner: req.caller.owner, dialect: 'piston', createdAt: new Date().toISOString() });
-    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req));
+    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
+      if (err instanceof TooManyWaiters) return null;
+      throw err;
+    });
     if (!result) return reply.code(500).send({ message: `the job did not finish within ${ctx.config.maxWaitSeconds} s` });
     return pistonResponse(parsed.runtime, result);
   });

@@ -64,6 +64,12 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
   const requests = new Counter({ name: 'code_execution_api_requests_total', help: 'HTTP requests by dialect and status code', labelNames: ['dialect', 'code'], registers: [registry] });
   const latency = new Histogram({ name: 'code_execution_api_request_seconds', help: 'HTTP request duration', labelNames: ['dialect'], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60], registers: [registry] });
   new Gauge({
+    name: 'code_execution_api_waiters', help: 'Requests blocked waiting for a result or streaming events (what MAX_WAITERS bounds)', registers: [registry],
+    collect() {
+      this.set(jobs.waiters);
+    },
+  });
+  new Gauge({
     name: 'code_execution_api_queue_size', help: 'Jobs waiting or running (what MAX_QUEUE_SIZE bounds)', registers: [registry],
     async collect() {
       this.set(await jobs.queueSize().catch(() => -1));

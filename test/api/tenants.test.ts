@@ -84,6 +84,26 @@ describe('limits', () => {
     expect(await api.redis.xlen(api.queue.stream)).toBe(2);
   });
 
+  it('blocking waits past MAX_WAITERS: answered at once (wait) or 503 (SSE, Piston), and the slot comes back', async () => {
+    const api = await suite.start({ env: { MAX_WAITERS: '1' } });
+    const waiters = async () => Number(/^code_execution_api_waiters (\d+)$/m.exec(await (await fetch(`${api.url}/metrics`)).text())?.[1]);
+    expect((await call(`${api.url}/v1/jobs`, { method: 'POST', json: job({ id: 'held' }) })).status).toBe(202);
+    const holder = new AbortController();
+    const first = await fetch(`${api.url}/v1/jobs/held/events`, { signal: holder.signal });
+    expect(first.status).toBe(200);
+    expect(await waiters()).toBe(1);
+    expect(await call(`${api.url}/v1/jobs/held/events`)).toMatchObject({ status: 503, body: { error: expect.stringContaining('MAX_WAITERS=1') } });
+    expect((await call(`${api.url}/v1/jobs/held?wait=30`)).body).toEqual({ id: 'held', status: 'queued' });
+    const judge0 = await call(`${api.url}/submissions?wait=true`, { method: 'POST', json: { source_code: 'print(1)', language_id: 71 } });
+    expect(judge0).toMatchObject({ status: 201, body: { status: { id: 1, description: 'In Queue' } } });
+    expect(await call(`${api.url}/api/v2/execute`, { method: 'POST', json: { language: 'python', version: '*', files: [{ content: 'print(1)' }] } })).toMatchObject({ status: 503 });
+    holder.abort();
+    await expect.poll(waiters, { timeout: 10_000 }).toBe(0);
+    const again = await fetch(`${api.url}/v1/jobs/held/events`, { signal: AbortSignal.timeout(10_000) });
+    expect(again.status).toBe(200);
+    await again.body?.cancel();
+  });
+
   it('every bad input is a clear 4xx, checked with the workers\' schema and caps (from the same variables); nothing queued, nothing crashes', async () => {
     const api = await suite.start({ env: { MAX_CODE_BYTES: '100', BODY_LIMIT_BYTES: '4096' } });
     const post = (json: unknown, path = '/v1/jobs') => call(`${api.url}${path}`, { method: 'POST', json });
