@@ -156,9 +156,12 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
 
   it('4 cases each printing 1 MiB of control bytes on both streams: a real verdict, and the stored result cut to fit MAX_RESULT_BYTES', async () => {
     const queue = suite.newQueue();
-    await readyWorker(queue, mode);
+    const { w, usualMs } = await readyWorker(queue, mode);
     const id = await queue.submit({ code: controlBytes(MiB), maxOutputBytes: MiB, testCases: Array.from({ length: 4 }, () => ({ stdin: '' })) });
+    const duringMs = await trivialLatency(queue);
     const result = await queue.result(id, 120_000);
+    expect(duringMs).toBeLessThan(usualMs + 2000);
+    expect(w.proc.exitCode).toBeNull();
     expect(result).toMatchObject({ status: 'accepted', resultTrimmed: true, stdoutTruncated: false, stderrTruncated: false });
     expect(result.testCases!.map((c) => c.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
     // What is kept is what the program printed, cut short.
@@ -189,7 +192,7 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
 
   it('a 200 KB argument, 20 arguments of 4 KB and 5 MB of expected output are rejected naming their caps; an argument at the cap runs', async () => {
     const queue = suite.newQueue();
-    await readyWorker(queue, mode);
+    const { w, usualMs } = await readyWorker(queue, mode);
     const long = await queue.submit({ code: 'print(1)', args: ['a'.repeat(200 * 1024)] });
     const many = await queue.submit({ code: 'print(1)', args: Array.from({ length: 20 }, () => 'b'.repeat(4000)) });
     const expected = await queue.submit({ code: 'print(1)', expectedOutput: 'c'.repeat(5 * MiB) });
@@ -200,5 +203,7 @@ describe.each(MODES)('hostile input through the worker (%s transport)', (mode) =
     expect(await queue.result(expected)).toMatchObject({ status: 'rejected', message: expect.stringContaining(`expectedOutput bytes ${5 * MiB} exceeds the cap ${4 * MiB} (MAX_EXPECTED_OUTPUT_BYTES)`) });
     expect(await queue.result(perCase)).toMatchObject({ status: 'rejected', message: expect.stringContaining(`expectedOutput bytes ${6 * MiB} exceeds the cap ${4 * MiB} (MAX_EXPECTED_OUTPUT_BYTES)`) });
     expect(await queue.result(atCap)).toMatchObject({ status: 'accepted', stdout: `${DEFAULT_CAPS.maxArgBytes}\n`, attempts: 1 });
+    expect(await trivialLatency(queue)).toBeLessThan(usualMs + 2000);
+    expect(w.proc.exitCode).toBeNull();
   });
 });
