@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ALL_FIELDS, DEFAULT_FIELDS } from '../../api/judge0Format.js';
+import { DEFAULT_CAPS, DEFAULT_LIMITS } from '../../runner/protocol/limits.js';
 import { apiSuite, call } from './apiHarness.js';
 
 const suite = apiSuite();
@@ -71,7 +72,11 @@ describe('Judge0 CE 1.13.1 API', () => {
 
     const config = await call(`${api.url}/config_info`);
     expect(Object.keys(config.body)).toHaveLength(39);
-    expect(config.body).toMatchObject({ max_queue_size: 100, cpu_time_limit: 2, max_cpu_time_limit: 20, memory_limit: 262144, enable_wait_result: true, max_submission_batch_size: 20 });
+    // Our real limits: the defaults and operator caps the workers apply.
+    expect(config.body).toMatchObject({
+      max_queue_size: 100, cpu_time_limit: DEFAULT_LIMITS.timeLimitMs / 1000, max_cpu_time_limit: DEFAULT_CAPS.maxTimeLimitMs / 1000,
+      memory_limit: DEFAULT_LIMITS.memoryLimitMb * 1024, max_memory_limit: DEFAULT_CAPS.maxMemoryLimitMb * 1024, enable_wait_result: true, max_submission_batch_size: 20,
+    });
     for (const [k, v] of Object.entries(config.body)) expect([k, typeof v === 'number' || typeof v === 'boolean' || Array.isArray(v)]).toEqual([k, true]);
     expect((await call(`${api.url}/about`)).body).toMatchObject({ version: '1.13.1' });
 
@@ -143,8 +148,8 @@ describe('Judge0 CE 1.13.1 API', () => {
     const api = await suite.start();
     const post = (json: unknown, query = '') => call(`${api.url}/submissions${query}`, { method: 'POST', json });
     expect(await post({})).toMatchObject({ status: 422, body: { source_code: ["can't be blank"], language_id: ["can't be blank"] } });
-    expect(await post({ source_code: 'x', language_id: 71, wall_time_limit: 500, memory_limit: 100 })).toMatchObject({
-      status: 422, body: { wall_time_limit: ['must be less than or equal to 60'], memory_limit: ['must be greater than or equal to 2048'] },
+    expect(await post({ source_code: 'x', language_id: 71, wall_time_limit: DEFAULT_CAPS.maxWallTimeLimitMs / 1000 + 1, memory_limit: 100 })).toMatchObject({
+      status: 422, body: { wall_time_limit: [`must be less than or equal to ${DEFAULT_CAPS.maxWallTimeLimitMs / 1000}`], memory_limit: ['must be greater than or equal to 2048'] },
     });
     expect(await post({ source_code: 'x', language_id: 71, enable_network: true, compiler_options: '-O3', number_of_runs: 3 })).toMatchObject({
       status: 422, body: { enable_network: [expect.stringContaining('not allowed')], compiler_options: ['setting compiler options is not allowed'], number_of_runs: [expect.any(String)] },

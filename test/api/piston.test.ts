@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { piston } from 'piston-client';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
 import { apiSuite, call } from './apiHarness.js';
 
 const suite = apiSuite();
@@ -54,7 +55,7 @@ describe('Piston v2 API', () => {
       [{ language: 'cobol', version: '*', files: file }, 'cobol-* runtime is unknown'],
       [{ language: 'python', version: '*', files: [{ content: 'cHJpbnQoMSk=', encoding: 'base64' }] }, 'files must include at least one utf8 encoded file'],
       [{ language: 'python', version: '*', files: file, run_timeout: 'soon' }, 'If specified, run_timeout must be a number'],
-      [{ language: 'python', version: '*', files: file, run_timeout: 10_000_000 }, 'run_timeout cannot exceed the configured limit of 60000'],
+      [{ language: 'python', version: '*', files: file, run_timeout: 10_000_000 }, `run_timeout cannot exceed the configured limit of ${DEFAULT_CAPS.maxWallTimeLimitMs}`],
       [{ language: 'python', version: '*', files: file, run_memory_limit: -5 }, 'run_memory_limit must be non-negative'],
     ];
     for (const [body, message] of cases) {
