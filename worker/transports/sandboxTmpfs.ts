@@ -20,7 +20,12 @@ export interface SandboxTmpfs {
 async function unmountAndRemove(dir: string): Promise<void> {
   // Lazy: a sandbox process still dying keeps its own view; the memory goes with its last reference.
   await run('umount', ['--lazy', dir]).catch(() => {});
-  rmdirSync(dir);
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    // Already gone is removed.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 export async function createSandboxTmpfs(name: string): Promise<SandboxTmpfs> {
