@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod/v4';
+import type { Job } from '../runner/protocol/job.js';
 import { DEFAULT_LIMITS, defaultWallTimeMs, MAX_FILE_BYTES } from '../runner/protocol/limits.js';
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
@@ -14,8 +15,8 @@ import { byJudge0Id, type LanguageEntry } from './languages.js';
 import { splitArguments } from './shellWords.js';
 
 type FieldErrors = Record<string, string[]>;
-/** One submission's outcome: its token, or Judge0's field-keyed errors. */
-type Created = { token: string; errors?: undefined } | { token?: undefined; errors: FieldErrors };
+/** One submission checked: the job and record to queue, or Judge0's field-keyed errors. */
+type Prepared = { job: Job; record: JobRecord; errors?: undefined } | { job?: undefined; record?: undefined; errors: FieldErrors };
 
 const NOT_FOUND = { status: 404, error: 'Not Found' };
 const TAGS = ['Judge0 CE 1.13.1'];
@@ -154,8 +155,8 @@ function jobErrors(err: InvalidJob): FieldErrors {
 }
 
 export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
-  /** Validates and queues one submission; returns its token or its errors. */
-  const create = async (req: FastifyRequest, raw: unknown, base64: boolean, catalogue: LanguageEntry[], queue: boolean): Promise<Created> => {
+  /** Validates one submission as Judge0 does, then as the workers will; returns what to queue or its errors. */
+  const prepare = async (req: FastifyRequest, raw: unknown, base64: boolean, catalogue: LanguageEntry[]): Promise<Prepared> => {
     const parsed = parseSubmission(ctx, catalogue, raw, base64);
     if (parsed.ok !== true) return { errors: parsed as FieldErrors };
     if (parsed.callbackUrl) {
@@ -167,22 +168,30 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
       }
     }
     const token = randomUUID();
-    const { jobs } = ctx;
     const id = internalIdFor(token);
-    let job;
     try {
-      job = jobs.validate({ ...parsed.job, id });
+      const job = ctx.jobs.validate({ ...parsed.job, id });
+      const record: JobRecord = {
+        id, clientId: token, owner: req.caller.owner, dialect: 'judge0', createdAt: new Date().toISOString(), judge0: { ...parsed.echo },
+        ...(parsed.callbackUrl ? { callback: { url: parsed.callbackUrl, kind: 'judge0' as const } } : {}),
+      };
+      return { job, record };
     } catch (err) {
       if (err instanceof InvalidJob) return { errors: jobErrors(err) };
       throw err;
     }
-    if (!queue) return { token };
-    const record: JobRecord = {
-      id, clientId: token, owner: req.caller.owner, dialect: 'judge0', createdAt: new Date().toISOString(), judge0: { ...parsed.echo },
-      ...(parsed.callbackUrl ? { callback: { url: parsed.callbackUrl, kind: 'judge0' as const } } : {}),
-    };
-    await jobs.submit(job, record);
-    return { token };
+  };
+
+  /** Room for `count` more jobs, or the 503 Judge0 answers; true when there is room. */
+  const roomFor = async (reply: FastifyReply, count: number): Promise<boolean> => {
+    try {
+      await ctx.jobs.ensureRoom(count);
+      return true;
+    } catch (err) {
+      if (!(err instanceof QueueFull)) throw err;
+      void reply.code(503).send({ error: 'queue is full' });
+      return false;
+    }
   };
 
   const view = async (req: FastifyRequest, token: string, fields: string[], base64: boolean) => {
@@ -211,23 +220,16 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
     if (!fields) return reply;
     const catalogue = await ctx.languages();
     // Validation first (a bad submission is 422 even on a full queue), then room, then queueing.
-    const checked = await create(req, req.body, base64, catalogue, false);
-    if (checked.errors) return reply.code(422).send(checked.errors);
-    try {
-      await ctx.jobs.ensureRoom(1);
-    } catch (err) {
-      if (err instanceof QueueFull) return reply.code(503).send({ error: 'queue is full' });
-      throw err;
-    }
-    const made = await create(req, req.body, base64, catalogue, true);
-    if (made.errors) return reply.code(422).send(made.errors);
-    if (!isTrue(q.wait)) return reply.code(201).send({ token: made.token });
-    const id = (await ctx.jobs.resolve(req.caller.owner, made.token))!;
+    const p = await prepare(req, req.body, base64, catalogue);
+    if (p.errors) return reply.code(422).send(p.errors);
+    if (!(await roomFor(reply, 1))) return reply;
+    await ctx.jobs.submit(p.job, p.record);
+    if (!isTrue(q.wait)) return reply.code(201).send({ token: p.record.clientId });
     // Too many waiting: answered now, like a wait that ran out (the client reads it later by its token).
-    await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
+    await ctx.jobs.waitForResult(p.record.id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
       if (!(err instanceof TooManyWaiters)) throw err;
     });
-    return reply.code(201).send(await view(req, made.token, fields, base64));
+    return reply.code(201).send(await view(req, p.record.clientId, fields, base64));
   });
 
   app.post('/submissions/batch', { schema: { tags: TAGS, summary: 'Create up to MAX_BATCH_SIZE submissions', querystring: submissionQuery } }, async (req, reply) => {
@@ -239,18 +241,13 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
       return reply.code(400).send({ error: `number of submissions in a batch should be less than or equal to ${ctx.config.maxBatchSize}` });
     }
     const catalogue = await ctx.languages();
-    const checked = await Promise.all(list.map((s) => create(req, s, base64, catalogue, false)));
-    const valid = checked.filter((c) => c.token).length;
-    if (valid === 0) return reply.code(422).send(checked.map((c) => c.errors));
-    try {
-      await ctx.jobs.ensureRoom(valid);
-    } catch (err) {
-      if (err instanceof QueueFull) return reply.code(503).send({ error: 'queue is full' });
-      throw err;
-    }
-    const made = [];
-    for (const s of list) made.push(await create(req, s, base64, catalogue, true));
-    return reply.code(201).send(made.map((m) => (m.token ? { token: m.token } : m.errors)));
+    const prepared = await Promise.all(list.map((s) => prepare(req, s, base64, catalogue)));
+    const valid = prepared.filter((p) => !p.errors);
+    if (valid.length === 0) return reply.code(422).send(prepared.map((p) => p.errors));
+    if (!(await roomFor(reply, valid.length))) return reply;
+    for (const p of valid) await ctx.jobs.submit(p.job!, p.record!);
+    // In request order: a token for each queued one, Judge0's errors in place of each refused one.
+    return reply.code(201).send(prepared.map((p) => (p.errors ? p.errors : { token: p.record.clientId })));
   });
 
   const batchQuery = z.object({ tokens: z.string().optional(), base64_encoded: z.string().optional(), fields: z.string().optional() });
