@@ -42,6 +42,15 @@ interface Watched {
   hostAioWorked: boolean;
   /** The trivial job submitted once the attack was running. */
   bystander: JobResult;
+  /** Milliseconds from submitting to the result: a trivial job before the attack, and the bystander. */
+  latencyMs: { usual: number; bystander: number };
+}
+
+/** A trivial job's result and how long it took from submission. */
+async function timedTrivialJob(queue: TestQueue, label: string): Promise<{ result: JobResult; ms: number }> {
+  const started = Date.now();
+  const result = await queue.result(await queue.submit({ code: `print("${label}")` }));
+  return { result, ms: Date.now() - started };
 }
 
 /**
@@ -49,9 +58,10 @@ interface Watched {
  * host process's io_setup) until the attack's result is in.
  */
 async function watchAttack(queue: TestQueue, worker: WorkerHandle, attack: JobSpec): Promise<Watched> {
+  const usual = await timedTrivialJob(queue, 'usual');
   const id = await queue.submit(attack);
   await worker.waitForLog((l) => l.msg === 'job started' && l.jobId === id, 30_000, 'the attack starting');
-  const bystanderId = await queue.submit({ code: 'print("bystander")' });
+  const bystander = timedTrivialJob(queue, 'bystander');
   const peak = { aio: aioInUse(), ptys: ptysInUse() };
   let hostAioWorked = true;
   let done = false;
@@ -66,7 +76,8 @@ async function watchAttack(queue: TestQueue, worker: WorkerHandle, attack: JobSp
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { result: await result, peak, hostAioWorked, bystander: await queue.result(bystanderId) };
+  const { result: bystanderResult, ms } = await bystander;
+  return { result: await result, peak, hostAioWorked, bystander: bystanderResult, latencyMs: { usual: usual.ms, bystander: ms } };
 }
 
 describe.each(MODES)('host-wide kernel limits (%s transport)', (mode) => {
@@ -89,6 +100,7 @@ describe.each(MODES)('host-wide kernel limits (%s transport)', (mode) => {
     expect(seen.peak.aio).toBe(baseline.aio);
     expect(seen.hostAioWorked).toBe(true);
     expect(seen.bystander).toMatchObject({ status: 'accepted', stdout: 'bystander\n' });
+    expect(seen.latencyMs.bystander).toBeLessThanOrEqual(seen.latencyMs.usual + 2000);
     expect(w.proc.exitCode).toBeNull();
   });
 
@@ -116,6 +128,7 @@ describe.each(MODES)('host-wide kernel limits (%s transport)', (mode) => {
     expect(seen.result).toMatchObject({ status: 'accepted', stdout: `opened=0 errnos=[${ENOENT}]\n` });
     expect(seen.peak.ptys).toBe(baseline.ptys);
     expect(seen.bystander).toMatchObject({ status: 'accepted', stdout: 'bystander\n' });
+    expect(seen.latencyMs.bystander).toBeLessThanOrEqual(seen.latencyMs.usual + 2000);
     expect(w.proc.exitCode).toBeNull();
   });
 
