@@ -12,6 +12,7 @@ import {
   decode64, InvalidFields, JUDGE0_VERSION, parseFields, pickFields, STATUSES, submissionView, type Judge0Echo,
 } from './judge0Format.js';
 import { byJudge0Id, type LanguageEntry } from './languages.js';
+import { abortedWith } from './clientGone.js';
 import { splitArguments } from './shellWords.js';
 
 type FieldErrors = Record<string, string[]>;
@@ -226,7 +227,7 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
     await ctx.jobs.submit(p.job, p.record);
     if (!isTrue(q.wait)) return reply.code(201).send({ token: p.record.clientId });
     // Too many waiting: answered now, like a wait that ran out (the client reads it later by its token).
-    await ctx.jobs.waitForResult(p.record.id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
+    await ctx.jobs.waitForResult(p.record.id, ctx.config.maxWaitSeconds * 1000, abortedWith(reply)).catch((err: Error) => {
       if (!(err instanceof TooManyWaiters)) throw err;
     });
     return reply.code(201).send(await view(req, p.record.clientId, fields, base64));
@@ -363,12 +364,3 @@ export function configInfo(ctx: ApiContext): Record<string, unknown> {
   };
 }
 
-/** An AbortSignal that fires when the client goes away, so its wait's connection is released. */
-export function abortedWith(req: FastifyRequest): AbortSignal {
-  const controller = new AbortController();
-  req.raw.once('close', () => {
-    if (req.raw.destroyed) controller.abort();
-  });
-  req.raw.socket?.once('close', () => controller.abort());
-  return controller.signal;
-}

@@ -8,7 +8,7 @@ import { getResult, PROGRESS_FROM_START, waitForProgress } from '../worker/resul
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
 import { CLIENT_ID, IdTaken, internalIdFor, InvalidJob, QueueFull, TooManyWaiters, type JobRecord, type Problem } from './jobs.js';
-import { abortedWith } from './judge0Routes.js';
+import { abortedWith } from './clientGone.js';
 import type { Job } from '../runner/protocol/job.js';
 
 const TAGS = ['Native v1'];
@@ -135,12 +135,12 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return { id, clientId };
   };
 
-  app.get('/v1/jobs/:id', { schema: { tags: TAGS, summary: 'The result, or {status: queued|running}', params: idParams, querystring: waitQuery } }, guarded(async (req) => {
+  app.get('/v1/jobs/:id', { schema: { tags: TAGS, summary: 'The result, or {status: queued|running}', params: idParams, querystring: waitQuery } }, guarded(async (req, reply) => {
     const { id, clientId } = await owned(req);
     const { wait } = req.query as z.infer<typeof waitQuery>;
     if (wait) {
       try {
-        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, abortedWith(req));
+        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, abortedWith(reply));
         if (r) return clientResult(r, clientId);
       } catch (err) {
         // Too many waiting: the state now, which is what a wait that timed out answers too.

@@ -6,7 +6,7 @@ import semver from 'semver';
 import type { JobResult } from '../runner/protocol/result.js';
 import type { ApiContext } from './context.js';
 import { internalIdFor, InvalidJob, QueueFull, TooManyWaiters } from './jobs.js';
-import { abortedWith } from './judge0Routes.js';
+import { abortedWith } from './clientGone.js';
 import type { LanguageEntry } from './languages.js';
 
 const TAGS = ['Piston v2'];
@@ -173,7 +173,7 @@ export function pistonRoutes(app: FastifyInstance, ctx: ApiContext): void {
       throw err;
     }
     await ctx.jobs.submit(job, { id, clientId: id, owner: req.caller.owner, dialect: 'piston', createdAt: new Date().toISOString() });
-    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(req)).catch((err: Error) => {
+    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(reply)).catch((err: Error) => {
       if (err instanceof TooManyWaiters) return null;
       throw err;
     });

@@ -102,6 +102,15 @@ describe('limits', () => {
     const again = await fetch(`${api.url}/v1/jobs/held/events`, { signal: AbortSignal.timeout(10_000) });
     expect(again.status).toBe(200);
     await again.body?.cancel();
+    await expect.poll(waiters, { timeout: 10_000 }).toBe(0);
+
+    // A client that gives up on a long wait releases its slot (and its Redis connection) at once.
+    const impatient = new AbortController();
+    const gaveUp = fetch(`${api.url}/v1/jobs/held?wait=60`, { signal: impatient.signal }).catch((err: Error) => err.name);
+    await expect.poll(waiters, { timeout: 10_000 }).toBe(1);
+    impatient.abort();
+    expect(await gaveUp).toBe('AbortError');
+    await expect.poll(waiters, { timeout: 10_000 }).toBe(0);
   });
 
   it('every bad input is a clear 4xx, checked with the workers\' schema and caps (from the same variables); nothing queued, nothing crashes', async () => {
