@@ -36,6 +36,20 @@ describe('Piston v2 API', () => {
     expect(cpp).toMatchObject({ language: 'c++', compile: { code: 0, signal: null, status: null }, run: { stdout: 'args 3\n', code: 3, status: 'RE' } });
     for (const key of ['cpu_time', 'wall_time', 'memory']) expect(typeof cpp.run[key]).toBe('number');
 
+    // Several files, in Piston's three encodings: the first utf8 one is the entry.
+    const multi = await call(`${api.url}/api/v2/execute`, {
+      method: 'POST',
+      json: {
+        language: 'py', version: '3.x',
+        files: [
+          { name: 'helper.py', content: Buffer.from('WORD = "from base64"\n').toString('base64'), encoding: 'base64' },
+          { name: 'main.py', content: 'import helper\nprint(helper.WORD, open("data.txt").read())' },
+          { name: 'data.txt', content: Buffer.from('and hex').toString('hex'), encoding: 'hex' },
+        ],
+      },
+    });
+    expect(multi).toMatchObject({ status: 200, body: { language: 'python', run: { stdout: 'from base64 and hex\n', code: 0 } } });
+
     const broken = await client.execute('c++', 'int main() { return }');
     expect(broken.compile.code).not.toBe(0);
     expect(broken.compile.stderr).toContain('error');
