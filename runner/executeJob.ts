@@ -9,7 +9,7 @@ import { phaseClock, type PhaseClock } from './phaseClock.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
 import { normalizeJob, testCasesOf, type Job, type TestCase } from './protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, JOB_UID_MIN, MAX_FILE_BYTES } from './protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, JOB_UID_MIN, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { CaseOutcome, RunOutcome } from './protocol/result.js';
 import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
 import { decideVerdict, type SandboxMeasures } from './verdict.js';
@@ -222,7 +222,7 @@ async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise
         uid: sandboxUid(),
         command: expandCommand(recipe.compile, ctx),
         stdinPath: null,
-        limits: limitsFor(job, job.compileTimeLimitMs, job.compileTimeLimitMs * 2 + 2000, COMPILE_MAX_PROCESSES),
+        limits: limitsFor(job, job.compileTimeLimitMs, compileWallTimeMs(job.compileTimeLimitMs), COMPILE_MAX_PROCESSES),
         outputCapBytes: COMPILE_OUTPUT_BYTES,
         // The compiler's temporary files go; what it made in the workspace is the program.
         wipe: JOB_SCRATCH,

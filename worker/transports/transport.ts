@@ -1,7 +1,7 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
 import { testCasesOf, type Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
 import type { PhaseClock } from '../../runner/phaseClock.js';
 import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
 
@@ -29,7 +29,7 @@ export class TransportError extends Error {
 
 /** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
 export function jobDeadlineMs(job: Job): number {
-  return job.compileTimeLimitMs * 2 + 2000 + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
+  return compileWallTimeMs(job.compileTimeLimitMs) + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
 }
 
 /**
