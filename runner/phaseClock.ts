@@ -1,9 +1,12 @@
 // Times the phases of one job back to back, for the worker's log and the benchmark's breakdown.
 import type { Phases } from './protocol/result.js';
 
+/** The phases that are durations (not the pool hit). */
+export type PhaseName = Exclude<keyof Phases, 'poolHit'>;
+
 export interface PhaseClock {
   /** Ends the phase running since the previous lap (or since the clock started) and records it as `name`. */
-  lap(name: keyof Phases): void;
+  lap(name: PhaseName): void;
   readonly phases: Phases;
 }
 

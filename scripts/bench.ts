@@ -213,7 +213,7 @@ async function latencySeries(worker: WorkerHandle, redis: Redis, waiter: Redis, 
       compileMs: get('compileMs'), runMs: get('runMs'), programMs: job.result.wallTimeMs, storeMs: get('storeMs'), ackMs: get('ackMs'),
     };
     all.push({ ...phases, restMs: job.ms - (phases.claimMs + phases.sandboxMs + get('runnerMs') + phases.storeMs + phases.ackMs) });
-    if (p.pooled !== undefined) hits.push(p.pooled === 1);
+    if (p.poolHit !== undefined) hits.push(p.poolHit === 1);
     if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
   }
   const mean = Object.fromEntries(Object.keys(all[0]).map((k) => [k, all.reduce((n, x) => n + x[k as keyof Phases], 0) / all.length])) as unknown as Phases;

@@ -69,6 +69,8 @@ export interface Phases {
   runMs?: number;
   storeMs?: number;
   ackMs?: number;
+  /** With a warm pool: 1 when the job found a sandbox ready, 0 when it had to set one up (a pool hit or miss). */
+  poolHit?: 0 | 1;
 }
 
 export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';

@@ -44,6 +44,18 @@ const whereAmI = () => normalizeJob({
 describe.each(KINDS)('%s warm pool', (_kind, create) => {
   afterEach(() => expectNothingLeft());
 
+  it('says in its phases whether a job found a sandbox ready (poolHit), for the bench\'s hit rate', async () => {
+    const transport = create('pool-test-hit', 1);
+    try {
+      await until('1 pooled sandbox', () => transport.pooledReady === 1);
+      const [hit, miss] = await Promise.all([transport.run(whereAmI()), transport.run(whereAmI())]);
+      expect([hit.phases?.poolHit, miss.phases?.poolHit].sort()).toEqual([0, 1]);
+      expect([hit.status, miss.status]).toEqual(['accepted', 'accepted']);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('prepares POOL_SIZE sandboxes, and each serves exactly one job', async () => {
     const transport = create('pool-test-a', 2);
     try {

@@ -127,8 +127,10 @@ export class DockerTransport implements RunnerTransport {
   async run(job: Job): Promise<RunOutcome> {
     const clock = phaseClock();
     let attached: Attached | undefined;
+    let pooled: boolean | undefined;
     try {
       attached = this.pool?.take();
+      pooled = this.pool ? attached !== undefined : undefined;
       if (!attached) attached = await this.prepare(runnerContainerSpec(job, this.opts), false);
       // An engine round trip: only for a job whose size is not the pool's.
       else if (!sameBudget(job, this.opts.poolLimits!)) await attached.container.update(cgroupLimits(job));
@@ -136,7 +138,7 @@ export class DockerTransport implements RunnerTransport {
       clock.lap('sandboxMs');
       const outcome = await this.execute(attached, job);
       clock.lap('runnerMs');
-      return withTransportPhases(outcome, clock);
+      return withTransportPhases(outcome, clock, pooled);
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);

@@ -122,13 +122,14 @@ export class ProcessTransport implements RunnerTransport {
   async run(job: Job): Promise<RunOutcome> {
     const clock = phaseClock();
     let sandbox = this.pool?.take();
+    const pooled = this.pool ? sandbox !== undefined : undefined;
     try {
       if (sandbox) sandbox.cgroup.setBudget(sandboxBudget(job));
       else sandbox = await this.prepare(job.id, job);
       clock.lap('sandboxMs');
       const outcome = await this.execute(sandbox, job);
       clock.lap('runnerMs');
-      return withTransportPhases(outcome, clock);
+      return withTransportPhases(outcome, clock, pooled);
     } catch (err) {
       if (err instanceof TransportError && sandbox && sandbox.cgroup.oomKills() > 0) return runnerKilledForMemory(job);
       throw err;

@@ -63,7 +63,11 @@ export function sandboxBudget(size: SandboxSize): { memoryBytes: number; pidsMax
   };
 }
 
-/** The runner's outcome with the transport's own phases (clock laps) added to the runner's. */
-export function withTransportPhases(outcome: RunOutcome, clock: PhaseClock): RunOutcome {
-  return { ...outcome, phases: { ...clock.phases, ...outcome.phases } };
+/**
+ * The runner's outcome with the transport's own phases (clock laps) added to the runner's, and for a transport
+ * with a warm pool whether the job found a sandbox ready (`pooled`; undefined without a pool).
+ */
+export function withTransportPhases(outcome: RunOutcome, clock: PhaseClock, pooled?: boolean): RunOutcome {
+  const poolHit = pooled === undefined ? {} : { poolHit: pooled ? (1 as const) : (0 as const) };
+  return { ...outcome, phases: { ...clock.phases, ...outcome.phases, ...poolHit } };
 }
