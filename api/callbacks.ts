@@ -14,9 +14,6 @@ import type { ApiConfig } from './config.js';
 import type { JobRecord, JobService } from './jobs.js';
 import { DEFAULT_FIELDS, pickFields, submissionView } from './judge0Format.js';
 
-/** A consumer of the callback group that has not read for this long belongs to a stopped replica. */
-const ORPHAN_IDLE_MS = 60_000;
-
 type Entries = [string, [string, string[]][]][] | null;
 
 export interface CallbackEvents {
@@ -32,6 +29,8 @@ export class CallbackDispatcher {
   private closing = false;
   private loops: Promise<void>[] = [];
   private readonly claimConn: Redis;
+  /** A live replica reads at least this often: well inside the idle time after which it would count as gone. */
+  private readonly readBlockMs: number;
   private readonly watchConn: Redis;
 
   constructor(
@@ -42,6 +41,7 @@ export class CallbackDispatcher {
     private readonly log: Logger,
     private readonly events: CallbackEvents = {},
   ) {
+    this.readBlockMs = Math.min(5000, Math.floor(config.callbackOrphanIdleMs / 2));
     this.claimConn = jobs.blockingConnection();
     this.watchConn = jobs.blockingConnection();
   }
@@ -56,15 +56,16 @@ export class CallbackDispatcher {
   }
 
   /**
-   * Takes over the claimed entries of replicas that stopped reading (a live one reads at least every 5 s), so a
-   * replica that died while its jobs ran does not lose their callbacks.
+   * Takes over the claimed entries of replicas that stopped reading for CALLBACK_ORPHAN_IDLE_MS (a live one reads
+   * at least every readBlockMs), so a replica that died while its jobs ran does not lose their callbacks.
    */
-  private async adoptOrphans(): Promise<void> {
+  private async adoptOrphans(): Promise<number> {
+    let adopted = 0;
     const consumers = (await this.redis.xinfo('CONSUMERS', API_CALLBACKS_STREAM, API_CALLBACKS_GROUP)) as unknown[][];
     for (const flat of consumers) {
       const c: Record<string, unknown> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) c[String(flat[i])] = flat[i + 1];
-      if (c.name === this.consumer || Number(c.idle) < ORPHAN_IDLE_MS) continue;
+      if (c.name === this.consumer || Number(c.idle) < this.config.callbackOrphanIdleMs) continue;
       const pending = (await this.redis.xpending(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, '-', '+', 1000, String(c.name))) as [string][];
       if (pending.length) {
         const claimed = (await this.redis.xclaim(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, this.consumer, 0, ...pending.map((p) => p[0]))) as [string, string[]][];
@@ -72,18 +73,20 @@ export class CallbackDispatcher {
           const jobId = fields[fields.indexOf('job') + 1];
           if (jobId) this.watched.set(jobId, entryId);
         }
+        adopted += claimed.length;
         this.log.info('callbacks adopted from a stopped replica', { from: c.name, count: claimed.length });
       }
       await this.redis.xgroup('DELCONSUMER', API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, String(c.name));
     }
+    return adopted;
   }
 
   private async claimLoop(): Promise<void> {
     while (!this.closing) {
       try {
-        await this.adoptOrphans();
+        const adopted = await this.adoptOrphans();
         const reply = (await this.claimConn.xreadgroup(
-          'GROUP', API_CALLBACKS_GROUP, this.consumer, 'COUNT', 64, 'BLOCK', 5000, 'STREAMS', API_CALLBACKS_STREAM, '>',
+          'GROUP', API_CALLBACKS_GROUP, this.consumer, 'COUNT', 64, 'BLOCK', this.readBlockMs, 'STREAMS', API_CALLBACKS_STREAM, '>',
         )) as Entries;
         const entries = reply?.[0]?.[1] ?? [];
         for (const [entryId, fields] of entries) {
@@ -91,7 +94,9 @@ export class CallbackDispatcher {
           if (jobId) this.watched.set(jobId, entryId);
           else await this.redis.xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId);
         }
-        if (entries.length || this.watched.size) await this.redis.xadd(this.wakeKey, 'MAXLEN', '1', '*', 'claimed', String(entries.length));
+        // The watch loop blocks on the jobs it knew: wake it to include the new ones.
+        if (entries.length) this.log.debug('callbacks claimed', { count: entries.length });
+        if (entries.length || adopted) await this.redis.xadd(this.wakeKey, 'MAXLEN', '1', '*', 'claimed', String(entries.length));
       } catch (err) {
         if (!this.closing) this.log.warn('callback claim failed', { error: (err as Error).message });
       }

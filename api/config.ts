@@ -27,6 +27,7 @@ const envSchema = z.object({
   CALLBACK_TIMEOUT_MS: int(100).default(5000),
   CALLBACK_MAX_TRIES: int(1).max(10, 'must be at most 10').default(3),
   CALLBACK_RETRY_BASE_MS: int(1).default(1000),
+  CALLBACK_ORPHAN_IDLE_MS: int(1000).default(60_000),
 });
 
 export interface ApiConfig {
@@ -54,6 +55,8 @@ export interface ApiConfig {
   callbackTimeoutMs: number;
   callbackMaxTries: number;
   callbackRetryBaseMs: number;
+  /** A replica that has not read the callback stream for this long is gone: its entries are adopted. */
+  callbackOrphanIdleMs: number;
   /** The same operator caps, from the same variables, as the workers enforce. */
   caps: OperatorCaps;
 }
@@ -107,6 +110,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
     callbackMaxTries: e.CALLBACK_MAX_TRIES,
     callbackRetryBaseMs: e.CALLBACK_RETRY_BASE_MS,
+    callbackOrphanIdleMs: e.CALLBACK_ORPHAN_IDLE_MS,
     caps,
   };
 }

@@ -142,6 +142,20 @@ describe('callbacks', () => {
     await api.log.waitFor((l) => l.msg === 'callback delivered' && l.attempt === 2, 10_000, 'the second attempt delivered');
   });
 
+  it('a replica that stops with a callback claimed: another one adopts it and delivers', async () => {
+    const first = await suite.start();
+    const hook = await receiver();
+    expect((await call(`${first.url}/v1/jobs`, { method: 'POST', json: { id: 'orphan-1', language: 'python', code: 'print("adopted")', callbackUrl: `${hook.url}/orphan` } })).status).toBe(202);
+    await first.log.waitFor((l) => l.msg === 'callbacks claimed', 10_000, 'the first replica claiming the callback');
+    await first.server.close();
+    const second = await suite.start({ env: { CALLBACK_ORPHAN_IDLE_MS: '1000' } });
+    await second.log.waitFor((l) => l.msg === 'callbacks adopted from a stopped replica', 15_000, 'the second replica adopting it');
+    await workerStarted(first.queue.startWorker('process'));
+    const [post] = await hook.waitFor(1);
+    expect(JSON.parse(post.body)).toMatchObject({ id: 'orphan-1', status: 'accepted', stdout: 'adopted\n' });
+    expect(hook.got).toHaveLength(1);
+  });
+
   it("Judge0's callback_url: a PUT of the submission's default fields, base64", async () => {
     const api = await suite.start({ workers: 1 });
     const hook = await receiver();
