@@ -107,6 +107,20 @@ export class JobService {
   ) {}
 
   /**
+   * The cheap checks (field count; counts of files, args and test cases; text sizes), before any schema walks
+   * the input: a schema records an issue per bad element, so an unbounded array would cost memory per element.
+   * Throws InvalidJob.
+   */
+  precheck(input: unknown): void {
+    try {
+      precheckJob(input, this.config.caps);
+    } catch (err) {
+      if (err instanceof JobRejected) throw new InvalidJob(problemsOf(err.message));
+      throw err;
+    }
+  }
+
+  /**
    * Validates a job input (its `id` set to the internal id) as the worker will: counts and sizes, the schema,
    * the operator caps, and the size of the entry it becomes (MAX_JOB_BYTES). Throws InvalidJob.
    */

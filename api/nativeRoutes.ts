@@ -1,7 +1,7 @@
 // The native API under /v1: the job protocol's own fields in, its result out, plus progress as Server-Sent
 // Events. Ids are the client's (or generated), scoped by the caller's token.
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { z } from 'zod/v4';
 import type { JobResult } from '../runner/protocol/result.js';
 import { getResult, PROGRESS_FROM_START, waitForProgress } from '../worker/resultStore.js';
@@ -101,14 +101,41 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
   };
 
-  app.post('/v1/jobs', { schema: { tags: TAGS, summary: 'Queue a job', body: nativeJobSchema } }, guarded(async (req, reply) => {
+  /** Problems of the cheap checks of one job as the API sees it (callbackUrl is the API's, not the job's). */
+  const prechecked = (raw: unknown, path: string): Problem[] => {
+    const fields = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>), callbackUrl: undefined } : raw;
+    try {
+      ctx.jobs.precheck(fields);
+      return [];
+    } catch (err) {
+      if (err instanceof InvalidJob) return err.details.map((d) => ({ path: `${path}${d.path}`, message: d.message }));
+      throw err;
+    }
+  };
+
+  // Before the schema: it records an issue per bad array element, so counts are bounded first, in O(1) each.
+  const precheckOne: preValidationAsyncHookHandler = async (req, reply) => {
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+    const problems = prechecked(body, '');
+    if (problems.length) return send(reply, new HttpProblem(422, 'invalid job', problems));
+  };
+  const precheckBatch: preValidationAsyncHookHandler = async (req, reply) => {
+    const jobs = (req.body as { jobs?: unknown } | null | undefined)?.jobs;
+    if (!Array.isArray(jobs)) return;
+    if (jobs.length > ctx.config.maxBatchSize) return send(reply, new HttpProblem(400, `at most ${ctx.config.maxBatchSize} jobs per batch (MAX_BATCH_SIZE)`));
+    const problems = jobs.flatMap((j, i) => prechecked(j, `jobs.${i}.`));
+    if (problems.length) return send(reply, new HttpProblem(422, 'invalid batch: nothing was queued', problems));
+  };
+
+  app.post('/v1/jobs', { schema: { tags: TAGS, summary: 'Queue a job', body: nativeJobSchema }, preValidation: precheckOne }, guarded(async (req, reply) => {
     const p = await prepare(req, req.body as NativeJob, '');
     await queue([p]);
     return reply.code(202).send({ id: p.record.clientId });
   }));
 
   const batchBody = z.object({ jobs: z.array(nativeJobSchema).min(1) });
-  app.post('/v1/jobs/batch', { schema: { tags: TAGS, summary: 'Queue several jobs: all or none', body: batchBody } }, guarded(async (req, reply) => {
+  app.post('/v1/jobs/batch', { schema: { tags: TAGS, summary: 'Queue several jobs: all or none', body: batchBody }, preValidation: precheckBatch }, guarded(async (req, reply) => {
     const { jobs } = req.body as z.infer<typeof batchBody>;
     if (jobs.length > ctx.config.maxBatchSize) throw new HttpProblem(400, `at most ${ctx.config.maxBatchSize} jobs per batch (MAX_BATCH_SIZE)`);
     const ids = jobs.map((j) => j.id).filter(Boolean);

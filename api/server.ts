@@ -131,7 +131,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const details = err.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }));
+      // A few are enough to fix a request; all of them could be millions (one per bad array element).
+      const details = err.validation.slice(0, 20).map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }));
       return problem(reply, path, 400, `invalid ${err.validationContext ?? 'request'}`, details);
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, path, 413, `the body is over the limit of ${config.bodyLimitBytes} bytes (BODY_LIMIT_BYTES)`);
