@@ -9,7 +9,7 @@ import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, resultEventsKey } from '../w
 import type { Logger } from '../worker/logger.js';
 import { getResult } from '../worker/resultStore.js';
 import { signatureHeader } from './callbackSignature.js';
-import { checkCallbackTarget } from './callbackTarget.js';
+import { sendCallback } from './callbackRequest.js';
 import type { ApiConfig } from './config.js';
 import type { JobRecord, JobService } from './jobs.js';
 import { DEFAULT_FIELDS, pickFields, submissionView } from './judge0Format.js';
@@ -150,19 +150,19 @@ export class CallbackDispatcher {
     for (let attempt = 1; attempt <= this.config.callbackMaxTries; attempt++) {
       if (this.closing) break;
       try {
-        // Again at delivery: a name may resolve elsewhere now than at submission.
-        await checkCallbackTarget(target.url, this.config.callbackAllowPrivate);
         const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'code-execution-api' };
         if (!judge0) headers['x-signature'] = signatureHeader(this.secretFor(record.owner), body, Math.floor(Date.now() / 1000));
-        const res = await fetch(target.url, { method: judge0 ? 'PUT' : 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.config.callbackTimeoutMs) });
-        await res.arrayBuffer().catch(() => undefined);
+        // Checked again at delivery, by the connection's own lookup: a name may resolve elsewhere now.
+        const status = await sendCallback(target.url, {
+          method: judge0 ? 'PUT' : 'POST', headers, body, timeoutMs: this.config.callbackTimeoutMs, allowPrivate: this.config.callbackAllowPrivate,
+        });
         // Judge0 counts any answer as delivered; ours wants a 2xx.
-        if (judge0 || res.ok) {
-          this.log.info('callback delivered', { job: record.id, status: res.status, attempt });
-          this.events.delivered?.(record.id, res.status);
+        if (judge0 || (status >= 200 && status < 300)) {
+          this.log.info('callback delivered', { job: record.id, status, attempt });
+          this.events.delivered?.(record.id, status);
           return;
         }
-        lastError = `answered ${res.status}`;
+        lastError = `answered ${status}`;
       } catch (err) {
         lastError = (err as Error).message;
       }
