@@ -10,6 +10,8 @@ import { abortedWith } from './clientGone.js';
 import type { LanguageEntry } from './languages.js';
 
 const TAGS = ['Piston v2'];
+/** The longest language or version range read: every real one is a few characters. */
+const MAX_NAME_LENGTH = 64;
 const PISTON_DEFAULTS = { run_timeout: 3000, compile_timeout: 10000, run_cpu_time: 3000, compile_cpu_time: 10000 };
 
 class PistonError extends Error {
@@ -46,6 +48,9 @@ function parseExecute(body: unknown, catalogue: LanguageEntry[], ctx: ApiContext
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof b.language !== 'string') throw new PistonError('language is required as a string');
   if (typeof b.version !== 'string') throw new PistonError('version is required as a string');
+  // Before semver sees them (a long range costs seconds) and before a message echoes them.
+  if (b.language.length > MAX_NAME_LENGTH) throw new PistonError(`language must be at most ${MAX_NAME_LENGTH} characters`);
+  if (b.version.length > MAX_NAME_LENGTH) throw new PistonError(`version must be at most ${MAX_NAME_LENGTH} characters`);
   if (!Array.isArray(b.files)) throw new PistonError('files is required as an array');
   b.files.forEach((f, i) => {
     if (typeof (f as { content?: unknown })?.content !== 'string') throw new PistonError(`files[${i}].content is required as a string`);

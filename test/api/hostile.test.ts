@@ -87,3 +87,19 @@ describe('callback targets', () => {
     for (const a of ['2001:4860:4860::8888', '2a00:1450::1']) expect([a, isPrivateAddress(a)]).toEqual([a, false]);
   });
 });
+
+describe('Piston names', () => {
+  it('a megabyte version range or language: a fast 400 that does not echo it', async () => {
+    const api = await suite.start();
+    const long = '1.'.repeat(500_000);
+    for (const body of [
+      { language: 'python', version: long, files: [{ content: 'print(1)' }] },
+      { language: long, version: '*', files: [{ content: 'print(1)' }] },
+      { language: 'python', version: '>=1 <2 || '.repeat(7), files: [{ content: 'print(1)' }] },
+    ]) {
+      const res = await timed(`${api.url}/api/v2/execute`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      expect({ status: res.status, short: res.bytes < 200, fast: res.ms < 1000 }).toEqual({ status: 400, short: true, fast: true });
+      expect(JSON.parse(res.text).message).toMatch(/^(language|version) must be at most 64 characters$/);
+    }
+  });
+});
