@@ -20,6 +20,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1024).default(8 << 20),
   MAX_WAIT_SECONDS: int(1).default(60),
   MAX_WAITERS: int(1).default(1000),
+  MAX_WAITERS_PER_TOKEN: optional(int(1)),
   RESULT_TTL_SECONDS: int(1).default(86_400),
   MAX_BATCH_SIZE: int(1).max(1000, 'must be at most 1000').default(20),
   CALLBACK_ALLOW_PRIVATE: bool.default('false'),
@@ -46,6 +47,8 @@ export interface ApiConfig {
   maxWaitSeconds: number;
   /** Blocking waits (wait, SSE, Piston execute) at once, each holding a Redis connection. */
   maxWaiters: number;
+  /** Of those, one token's (on an open API, one address's); at most maxWaiters. */
+  maxWaitersPerToken: number;
   /** How long the API's id mappings and job records live (as long as results do). */
   resultTtlSeconds: number;
   maxBatchSize: number;
@@ -89,6 +92,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   const tokens = (env.API_TOKENS ?? '').split(/[\s,]+/).filter(Boolean);
   if (tokens.some((t) => t.length < 8)) problems.push('API_TOKENS: every token must be at least 8 characters');
+  if (parsed.success && parsed.data.MAX_WAITERS_PER_TOKEN !== undefined && parsed.data.MAX_WAITERS_PER_TOKEN > parsed.data.MAX_WAITERS) {
+    problems.push(`MAX_WAITERS_PER_TOKEN=${parsed.data.MAX_WAITERS_PER_TOKEN}: must be at most MAX_WAITERS (${parsed.data.MAX_WAITERS})`);
+  }
   if (problems.length || !parsed.success) throw new ApiConfigError(problems);
   const e = parsed.data;
   return {
@@ -103,6 +109,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxWaitSeconds: e.MAX_WAIT_SECONDS,
     maxWaiters: e.MAX_WAITERS,
+    // A tenth of all slots by default: one token cannot starve the others.
+    maxWaitersPerToken: e.MAX_WAITERS_PER_TOKEN ?? Math.max(1, Math.ceil(e.MAX_WAITERS / 10)),
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
     maxBatchSize: e.MAX_BATCH_SIZE,
     callbackAllowPrivate: e.CALLBACK_ALLOW_PRIVATE === 'true',

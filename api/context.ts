@@ -9,6 +9,8 @@ import { languageCatalogue, type LanguageEntry } from './languages.js';
 export interface Caller {
   /** The owner key that scopes ids, secrets and the rate limit. */
   owner: string;
+  /** What the rate limit and MAX_WAITERS_PER_TOKEN count against: the owner, or on an open API the address. */
+  share: string;
 }
 
 declare module 'fastify' {

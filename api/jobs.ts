@@ -59,8 +59,8 @@ export class QueueFull extends Error {
 
 /** Every blocking wait holds a Redis connection: past MAX_WAITERS a request gets an answer now instead. */
 export class TooManyWaiters extends Error {
-  constructor(readonly max: number) {
-    super(`too many requests are waiting for results (MAX_WAITERS=${max}); read the result later`);
+  constructor(readonly max: number, readonly variable: 'MAX_WAITERS' | 'MAX_WAITERS_PER_TOKEN' = 'MAX_WAITERS') {
+    super(`too many requests${variable === 'MAX_WAITERS' ? '' : ' of this token'} are waiting for results (${variable}=${max}); read the result later`);
     this.name = 'TooManyWaiters';
   }
 }
@@ -182,16 +182,25 @@ export class JobService {
   }
 
   private waiting = 0;
+  /** Blocking waits per share (Caller.share), so one token cannot hold every slot. */
+  private readonly waitingOf = new Map<string, number>();
 
   /** How many blocking waits hold a connection now. */
   get waiters(): number {
     return this.waiting;
   }
 
-  /** A connection of its own for one blocking wait, counted against MAX_WAITERS; `release` disconnects it. */
-  waiter(): { conn: Redis; release(): void } {
+  /** Throws TooManyWaiters when one more wait of `share` would be over MAX_WAITERS or MAX_WAITERS_PER_TOKEN. */
+  ensureWaiterRoom(share: string): void {
     if (this.waiting >= this.config.maxWaiters) throw new TooManyWaiters(this.config.maxWaiters);
+    if ((this.waitingOf.get(share) ?? 0) >= this.config.maxWaitersPerToken) throw new TooManyWaiters(this.config.maxWaitersPerToken, 'MAX_WAITERS_PER_TOKEN');
+  }
+
+  /** A connection of its own for one blocking wait of `share`, counted against the limits; `release` disconnects it. */
+  waiter(share: string): { conn: Redis; release(): void } {
+    this.ensureWaiterRoom(share);
     this.waiting++;
+    this.waitingOf.set(share, (this.waitingOf.get(share) ?? 0) + 1);
     const conn = this.blockingConnection();
     let released = false;
     return {
@@ -200,6 +209,9 @@ export class JobService {
         if (released) return;
         released = true;
         this.waiting--;
+        const left = (this.waitingOf.get(share) ?? 1) - 1;
+        if (left) this.waitingOf.set(share, left);
+        else this.waitingOf.delete(share);
         conn.disconnect();
       },
     };
@@ -213,8 +225,8 @@ export class JobService {
   }
 
   /** Blocks (XREAD on the result's announcement) up to `timeoutMs`; null: not finished by then. */
-  async waitForResult(jobId: string, timeoutMs: number, aborted?: AbortSignal): Promise<JobResult | null> {
-    const { conn, release } = this.waiter();
+  async waitForResult(jobId: string, timeoutMs: number, share: string, aborted?: AbortSignal): Promise<JobResult | null> {
+    const { conn, release } = this.waiter(share);
     aborted?.addEventListener('abort', release);
     try {
       return await waitForResult(conn, jobId, timeoutMs);

@@ -227,7 +227,7 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
     await ctx.jobs.submit(p.job, p.record);
     if (!isTrue(q.wait)) return reply.code(201).send({ token: p.record.clientId });
     // Too many waiting: answered now, like a wait that ran out (the client reads it later by its token).
-    await ctx.jobs.waitForResult(p.record.id, ctx.config.maxWaitSeconds * 1000, abortedWith(reply)).catch((err: Error) => {
+    await ctx.jobs.waitForResult(p.record.id, ctx.config.maxWaitSeconds * 1000, req.caller.share, abortedWith(reply)).catch((err: Error) => {
       if (!(err instanceof TooManyWaiters)) throw err;
     });
     return reply.code(201).send(await view(req, p.record.clientId, fields, base64));

@@ -167,7 +167,7 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { wait } = req.query as z.infer<typeof waitQuery>;
     if (wait) {
       try {
-        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, abortedWith(reply));
+        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, req.caller.share, abortedWith(reply));
         if (r) return clientResult(r, clientId);
       } catch (err) {
         // Too many waiting: the state now, which is what a wait that timed out answers too.
@@ -185,7 +185,7 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { id, clientId } = await owned(req);
     let lease;
     try {
-      lease = ctx.jobs.waiter();
+      lease = ctx.jobs.waiter(req.caller.share);
     } catch (err) {
       if (err instanceof TooManyWaiters) throw new HttpProblem(503, err.message);
       throw err;
@@ -200,12 +200,19 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       closed = true;
       release();
     });
+    // A stream lasts as long as a job may: its longest run plus as long as a wait may sit in the queue.
+    const deadline = Date.now() + ctx.config.caps.maxJobWallTimeMs + ctx.config.maxWaitSeconds * 1000;
     try {
       // The job's history from its start, then live: every client sees queued, each attempt's running, finished.
       event('queued', { id: clientId, status: 'queued' });
       let cursor = PROGRESS_FROM_START;
       while (!closed) {
-        const progress = await waitForProgress(conn, id, cursor, 15_000);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          res.write(': the job has not finished within the longest a job may take; reconnect to watch on\n\n');
+          break;
+        }
+        const progress = await waitForProgress(conn, id, cursor, Math.min(15_000, left));
         cursor = progress.cursor;
         for (const s of progress.starts) event('running', { id: clientId, status: 'running', worker: s.worker, attempts: s.attempts });
         if (progress.finished) {

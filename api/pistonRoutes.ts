@@ -170,7 +170,7 @@ export function pistonRoutes(app: FastifyInstance, ctx: ApiContext): void {
       job = ctx.jobs.validate({ ...parsed.job, id });
       await ctx.jobs.ensureRoom(1);
       // Piston answers only with the result: refuse before queueing what could not be waited for.
-      if (ctx.jobs.waiters >= ctx.config.maxWaiters) throw new TooManyWaiters(ctx.config.maxWaiters);
+      ctx.jobs.ensureWaiterRoom(req.caller.share);
     } catch (err) {
       if (err instanceof TooManyWaiters) return reply.code(503).send({ message: err.message });
       if (err instanceof InvalidJob) return reply.code(400).send({ message: err.message });
@@ -178,7 +178,7 @@ export function pistonRoutes(app: FastifyInstance, ctx: ApiContext): void {
       throw err;
     }
     await ctx.jobs.submit(job, { id, clientId: id, owner: req.caller.owner, dialect: 'piston', createdAt: new Date().toISOString() });
-    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, abortedWith(reply)).catch((err: Error) => {
+    const result = await ctx.jobs.waitForResult(id, ctx.config.maxWaitSeconds * 1000, req.caller.share, abortedWith(reply)).catch((err: Error) => {
       if (err instanceof TooManyWaiters) return null;
       throw err;
     });

@@ -105,14 +105,15 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
         .header('access-control-allow-headers', 'content-type, authorization, x-auth-token').send();
     }
     const token = tokenOf(req.headers, req.query);
-    req.caller = { owner: token === null ? OPEN_OWNER : ownerOf(token) };
+    const owner = token === null ? OPEN_OWNER : ownerOf(token);
+    // With tokens, budgets are the token's; on an open API any string is a "token", so they are the address's.
+    req.caller = { owner, share: config.tokens.length ? owner : `ip-${req.ip}` };
     if (PUBLIC.some((p) => p.test(path))) return;
     if (config.tokens.length && (token === null || !tokenAccepted(token, config.tokens))) {
       return problem(reply, path, 401, 'unauthorized: send a token of API_TOKENS in X-Auth-Token or Authorization: Bearer');
     }
     if (limiter) {
-      // With tokens, the budget is the token's; on an open API any string is a "token", so it is the address's.
-      const d = await limiter.hit(config.tokens.length ? req.caller.owner : `ip-${req.ip}`);
+      const d = await limiter.hit(req.caller.share);
       void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
       if (!d.allowed) {
         void reply.header('retry-after', d.resetSeconds);

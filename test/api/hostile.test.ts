@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../../api/config.js';
 import { sendCallback } from '../../api/callbackRequest.js';
 import { checkCallbackTarget, isPrivateAddress, type Resolve } from '../../api/callbackTarget.js';
 import { apiSuite, call } from './apiHarness.js';
@@ -101,5 +102,36 @@ describe('Piston names', () => {
       expect({ status: res.status, short: res.bytes < 200, fast: res.ms < 1000 }).toEqual({ status: 400, short: true, fast: true });
       expect(JSON.parse(res.text).message).toMatch(/^(language|version) must be at most 64 characters$/);
     }
+  });
+});
+
+describe('waiter slots', () => {
+  it('one token cannot take every slot (MAX_WAITERS_PER_TOKEN), and an event stream ends after the longest a job may take', async () => {
+    const A = { 'x-auth-token': 'token-of-tenant-a' };
+    const B = { 'x-auth-token': 'token-of-tenant-b' };
+    const api = await suite.start({
+      env: { API_TOKENS: 'token-of-tenant-a token-of-tenant-b', MAX_WAITERS: '4', MAX_WAITERS_PER_TOKEN: '2', MAX_JOB_WALL_TIME_MS: '1000', MAX_WAIT_SECONDS: '1' },
+    });
+    for (const [h, id] of [[A, 'a'], [B, 'b']] as const) {
+      expect((await call(`${api.url}/v1/jobs`, { method: 'POST', headers: h, json: { id, language: 'python', code: 'print(1)', timeLimitMs: 500, wallTimeLimitMs: 1000 } })).status).toBe(202);
+    }
+    const started = Date.now();
+    const held = await Promise.all([1, 2].map(() => fetch(`${api.url}/v1/jobs/a/events`, { headers: A, signal: AbortSignal.timeout(20_000) })));
+    expect(held.map((r) => r.status)).toEqual([200, 200]);
+    expect(await call(`${api.url}/v1/jobs/a/events`, { headers: A })).toMatchObject({ status: 503, body: { error: expect.stringContaining('MAX_WAITERS_PER_TOKEN=2') } });
+    expect(await call(`${api.url}/api/v2/execute`, { method: 'POST', headers: A, json: { language: 'python', version: '*', files: [{ content: 'print(1)' }], run_timeout: 1000, run_cpu_time: 500 } })).toMatchObject({ status: 503, body: { message: expect.stringContaining('MAX_WAITERS_PER_TOKEN=2') } });
+    const other = await fetch(`${api.url}/v1/jobs/b/events`, { headers: B, signal: AbortSignal.timeout(20_000) });
+    expect(other.status).toBe(200);
+    // Nothing runs the jobs: each stream still ends, after MAX_JOB_WALL_TIME_MS + MAX_WAIT_SECONDS.
+    const texts = await Promise.all([...held, other].map((r) => r.text()));
+    for (const t of texts) expect(t).toContain('event: queued');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('MAX_WAITERS_PER_TOKEN is checked at start', () => {
+    expect(() => loadApiConfig({ MAX_WAITERS: '2', MAX_WAITERS_PER_TOKEN: '3' })).toThrow(/MAX_WAITERS_PER_TOKEN=3: must be at most MAX_WAITERS \(2\)/);
+    expect(() => loadApiConfig({ MAX_WAITERS_PER_TOKEN: 'x' })).toThrow(/MAX_WAITERS_PER_TOKEN/);
+    expect(loadApiConfig({ MAX_WAITERS: '50' }).maxWaitersPerToken).toBe(5);
   });
 });
