@@ -72,13 +72,24 @@ export class IdTaken extends Error {
   }
 }
 
-// One round trip, so a job is queued only with its id mapping and record, and never twice for one id.
+// One round trip for a whole submission (one job or a batch), all or none: every id is checked before any is
+// set, so a job is queued only with its id mapping and record, never twice for one id, and a batch with one id
+// in use queues nothing. KEYS: the stream, the callbacks stream, then per job its id key and record key; ARGV:
+// the TTL, then per job its id, record, job and whether it has a callback. Answers 0, or the 1-based index of the
+// first job whose id is taken. (Many keys in one script: fine on one Redis node, which is what we run.)
 const SUBMIT = `
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
-redis.call('XADD', KEYS[3], '*', 'job', ARGV[4])
-if ARGV[5] == '1' then redis.call('XADD', KEYS[4], '*', 'job', ARGV[1]) end
-return 1`;
+local n = (#KEYS - 2) / 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then return i end
+end
+for i = 1, n do
+  local a = 1 + 4 * (i - 1)
+  redis.call('SET', KEYS[1 + 2 * i], ARGV[a + 1], 'EX', ARGV[1])
+  redis.call('SET', KEYS[2 + 2 * i], ARGV[a + 2], 'EX', ARGV[1])
+  redis.call('XADD', KEYS[1], '*', 'job', ARGV[a + 3])
+  if ARGV[a + 4] == '1' then redis.call('XADD', KEYS[2], '*', 'job', ARGV[a + 1]) end
+end
+return 0`;
 
 /**
  * The internal id: a bounded prefix of the client's id (readable in worker logs) and 128 random bits, so no
@@ -156,11 +167,15 @@ export class JobService {
 
   /** Queues a validated job under its owner's client id; throws IdTaken when that owner already used the id. */
   async submit(job: Job, record: JobRecord): Promise<void> {
-    const ok = await this.redis.eval(
-      SUBMIT, 4, apiIdKey(record.owner, record.clientId), apiJobKey(job.id), this.config.streamKey, API_CALLBACKS_STREAM,
-      job.id, JSON.stringify(record), String(this.config.resultTtlSeconds), JSON.stringify(job), record.callback ? '1' : '0',
-    );
-    if (ok !== 1) throw new IdTaken(record.clientId);
+    await this.submitAll([{ job, record }]);
+  }
+
+  /** Queues validated jobs, all or none: throws IdTaken (and queues nothing) when any id is already in use. */
+  async submitAll(jobs: { job: Job; record: JobRecord }[]): Promise<void> {
+    const keys = jobs.flatMap(({ job, record }) => [apiIdKey(record.owner, record.clientId), apiJobKey(job.id)]);
+    const args = jobs.flatMap(({ job, record }) => [job.id, JSON.stringify(record), JSON.stringify(job), record.callback ? '1' : '0']);
+    const taken = await this.redis.eval(SUBMIT, 2 + keys.length, this.config.streamKey, API_CALLBACKS_STREAM, ...keys, String(this.config.resultTtlSeconds), ...args);
+    if (taken !== 0) throw new IdTaken(jobs[Number(taken) - 1].record.clientId);
   }
 
   /** The internal id of an owner's job, or null: another owner's ids are simply not found. */

@@ -82,13 +82,13 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (err instanceof QueueFull) throw new HttpProblem(503, 'queue is full');
       throw err;
     }
-    for (const p of prepared) {
-      try {
-        await ctx.jobs.submit(p.job, p.record);
-      } catch (err) {
-        if (err instanceof IdTaken) throw new HttpProblem(409, err.message, [{ path: 'id', message: 'choose another id, or read the job with GET /v1/jobs/:id' }]);
-        throw err;
+    try {
+      await ctx.jobs.submitAll(prepared);
+    } catch (err) {
+      if (err instanceof IdTaken) {
+        throw new HttpProblem(409, `${err.message}${prepared.length > 1 ? ': nothing was queued' : ''}`, [{ path: 'id', message: 'choose another id, or read the job with GET /v1/jobs/:id' }]);
       }
+      throw err;
     }
   };
 

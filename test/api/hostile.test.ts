@@ -135,3 +135,18 @@ describe('waiter slots', () => {
     expect(loadApiConfig({ MAX_WAITERS: '50' }).maxWaitersPerToken).toBe(5);
   });
 });
+
+describe('batches', () => {
+  it('a batch with one id already in use is answered 409 and queues none of its jobs', async () => {
+    const api = await suite.start();
+    const job = (id: string) => ({ id, language: 'python', code: 'print(1)' });
+    expect((await call(`${api.url}/v1/jobs`, { method: 'POST', json: job('used') })).status).toBe(202);
+    const res = await call(`${api.url}/v1/jobs/batch`, { method: 'POST', json: { jobs: [job('fresh-1'), job('used'), job('fresh-2')] } });
+    expect(res).toMatchObject({ status: 409, body: { error: 'id "used" is already in use: nothing was queued' } });
+    expect(await api.redis.xlen(api.queue.stream)).toBe(1);
+    for (const id of ['fresh-1', 'fresh-2']) expect((await call(`${api.url}/v1/jobs/${id}`)).status).toBe(404);
+    // The same ids, without the one in use, go through: nothing of the refused batch was kept.
+    expect(await call(`${api.url}/v1/jobs/batch`, { method: 'POST', json: { jobs: [job('fresh-1'), job('fresh-2')] } })).toMatchObject({ status: 202, body: { jobs: [{ id: 'fresh-1' }, { id: 'fresh-2' }] } });
+    expect(await api.redis.xlen(api.queue.stream)).toBe(3);
+  });
+});
