@@ -167,7 +167,7 @@ export function nativeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const { wait } = req.query as z.infer<typeof waitQuery>;
     if (wait) {
       try {
-        const r = await ctx.jobs.waitForResult(id, Math.min(wait, ctx.config.maxWaitSeconds) * 1000, req.caller.share, abortedWith(reply));
+        const r = await ctx.jobs.waitForResult(id, Math.ceil(Math.min(wait, ctx.config.maxWaitSeconds) * 1000), req.caller.share, abortedWith(reply));
         if (r) return clientResult(r, clientId);
       } catch (err) {
         // Too many waiting: the state now, which is what a wait that timed out answers too.

@@ -42,7 +42,8 @@ export async function waitForResult(redis: Redis, jobId: string, timeoutMs: numb
     const left = deadline - Date.now();
     if (left <= 0) return null;
     // Reading from 0 sees the announcement whether it came before or after this call.
-    await redis.xread('BLOCK', Math.min(left, 5000), 'STREAMS', resultEventsKey(jobId), '0-0');
+    // Redis takes whole milliseconds only.
+    await redis.xread('BLOCK', Math.ceil(Math.min(left, 5000)), 'STREAMS', resultEventsKey(jobId), '0-0');
   }
 }
 

@@ -150,3 +150,14 @@ describe('batches', () => {
     expect(await api.redis.xlen(api.queue.stream)).toBe(3);
   });
 });
+
+describe('waits', () => {
+  it('a fractional wait blocks that long and answers the state, not a 500', async () => {
+    const api = await suite.start();
+    expect((await call(`${api.url}/v1/jobs`, { method: 'POST', json: { id: 'slow', language: 'python', code: 'print(1)' } })).status).toBe(202);
+    const started = Date.now();
+    expect(await call(`${api.url}/v1/jobs/slow?wait=0.2345`)).toMatchObject({ status: 200, body: { id: 'slow', status: 'queued' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(api.log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+});
