@@ -32,6 +32,9 @@ export class CallbackDispatcher {
   /** A live replica reads at least this often: well inside the idle time after which it would count as gone. */
   private readonly readBlockMs: number;
   private readonly watchConn: Redis;
+  /** Deliveries in flight, at most CALLBACK_CONCURRENCY, and the ones waiting for a slot. */
+  private delivering = 0;
+  private readonly waitingForSlot: (() => void)[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -127,7 +130,22 @@ export class CallbackDispatcher {
     }
   }
 
+  /** Waits for a delivery slot; the function it answers gives the slot to the next waiter, or back. */
+  private async slot(jobId: string): Promise<() => void> {
+    if (this.delivering < this.config.callbackConcurrency) this.delivering++;
+    else {
+      this.log.debug('callback waiting for a delivery slot', { job: jobId, delivering: this.delivering });
+      await new Promise<void>((r) => this.waitingForSlot.push(r));
+    }
+    return () => {
+      const next = this.waitingForSlot.shift();
+      if (next) next();
+      else this.delivering--;
+    };
+  }
+
   private async deliver(jobId: string, entryId: string): Promise<void> {
+    const release = await this.slot(jobId);
     try {
       const [record, result] = await Promise.all([this.jobs.record(jobId), getResult(this.redis, jobId)]);
       if (!record?.callback || !result) return;
@@ -136,6 +154,7 @@ export class CallbackDispatcher {
       this.log.warn('callback delivery failed', { job: jobId, error: (err as Error).message });
       this.events.failed?.(jobId, (err as Error).message);
     } finally {
+      release();
       await this.redis.multi().xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId).xdel(API_CALLBACKS_STREAM, entryId).exec().catch(() => {});
     }
   }

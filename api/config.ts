@@ -28,6 +28,7 @@ const envSchema = z.object({
   CALLBACK_TIMEOUT_MS: int(100).default(5000),
   CALLBACK_MAX_TRIES: int(1).max(10, 'must be at most 10').default(3),
   CALLBACK_RETRY_BASE_MS: int(1).default(1000),
+  CALLBACK_CONCURRENCY: int(1).default(32),
   CALLBACK_ORPHAN_IDLE_MS: int(1000).default(60_000),
 });
 
@@ -58,6 +59,8 @@ export interface ApiConfig {
   callbackTimeoutMs: number;
   callbackMaxTries: number;
   callbackRetryBaseMs: number;
+  /** Deliveries in flight at once per replica. */
+  callbackConcurrency: number;
   /** A replica that has not read the callback stream for this long is gone: its entries are adopted. */
   callbackOrphanIdleMs: number;
   /** The same operator caps, from the same variables, as the workers enforce. */
@@ -118,6 +121,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     callbackTimeoutMs: e.CALLBACK_TIMEOUT_MS,
     callbackMaxTries: e.CALLBACK_MAX_TRIES,
     callbackRetryBaseMs: e.CALLBACK_RETRY_BASE_MS,
+    callbackConcurrency: e.CALLBACK_CONCURRENCY,
     callbackOrphanIdleMs: e.CALLBACK_ORPHAN_IDLE_MS,
     caps,
   };

@@ -161,3 +161,63 @@ describe('waits', () => {
     expect(api.log.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
+
+describe('callback deliveries', () => {
+  it('at most CALLBACK_CONCURRENCY at once; the others wait their turn and are all delivered', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const held: (() => void)[] = [];
+    const server = createServer((req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      req.resume();
+      held.push(() => {
+        inFlight--;
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const api = await suite.start({ env: { CALLBACK_CONCURRENCY: '1' }, workers: 1 });
+      for (const id of ['cb-1', 'cb-2', 'cb-3']) {
+        expect((await call(`${api.url}/v1/jobs`, { method: 'POST', json: { id, language: 'python', code: 'print(1)', callbackUrl: hook } })).status).toBe(202);
+      }
+      for (const id of ['cb-1', 'cb-2', 'cb-3']) expect((await call(`${api.url}/v1/jobs/${id}?wait=30`)).body).toMatchObject({ status: 'accepted' });
+      // One delivery is held open by the receiver; the other two wait for its slot instead of connecting.
+      for (let n = 1; n <= 2; n++) await api.log.waitFor((l) => l.msg === 'callback waiting for a delivery slot' && api.log.lines.filter((x) => x.msg === l.msg).length >= n, 10_000, `delivery ${n} waiting`);
+      expect(inFlight).toBe(1);
+      for (let n = 1; n <= 3; n++) {
+        await expect.poll(() => held.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(n);
+        held[n - 1]();
+        await api.log.waitFor(() => api.log.lines.filter((l) => l.msg === 'callback delivered').length >= n, 10_000, `callback ${n} delivered`);
+      }
+      expect(most).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("a callback's answer body is not read: a receiver that never stops sending does not hold the delivery", async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200);
+      const chunk = Buffer.alloc(1 << 16);
+      const pump = () => {
+        while (res.write(chunk));
+      };
+      res.on('drain', pump);
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const status = await sendCallback(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers: {}, body: '{}', timeoutMs: 5000, allowPrivate: true });
+      expect({ status, fast: Date.now() - started < 2000 }).toEqual({ status: 200, fast: true });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
