@@ -22,6 +22,8 @@ import { playgroundRoutes } from './playground.js';
 
 /** Paths anyone may call: probes, metrics, docs and the playground page (its API calls carry the token). */
 const PUBLIC = [/^\/$/, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/playground\//];
+/** Public paths the orchestrator's probes call: never rate-limited, so a busy address cannot fail them. */
+const PROBES = /^\/(healthz|readyz)$/;
 
 type Dialect = 'native' | 'piston' | 'judge0';
 const dialectOf = (url: string): Dialect => (url.startsWith('/v1/') ? 'native' : url.startsWith('/api/v2/') ? 'piston' : 'judge0');
@@ -108,18 +110,27 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     const owner = token === null ? OPEN_OWNER : ownerOf(token);
     // With tokens, budgets are the token's; on an open API any string is a "token", so they are the address's.
     req.caller = { owner, share: config.tokens.length ? owner : `ip-${req.ip}` };
-    if (PUBLIC.some((p) => p.test(path))) return;
+    /** Counts the request against `bucket`; true when that answered 429. */
+    const overLimit = async (bucket: string, per: string) => {
+      if (!limiter) return false;
+      const d = await limiter.hit(bucket);
+      void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
+      if (d.allowed) return false;
+      void reply.header('retry-after', d.resetSeconds);
+      problem(reply, path, 429, `rate limit exceeded: ${d.limit} requests per minute per ${per}; retry in ${d.resetSeconds} s`);
+      return true;
+    };
+    // Callers without a token (public paths, refused tokens) count against their address: guessing tokens is
+    // as limited as using one.
+    if (PUBLIC.some((p) => p.test(path))) {
+      if (!PROBES.test(path) && await overLimit(`ip-${req.ip}`, 'client address')) return reply;
+      return;
+    }
     if (config.tokens.length && (token === null || !tokenAccepted(token, config.tokens))) {
+      if (await overLimit(`ip-${req.ip}`, 'client address')) return reply;
       return problem(reply, path, 401, 'unauthorized: send a token of API_TOKENS in X-Auth-Token or Authorization: Bearer');
     }
-    if (limiter) {
-      const d = await limiter.hit(req.caller.share);
-      void reply.header('x-ratelimit-limit', d.limit).header('x-ratelimit-remaining', d.remaining).header('x-ratelimit-reset', d.resetSeconds);
-      if (!d.allowed) {
-        void reply.header('retry-after', d.resetSeconds);
-        return problem(reply, path, 429, `rate limit exceeded: ${d.limit} requests per minute per token; retry in ${d.resetSeconds} s`);
-      }
-    }
+    if (await overLimit(req.caller.share, config.tokens.length ? 'token' : 'client address')) return reply;
   });
 
   app.addHook('onResponse', async (req, reply) => {

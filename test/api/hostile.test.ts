@@ -2,6 +2,7 @@
 // No workers unless a test needs them: nothing here needs code to run.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../api/config.js';
 import { sendCallback } from '../../api/callbackRequest.js';
@@ -219,5 +220,22 @@ describe('callback deliveries', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('rate limit without a token', () => {
+  it('refused tokens and public paths count against the client address: token guessing gets 429 too; probes never do', async () => {
+    // The requests must fall in one minute window.
+    if (Date.now() % 60_000 > 50_000) await sleep(60_000 - (Date.now() % 60_000));
+    const api = await suite.start({ env: { API_TOKENS: 'token-of-tenant-a', RATE_LIMIT_PER_MINUTE: '3' } });
+    const codes = [];
+    for (const guess of ['guess-0001', 'guess-0002']) codes.push((await call(`${api.url}/v1/languages`, { headers: { 'x-auth-token': guess } })).status);
+    codes.push((await call(`${api.url}/openapi.json`)).status);
+    const limited = await call(`${api.url}/v1/languages`, { headers: { 'x-auth-token': 'guess-0003' } });
+    codes.push(limited.status, (await call(`${api.url}/openapi.json`)).status, (await call(`${api.url}/healthz`)).status);
+    expect(codes).toEqual([401, 401, 200, 429, 429, 200]);
+    expect(limited.body.error).toMatch(/per client address/);
+    // The token's own budget is untouched.
+    expect((await call(`${api.url}/v1/languages`, { headers: { 'x-auth-token': 'token-of-tenant-a' } })).status).toBe(200);
   });
 });
