@@ -266,7 +266,8 @@ export function judge0Routes(app: FastifyInstance, ctx: ApiContext): void {
     return { submissions: await Promise.all(tokens.map((t) => view(req, t, fields, base64))) };
   });
 
-  const tokenParams = z.object({ token: z.string().max(64) });
+  // Any string: a token that is no token of ours is simply not found (Judge0's 404), whatever its length.
+  const tokenParams = z.object({ token: z.string() });
   const getQuery = z.object({ base64_encoded: z.string().optional(), fields: z.string().optional() });
   app.get('/submissions/:token', { schema: { tags: TAGS, summary: 'Read a submission', params: tokenParams, querystring: getQuery } }, async (req, reply) => {
     const q = req.query as z.infer<typeof getQuery>;

@@ -22,6 +22,9 @@ import { playgroundRoutes } from './playground.js';
 
 /** Paths anyone may call: probes, metrics, docs and the playground page (its API calls carry the token). */
 const PUBLIC = [/^\/$/, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/playground\//];
+/** How long a client may take to send its request: a slow sender cannot hold a connection open for ever. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Public paths the orchestrator's probes call: never rate-limited, so a busy address cannot fail them. */
 const PROBES = /^\/(healthz|readyz)$/;
 
@@ -78,7 +81,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     },
   });
 
-  const app = Fastify({ bodyLimit: config.bodyLimitBytes, logger: false, return503OnClosing: true, forceCloseConnections: true });
+  // requestTimeout bounds receiving a request (headers and body), not answering it: waits and streams are unaffected.
+  const app = Fastify({ bodyLimit: config.bodyLimitBytes, requestTimeout: REQUEST_TIMEOUT_MS, logger: false, return503OnClosing: true, forceCloseConnections: true });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('caller', null as never);
@@ -128,6 +132,8 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     if (config.tokens.length && (token === null || !tokenAccepted(token, config.tokens))) {
       if (await overLimit(`ip-${req.ip}`, 'client address')) return reply;
+      // Judge0 answers a refused token with an empty 401.
+      if (dialectOf(path) === 'judge0') return reply.code(401).send();
       return problem(reply, path, 401, 'unauthorized: send a token of API_TOKENS in X-Auth-Token or Authorization: Bearer');
     }
     if (await overLimit(req.caller.share, config.tokens.length ? 'token' : 'client address')) return reply;

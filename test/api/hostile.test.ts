@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../../api/config.js';
+import { REQUEST_TIMEOUT_MS } from '../../api/server.js';
 import { sendCallback } from '../../api/callbackRequest.js';
 import { checkCallbackTarget, isPrivateAddress, type Resolve } from '../../api/callbackTarget.js';
 import { apiSuite, call } from './apiHarness.js';
@@ -237,5 +238,20 @@ describe('rate limit without a token', () => {
     expect(limited.body.error).toMatch(/per client address/);
     // The token's own budget is untouched.
     expect((await call(`${api.url}/v1/languages`, { headers: { 'x-auth-token': 'token-of-tenant-a' } })).status).toBe(200);
+  });
+});
+
+describe('small things', () => {
+  it("Judge0: a refused token gets an empty 401, a token of any length that is not ours Judge0's 404; requests must arrive within 30 s", async () => {
+    const api = await suite.start({ env: { API_TOKENS: 'token-of-tenant-a' } });
+    const refused = await fetch(`${api.url}/submissions/x`, { headers: { 'x-auth-token': 'not-our-token' } });
+    expect({ status: refused.status, body: await refused.text() }).toEqual({ status: 401, body: '' });
+    expect((await call(`${api.url}/v1/languages`)).body).toMatchObject({ error: expect.stringContaining('unauthorized') });
+    const A = { 'x-auth-token': 'token-of-tenant-a' };
+    for (const token of ['x'.repeat(65), 'x'.repeat(90), 'no-such-token']) {
+      expect(await call(`${api.url}/submissions/${token}`, { headers: A })).toMatchObject({ status: 404, body: { status: 404, error: 'Not Found' } });
+    }
+    expect(REQUEST_TIMEOUT_MS).toBe(30_000);
+    expect(api.server.app.server.requestTimeout).toBe(REQUEST_TIMEOUT_MS);
   });
 });
