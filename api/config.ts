@@ -1,12 +1,9 @@
 // The API service's configuration, from the environment, validated once at start like the worker's: every
 // problem listed with the variable's name and what it must be.
 import { z } from 'zod';
-import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
+import type { OperatorCaps } from '../runner/protocol/limits.js';
+import { bool, EnvConfigError, int, optional, readCaps } from '../worker/envConfig.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../worker/keys.js';
-
-const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
-const bool = z.enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) });
-const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const envSchema = z.object({
   API_PORT: int(0).max(65535, 'must be a port number (0: any free port)').default(2358),
@@ -67,9 +64,9 @@ export interface ApiConfig {
   caps: OperatorCaps;
 }
 
-export class ApiConfigError extends Error {
+export class ApiConfigError extends EnvConfigError {
   constructor(problems: string[]) {
-    super(`invalid API configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nfix these environment variables and start again`);
+    super('API', problems);
     this.name = 'ApiConfigError';
   }
 }
@@ -85,14 +82,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       problems.push(`${name}=${shown}: ${i.message}`);
     }
   }
-  const caps = { ...DEFAULT_CAPS };
-  for (const [key, name] of Object.entries(CAP_ENV) as [keyof OperatorCaps, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
-    else caps[key] = value;
-  }
+  const caps = readCaps(env, problems);
   const tokens = (env.API_TOKENS ?? '').split(/[\s,]+/).filter(Boolean);
   if (tokens.some((t) => t.length < 8)) problems.push('API_TOKENS: every token must be at least 8 characters');
   if (parsed.success && parsed.data.MAX_WAITERS_PER_TOKEN !== undefined && parsed.data.MAX_WAITERS_PER_TOKEN > parsed.data.MAX_WAITERS) {

@@ -1,19 +1,12 @@
 // The worker's configuration, from the environment, validated once at start with messages a person can act on.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
+import type { OperatorCaps } from '../runner/protocol/limits.js';
+import { bool, EnvConfigError, int, optional, readCaps } from './envConfig.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
-
-/** Linux's MAX_ARG_STRLEN: the longest single argument or environment string execve accepts. */
-const LINUX_MAX_ARG_STRLEN = 128 * 1024;
 
 export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
-
-/** An unset or empty variable (as manifests often write them) is absent. */
-const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-
-const int = (min: number) => z.coerce.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
 
 const envSchema = z.object({
   REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
@@ -43,7 +36,7 @@ const envSchema = z.object({
     z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL like postgres://user:password@host:5432/database'),
   ),
   METRICS_PORT: int(0).max(65535, 'must be a port number (0 disables the metrics server)').default(9464),
-  CLOUDWATCH_METRICS: z.enum(['true', 'false'], { errorMap: () => ({ message: 'must be true or false' }) }).default('false'),
+  CLOUDWATCH_METRICS: bool.default('false'),
   CLOUDWATCH_NAMESPACE: z.string().min(1).max(255).default('CodeExecution'),
   CLOUDWATCH_INTERVAL_MS: int(1000).default(60_000),
 });
@@ -91,9 +84,9 @@ export interface WorkerConfig {
   cloudwatchIntervalMs: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends EnvConfigError {
   constructor(problems: string[]) {
-    super(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nfix these environment variables and start again`);
+    super('worker', problems);
     this.name = 'ConfigError';
   }
 }
@@ -109,16 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   if (!parsed.success) {
     for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}=${JSON.stringify(withoutPassword(env[String(i.path[0])]))}: ${i.message}`);
   }
-  const caps = { ...DEFAULT_CAPS };
-  for (const [key, name] of Object.entries(CAP_ENV) as [keyof OperatorCaps, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 1) problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number ≥ 1`);
-    else caps[key] = value;
-  }
-  // A longer argument would fail at exec (E2BIG) inside every sandbox: a platform error instead of a rejection.
-  if (caps.maxArgBytes > LINUX_MAX_ARG_STRLEN) problems.push(`MAX_ARG_BYTES=${caps.maxArgBytes}: must be at most ${LINUX_MAX_ARG_STRLEN} (Linux refuses a longer argument at exec)`);
+  const caps = readCaps(env, problems);
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   return {

@@ -1,7 +1,6 @@
 // The `code-exec` command line.
 import { parseArgs } from 'node:util';
-import { ApiConfigError } from '../../api/config.js';
-import { ConfigError } from '../config.js';
+import { EnvConfigError } from '../envConfig.js';
 import { JobRejected } from '../../runner/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
@@ -78,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const known = err instanceof UsageError || err instanceof ConfigError || err instanceof ApiConfigError || err instanceof JobRejected || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known = err instanceof UsageError || err instanceof EnvConfigError || err instanceof JobRejected || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`code-exec: ${known ? (err as Error).message : (err as Error).stack}\n`);
   process.exitCode = known ? 2 : 1;
 }
