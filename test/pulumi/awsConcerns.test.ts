@@ -77,7 +77,7 @@ describe('aws redis', () => {
     expect(run.one('aws:elasticache/subnetGroup:SubnetGroup').inputs.subnetIds).toEqual(['s-1', 's-2']);
     const version = run.one('aws:secretsmanager/secretVersion:SecretVersion', 'r-redis-url');
     expect(isSecret(version.inputs.secretString)).toBe(true);
-    expect(reveal(version.inputs.secretString)).toBe('rediss://:generated-r-redis-token@master.r-redis.cache.amazonaws.com:6379');
+    expect(reveal(version.inputs.secretString)).toBe('rediss://:generated-r-redis-token@master.r-redis.abc123.use1.cache.amazonaws.com:6379');
   });
 });
 
@@ -98,7 +98,7 @@ describe('aws database', () => {
       dbSubnetGroupName: 'd-db',
     });
     expect(reveal(run.one('aws:secretsmanager/secretVersion:SecretVersion', 'd-database-url').inputs.secretString)).toBe(
-      'postgres://code_execution:generated-d-db-password@d-db.rds.amazonaws.com:5432/code_execution?sslmode=require',
+      'postgres://code_execution:generated-d-db-password@d-db.abc123.us-east-1.rds.amazonaws.com:5432/code_execution?sslmode=require',
     );
   });
 });
@@ -121,7 +121,7 @@ describe('aws code bucket', () => {
     expect(run.one('aws:s3/bucketOwnershipControls:BucketOwnershipControls').inputs.rule).toEqual({ objectOwnership: 'BucketOwnerEnforced' });
     expect(run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules).toEqual(codeBucketLifecycleRules(3));
     const policy = JSON.parse(run.one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
-    expect(policy.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: ['arn:aws:s3:::c-code-bucket', 'arn:aws:s3:::c-code-bucket/*'] });
+    expect(policy.Statement[0]).toMatchObject({ Effect: 'Deny', Resource: ['arn:aws:s3:::c-code-7f3a9c1', 'arn:aws:s3:::c-code-7f3a9c1/*'] });
   });
 });
 

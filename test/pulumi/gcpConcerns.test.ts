@@ -78,7 +78,7 @@ describe('gcp redis', () => {
       connectMode: 'PRIVATE_SERVICE_ACCESS',
       authEnabled: true,
     });
-    expect(await new Promise((resolve) => url!.apply(resolve))).toBe('redis://:auth-string@10.60.0.3:6379');
+    expect(await new Promise((resolve) => url!.apply(resolve))).toBe('redis://:memorystore-auth-string@10.60.0.3:6379');
   });
 });
 

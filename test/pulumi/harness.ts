@@ -41,8 +41,8 @@ export interface Registered {
   provider?: string;
 }
 
-/** Plausible provider outputs for the attributes the program reads back. */
-function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
+/** Plausible provider outputs for the attributes the program reads back (the stack and the concern tests). */
+export function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
   const region = 'us-east-1';
   switch (type) {
     case 'aws:ec2/vpcEndpoint:VpcEndpoint':
@@ -89,7 +89,8 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
   return { name: inputs.name ?? name };
 }
 
-function callResult(token: string, inputs: Inputs): Inputs {
+/** Answers of the provider functions the program calls. */
+export function callResult(token: string, inputs: Inputs): Inputs {
   switch (token) {
     case 'aws:index/getAvailabilityZones:getAvailabilityZones':
       return { names: ['us-east-1a', 'us-east-1b', 'us-east-1c'], zoneIds: ['use1-az1', 'use1-az2', 'use1-az4'] };
