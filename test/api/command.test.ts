@@ -1,49 +1,23 @@
 // `code-exec api` as the process an operator starts: config validated at start with messages naming the
 // variables, JSON logs (saying when the API is open), serving until SIGTERM, then exiting 0.
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/freePort.js';
+import { startLoggingProcess } from '../support/workerProcess.js';
 import { apiSuite, call } from './apiHarness.js';
 
 const suite = apiSuite();
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'code-exec.js');
 
 function startApi(env: Record<string, string>) {
-  const proc = spawn(process.execPath, [CLI, 'api'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  proc.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-    lines.splice(0, lines.length, ...stderr.split('\n').filter(Boolean).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }));
-    for (const w of waiters) w();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
-  const waitForLog = (msg: string, timeoutMs = 20_000) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    const check = () => {
-      const l = lines.find((x) => x.msg === msg);
-      if (l) {
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(l);
-      }
-    };
-    const timer = setTimeout(() => {
-      waiters.delete(check);
-      reject(new Error(`code-exec api did not log "${msg}" within ${timeoutMs} ms; stderr:\n${stderr}`));
-    }, timeoutMs);
-    waiters.add(check);
-    check();
-  });
-  return { proc, exited, waitForLog, stderr: () => stderr };
+  const api = startLoggingProcess([CLI, 'api'], env);
+  return {
+    ...api,
+    waitForLog: (msg: string) => api.waitForLog((l) => l.msg === msg, 20_000, `"${msg}"`),
+    /** Everything it wrote on stderr, JSON lines or not. */
+    stderr: () => api.logs.map((l) => (l.msg === 'unstructured' ? String(l.line) : JSON.stringify(l))).join('\n'),
+  };
 }
 
 describe('code-exec api', () => {
