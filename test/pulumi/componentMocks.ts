@@ -2,7 +2,7 @@
 // registers, for the tests that look at one concern alone. The mocks answer as the stack tests' do (harness.ts);
 // `capture` may be called once per test (it reinstalls the mocks each time).
 import * as pulumi from '@pulumi/pulumi';
-import { ACCOUNT, callResult, outputsFor, type Registered } from './harness.js';
+import { ACCOUNT, recordResources, type Registered } from './harness.js';
 
 export const MOCK_ACCOUNT = ACCOUNT;
 
@@ -22,19 +22,7 @@ export class TestParent extends pulumi.ComponentResource {
 
 /** Installs the mocks, runs `build` (which creates resources), and waits until every registration is answered. */
 export async function capture(build: () => void): Promise<Captured> {
-  const resources: Registered[] = [];
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) } };
-      },
-      call: (args) => callResult(args.token, args.inputs),
-    },
-    'code-execution',
-    'components',
-    false,
-  );
+  const resources = await recordResources('components');
   build();
   await pulumi.runtime.disconnect();
   const all = (type: string) => resources.filter((r) => r.type === type);

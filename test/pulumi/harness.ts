@@ -41,8 +41,8 @@ export interface Registered {
   provider?: string;
 }
 
-/** Plausible provider outputs for the attributes the program reads back (the stack and the concern tests). */
-export function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
+/** Plausible provider outputs for the attributes the program reads back. */
+function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
   const region = 'us-east-1';
   switch (type) {
     case 'aws:ec2/vpcEndpoint:VpcEndpoint':
@@ -90,7 +90,7 @@ export function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
 }
 
 /** Answers of the provider functions the program calls. */
-export function callResult(token: string, inputs: Inputs): Inputs {
+function callResult(token: string, inputs: Inputs): Inputs {
   switch (token) {
     case 'aws:index/getAvailabilityZones:getAvailabilityZones':
       return { names: ['us-east-1a', 'us-east-1b', 'us-east-1c'], zoneIds: ['use1-az1', 'use1-az2', 'use1-az4'] };
@@ -100,6 +100,27 @@ export function callResult(token: string, inputs: Inputs): Inputs {
       return { accessToken: 'gcp-access-token', project: 'code-execution-demo', region: 'us-central1', zone: '', id: 'x' };
   }
   return inputs;
+}
+
+/**
+ * Installs the mocks for `stack` (the stack tests' and the concern tests'): every resource registered from now on
+ * is recorded in the returned list and answered with plausible provider outputs.
+ */
+export async function recordResources(stack: string): Promise<Registered[]> {
+  const resources: Registered[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) } };
+      },
+      call: (args) => callResult(args.token, args.inputs),
+    },
+    'code-execution',
+    stack,
+    false,
+  );
+  return resources;
 }
 
 export interface StackRun {
@@ -119,20 +140,8 @@ export interface StackRun {
  * registration has been answered. Call once per test file.
  */
 export async function runStack(stack: string, overrides: Record<string, string> = {}): Promise<StackRun> {
-  const resources: Registered[] = [];
   pulumi.runtime.setAllConfig({ ...readStackConfig(stack), ...overrides });
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) } };
-      },
-      call: (args) => callResult(args.token, args.inputs),
-    },
-    'code-execution',
-    stack,
-    false,
-  );
+  const resources = await recordResources(stack);
   const program = (await import('../../index.js')) as Record<string, unknown>;
   const exported = program.outputs as Record<string, pulumi.Output<string>>;
   const outputs = await new Promise<Record<string, string>>((resolve) =>
