@@ -76,9 +76,24 @@ function levelFreeing(sizes: number[], excess: number): number {
   return 0;
 }
 
+/**
+ * Bytes the result's JSON can take at most, without serializing it: 6 per UTF-16 unit of every string (\uXXXX at
+ * worst), 32 for any other value, and the keys. Most results are far below the cap, and are stored without a
+ * second serialization just to measure them.
+ */
+function jsonBytesAtMost(value: object): number {
+  let bytes = 2;
+  for (const [key, v] of Object.entries(value)) {
+    bytes += key.length + 4;
+    if (typeof v === 'string') bytes += 6 * v.length + 2;
+    else if (Array.isArray(v)) bytes += v.reduce((n: number, item: object) => n + jsonBytesAtMost(item) + 1, 2);
+    else bytes += 32;
+  }
+  return bytes;
+}
+
 export function fitResult(result: JobResult, maxBytes: number): JobResult {
-  const size = jsonBytes(result);
-  if (size <= maxBytes) return result;
+  if (jsonBytesAtMost(result) <= maxBytes || jsonBytes(result) <= maxBytes) return result;
   const fitted: JobResult = { ...result, testCases: result.testCases?.map((c): CaseOutcome => ({ ...c })), resultTrimmed: true };
   const fields = textFields(fitted);
   // Room for the flag itself and for a cut that lands mid-escape.
