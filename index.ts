@@ -25,6 +25,20 @@ const sizes = (s: StackConfig) => ({
   runnerMemoryMb: s.runnerMemoryMb,
 });
 
+/** What both clouds take alike: cluster-mode Redis and the HTTP API (its tokens kept secret; unset: generated). */
+const shared = (s: StackConfig) => ({
+  redisCluster: s.redisCluster,
+  redisShards: s.redisShards,
+  redisReplicasPerShard: s.redisReplicasPerShard,
+  apiPublic: s.apiPublic,
+  apiTokens: s.apiTokens ? pulumi.secret(s.apiTokens) : undefined,
+  apiMinReplicas: s.apiMinReplicas,
+  apiMaxReplicas: s.apiMaxReplicas,
+  apiCpuTargetPercent: s.apiCpuTargetPercent,
+  apiCpuMillis: s.apiCpuMillis,
+  apiMemoryMb: s.apiMemoryMb,
+});
+
 function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnvironment {
   switch (s.target) {
     case 'local':
@@ -43,6 +57,8 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         maxWorkers: s.maxWorkers,
         queueDepthTarget: s.queueDepthTarget,
         ...sizes(s),
+        ...shared(s),
+        apiCertificateArn: s.apiCertificateArn,
         multiAz: s.multiAz,
         redisNodeType: s.redisNodeType,
         dbInstanceClass: s.dbInstanceClass,
@@ -60,6 +76,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         maxWorkers: s.maxWorkers,
         queueDepthTarget: s.queueDepthTarget,
         ...sizes(s),
+        ...shared(s),
         workspaceSizeMb: s.workspaceSizeMb,
         multiAz: s.multiAz,
         redisMemoryGb: s.redisMemoryGb,

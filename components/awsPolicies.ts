@@ -1,11 +1,12 @@
 // What the aws target's tasks may do and reach: IAM policy documents and security-group rules, as plain data.
 // Pure, so the least-privilege claims are unit-tested on the documents themselves; components/aws/ only turns
 // them into resources.
-import { QUEUE_DEPTH_METRIC } from './workerEnv.js';
+import { API_PORT, QUEUE_DEPTH_METRIC } from './workerEnv.js';
 
 export const REDIS_PORT = 6379;
 export const POSTGRES_PORT = 5432;
 export const HTTPS_PORT = 443;
+export const HTTP_PORT = 80;
 
 /**
  * Interface endpoints the private subnets need instead of a route to the internet: image pulls (ecr.api, ecr.dkr;
@@ -77,15 +78,17 @@ export function bucketTlsOnlyPolicy(bucketArn: string): PolicyDocument {
   };
 }
 
+/** The network's groups (network.ts creates them); the API's two (api.ts) are ApiSecurityGroupName. */
 export type SecurityGroupName = 'worker' | 'redis' | 'database' | 'endpoints';
+export type ApiSecurityGroupName = 'api' | 'alb';
 
 export interface SecurityGroupRule {
   /** The group the rule belongs to. */
-  group: SecurityGroupName;
+  group: SecurityGroupName | ApiSecurityGroupName;
   direction: 'ingress' | 'egress';
   port: number;
-  /** The other side: another of our groups, or the S3 gateway endpoint's prefix list. */
-  peer: { group: SecurityGroupName } | { prefixList: 's3' };
+  /** The other side: another of our groups, the S3 gateway endpoint's prefix list, or an address range (named). */
+  peer: { group: SecurityGroupName | ApiSecurityGroupName } | { prefixList: 's3' } | { cidr: string; label: 'vpc' | 'internet' };
   description: string;
 }
 
@@ -104,5 +107,39 @@ export function securityGroupRules(): SecurityGroupRule[] {
     { group: 'redis', direction: 'ingress', port: REDIS_PORT, peer: { group: 'worker' }, description: 'from workers' },
     { group: 'database', direction: 'ingress', port: POSTGRES_PORT, peer: { group: 'worker' }, description: 'from workers' },
     { group: 'endpoints', direction: 'ingress', port: HTTPS_PORT, peer: { group: 'worker' }, description: 'from workers' },
+  ];
+}
+
+export interface ApiNetworkInput {
+  /** The load balancer faces the internet (else only the VPC reaches it). */
+  public: boolean;
+  /** The ports its listeners take (apiListenerPorts). */
+  listenerPorts: readonly number[];
+  /** The VPC's range: who may reach an internal load balancer. */
+  vpcCidr: string;
+}
+
+/** HTTPS on 443 with a certificate (and 80, which only redirects to it); plain HTTP on 80 without one. */
+export function apiListenerPorts(tls: boolean): number[] {
+  return tls ? [HTTPS_PORT, HTTP_PORT] : [HTTP_PORT];
+}
+
+/**
+ * The API's rules, on top of securityGroupRules(): clients reach the load balancer on its listener ports (from the
+ * internet, or from the VPC only), the load balancer reaches only the API tasks, and the API tasks accept only the
+ * load balancer and reach only Redis and the endpoints they start with (image pull from ECR and S3, logs,
+ * secrets). Redis and the endpoints admit the API's group.
+ */
+export function apiSecurityGroupRules(input: ApiNetworkInput): SecurityGroupRule[] {
+  const clients = input.public ? ({ cidr: '0.0.0.0/0', label: 'internet' } as const) : ({ cidr: input.vpcCidr, label: 'vpc' } as const);
+  return [
+    ...input.listenerPorts.map((port): SecurityGroupRule => ({ group: 'alb', direction: 'ingress', port, peer: clients, description: `API clients (${clients.label})` })),
+    { group: 'alb', direction: 'egress', port: API_PORT, peer: { group: 'api' }, description: 'the API tasks' },
+    { group: 'api', direction: 'ingress', port: API_PORT, peer: { group: 'alb' }, description: 'from the API load balancer' },
+    { group: 'api', direction: 'egress', port: REDIS_PORT, peer: { group: 'redis' }, description: 'Redis (ElastiCache, TLS)' },
+    { group: 'api', direction: 'egress', port: HTTPS_PORT, peer: { group: 'endpoints' }, description: 'AWS interface endpoints' },
+    { group: 'api', direction: 'egress', port: HTTPS_PORT, peer: { prefixList: 's3' }, description: 'image layers from S3 through the gateway endpoint' },
+    { group: 'redis', direction: 'ingress', port: REDIS_PORT, peer: { group: 'api' }, description: 'from the API' },
+    { group: 'endpoints', direction: 'ingress', port: HTTPS_PORT, peer: { group: 'api' }, description: 'from the API' },
   ];
 }

@@ -3,6 +3,7 @@
 // task definition's containerDefinitions, and the unit tests read it without mocks.
 import type * as aws from '@pulumi/aws';
 import {
+  API_PORT,
   APP_UID,
   assertNoSecretsInPlainEnv,
   healthCheckCommand,
@@ -37,7 +38,7 @@ export interface EcsContainersInput {
   runnerMemoryMb: number;
 }
 
-const logs = (input: EcsContainersInput, prefix: string): aws.ecs.LogConfiguration => ({
+const logs = (input: Pick<EcsContainersInput, 'logGroup' | 'region'>, prefix: string): aws.ecs.LogConfiguration => ({
   logDriver: 'awslogs',
   options: { 'awslogs-group': input.logGroup, 'awslogs-region': input.region, 'awslogs-stream-prefix': prefix },
 });
@@ -79,15 +80,35 @@ export function dropAllBut(keep: readonly DefaultCapability[]): aws.ecs.KernelCa
 export const VOLUME_INIT = 'volume-permissions';
 const VOLUME_INIT_VOLUMES = [ECS_VOLUMES.shared, ECS_VOLUMES.workerTmp, ECS_VOLUMES.runnerTmp] as const;
 
-/** The init container's script: the /tmp volumes sticky and world-writable, the job directory uid 1000's alone. */
-export function volumeInitScript(): string {
+/** The init container's script: the /tmp volumes sticky and world-writable, the job directory (if any) uid 1000's alone. */
+export function volumeInitScript(
+  tmpVolumes: readonly string[] = [ECS_VOLUMES.workerTmp, ECS_VOLUMES.runnerTmp],
+  ownedVolume: string | undefined = ECS_VOLUMES.shared,
+): string {
   const v = (name: string) => `/volumes/${name}`;
   return [
     'set -e',
-    `chmod 1777 ${v(ECS_VOLUMES.workerTmp)} ${v(ECS_VOLUMES.runnerTmp)}`,
-    `chmod 0770 ${v(ECS_VOLUMES.shared)}`,
-    `chown ${APP_UID}:${APP_UID} ${v(ECS_VOLUMES.shared)}`,
+    `chmod 1777 ${tmpVolumes.map(v).join(' ')}`,
+    ...(ownedVolume ? [`chmod 0770 ${v(ownedVolume)}`, `chown ${APP_UID}:${APP_UID} ${v(ownedVolume)}`] : []),
   ].join('; ');
+}
+
+/** The init container (see VOLUME_INIT) preparing `volumes` with `script`, from `image`. */
+function volumeInitContainer(image: string, volumes: readonly string[], script: string, logConfiguration: aws.ecs.LogConfiguration): aws.ecs.ContainerDefinition {
+  return {
+    name: VOLUME_INIT,
+    // Any image with sh, chmod and chown: the worker's, already pulled for the task.
+    image,
+    essential: false,
+    user: '0:0',
+    entryPoint: ['sh', '-c'],
+    command: [script],
+    readonlyRootFilesystem: true,
+    privileged: false,
+    linuxParameters: { capabilities: { drop: dropAllBut(['CHOWN']) } },
+    mountPoints: volumes.map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
+    logConfiguration,
+  };
 }
 
 export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.ContainerDefinition[] {
@@ -149,21 +170,47 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     stopTimeout: 30,
     logConfiguration: logs(input, 'runner'),
   };
-  const volumeInit: aws.ecs.ContainerDefinition = {
-    name: VOLUME_INIT,
-    // Any image with sh, chmod and chown: the worker's, already pulled for the task.
-    image: input.workerImage,
-    essential: false,
-    user: '0:0',
-    entryPoint: ['sh', '-c'],
-    command: [volumeInitScript()],
+  return [worker, runner, volumeInitContainer(input.workerImage, VOLUME_INIT_VOLUMES, volumeInitScript(), logs(input, VOLUME_INIT))];
+}
+
+/** The API task's one volume: its /tmp (tsx's transform cache), task storage like the worker's. */
+export const API_TMP_VOLUME = 'api-tmp';
+
+export interface ApiContainersInput {
+  /** The worker image (`code-exec api` runs from it). */
+  image: string;
+  /** Plain variables (apiEnvironment); must not contain a secret's name. */
+  env: Record<string, string>;
+  /** Secrets Manager ARNs by variable name (REDIS_URL, API_TOKENS, CALLBACK_SIGNING_KEY). */
+  secrets: Record<string, string>;
+  logGroup: string;
+  region: string;
+}
+
+/** The API task's containers: `code-exec api` (uid 1000, nothing added, read-only root) and the /tmp init container. */
+export function apiContainerDefinitions(input: ApiContainersInput): aws.ecs.ContainerDefinition[] {
+  assertNoSecretsInPlainEnv(input.env, 'apiContainerDefinitions: env');
+  const api: aws.ecs.ContainerDefinition = {
+    name: 'api',
+    image: input.image,
+    essential: true,
+    command: ['api'],
+    user: `${APP_UID}:${APP_UID}`,
     readonlyRootFilesystem: true,
     privileged: false,
-    linuxParameters: { capabilities: { drop: dropAllBut(['CHOWN']) } },
-    mountPoints: VOLUME_INIT_VOLUMES.map((volume) => ({ sourceVolume: volume, containerPath: `/volumes/${volume}`, readOnly: false })),
-    logConfiguration: logs(input, VOLUME_INIT),
+    linuxParameters: { capabilities: { drop: ['ALL'] } },
+    portMappings: [{ containerPort: API_PORT, protocol: 'tcp' }],
+    environment: nameValueList(input.env),
+    secrets: Object.keys(input.secrets)
+      .sort()
+      .map((name) => ({ name, valueFrom: input.secrets[name] })),
+    mountPoints: [{ sourceVolume: API_TMP_VOLUME, containerPath: '/tmp', readOnly: false }],
+    dependsOn: [{ containerName: VOLUME_INIT, condition: 'SUCCESS' }],
+    healthCheck: { command: ['CMD', ...healthCheckCommand('/readyz', API_PORT)], interval: 30, timeout: 5, retries: 3, startPeriod: 20 },
+    stopTimeout: 30,
+    logConfiguration: logs(input, 'api'),
   };
-  return [worker, runner, volumeInit];
+  return [api, volumeInitContainer(input.image, [API_TMP_VOLUME], volumeInitScript([API_TMP_VOLUME], undefined), logs(input, VOLUME_INIT))];
 }
 
 /** Fargate's valid task sizes: CPU units and the memory (MB) each allows, in 1 GB steps unless listed. */

@@ -99,10 +99,10 @@ export function podSecurityContext(): k8s.types.input.core.v1.PodSecurityContext
   };
 }
 
-const memoryDir = (name: string, sizeLimit: string): k8s.types.input.core.v1.Volume => ({ name, emptyDir: { medium: 'Memory', sizeLimit } });
+export const memoryDir = (name: string, sizeLimit: string): k8s.types.input.core.v1.Volume => ({ name, emptyDir: { medium: 'Memory', sizeLimit } });
 
 /** Requests equal limits: a guaranteed pod (and what GKE Autopilot would set anyway). */
-const resources = (cpuMillis: number, memoryMb: number): k8s.types.input.core.v1.ResourceRequirements => {
+export const resources = (cpuMillis: number, memoryMb: number): k8s.types.input.core.v1.ResourceRequirements => {
   const r = { cpu: `${cpuMillis}m`, memory: `${memoryMb}Mi` };
   return { requests: r, limits: { ...r } };
 };
@@ -177,20 +177,38 @@ export function runnerNetworkPolicySpec(): k8s.types.input.networking.v1.Network
 }
 
 /**
+ * Where Redis is, for the NetworkPolicies of the pods that use it: an address range (one address, /32, for a single
+ * instance) and its ports (a Redis Cluster's nodes listen on a range: `endPort`).
+ */
+export interface RedisReach {
+  cidr: string;
+  ports: { port: number; endPort?: number }[];
+}
+
+/** DNS, which every pod that resolves a name needs (kube-dns / Cloud DNS answer inside the cluster). */
+export const DNS_EGRESS: k8s.types.input.networking.v1.NetworkPolicyEgressRule = { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] };
+
+/** The egress rule to Redis alone. */
+export function redisEgressRule(redis: RedisReach): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
+  return { to: [{ ipBlock: { cidr: redis.cidr } }], ports: redis.ports.map((p) => ({ ...p, protocol: 'TCP' })) };
+}
+
+/**
  * Worker pods: ingress only to the metrics port (Prometheus); egress only to DNS, Redis, PostgreSQL and HTTPS (the
  * object store and, in kubernetes mode, the API server). In sidecar mode the runner shares the pod, so this bounds
- * it too. With `privateServicesCidr` (GCP's private services range) Redis and PostgreSQL are reachable only there.
+ * it too. With `privateServicesCidr` (GCP's private services range) Redis and PostgreSQL are reachable only there;
+ * with `redis`, Redis only where that says (its address, or a Redis Cluster's endpoints and node ports).
  */
-export function workerNetworkPolicySpec(privateServicesCidr?: string): k8s.types.input.networking.v1.NetworkPolicySpec {
+export function workerNetworkPolicySpec(privateServicesCidr?: string, redis?: RedisReach): k8s.types.input.networking.v1.NetworkPolicySpec {
   const to = privateServicesCidr ? { to: [{ ipBlock: { cidr: privateServicesCidr } }] } : {};
   return {
     podSelector: { matchLabels: labelsFor(COMPONENT_WORKER) },
     policyTypes: ['Ingress', 'Egress'],
     ingress: [{ ports: [{ port: METRICS_PORT, protocol: 'TCP' }] }],
     egress: [
-      { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      DNS_EGRESS,
       // Memorystore with in-transit encryption listens on 6378.
-      { ...to, ports: [{ port: REDIS_PORT, protocol: 'TCP' }, { port: 6378, protocol: 'TCP' }] },
+      redis ? redisEgressRule(redis) : { ...to, ports: [{ port: REDIS_PORT, protocol: 'TCP' }, { port: 6378, protocol: 'TCP' }] },
       { ...to, ports: [{ port: POSTGRES_PORT, protocol: 'TCP' }] },
       { ports: [{ port: HTTPS_PORT, protocol: 'TCP' }] },
     ],

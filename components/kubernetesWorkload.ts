@@ -11,6 +11,7 @@ import {
   DEFAULT_NAMESPACE,
   labelsFor,
   runnerJobRoleRules,
+  type RedisReach,
   runnerNetworkPolicySpec,
   WORKER_SERVICE_ACCOUNT,
   workerNetworkPolicySpec,
@@ -51,6 +52,10 @@ export interface KubernetesWorkloadArgs {
   readonly secrets: Record<string, pulumi.Input<string>>;
   /** Where Redis and PostgreSQL live (e.g. GCP's private services range); limits the workers' egress to them. */
   readonly privateServicesCidr?: pulumi.Input<string>;
+  /** Where Redis is, when known more narrowly (its address, or a Redis Cluster's endpoints); limits Redis egress to it. */
+  readonly redisReach?: pulumi.Input<RedisReach>;
+  /** REDIS_URL names a node of a Redis Cluster (REDIS_CLUSTER=true). Defaults to false. */
+  readonly redisCluster?: boolean;
 }
 
 export class KubernetesWorkload extends pulumi.ComponentResource {
@@ -152,6 +157,7 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
           s3Region,
           s3Endpoint,
           k8sNamespace: namespaceName,
+          redisCluster: a.redisCluster,
         });
         assertNoSecretsInPlainEnv(env, `KubernetesWorkload ${name}`);
         return workerPodSpec({ ...a, workerImage, runnerImage, env, secretName, secretKeys: Object.keys(a.secrets) });
@@ -192,7 +198,10 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
     new k8s.networking.v1.NetworkPolicy(`${name}-runner-deny-all`, { metadata: meta('runner-deny-all', COMPONENT_RUNNER), spec: runnerNetworkPolicySpec() }, child);
     new k8s.networking.v1.NetworkPolicy(
       `${name}-worker-egress`,
-      { metadata: meta('worker-egress'), spec: pulumi.output(a.privateServicesCidr).apply((cidr) => workerNetworkPolicySpec(cidr)) },
+      {
+        metadata: meta('worker-egress'),
+        spec: pulumi.all([a.privateServicesCidr, a.redisReach]).apply(([cidr, redis]) => workerNetworkPolicySpec(cidr, redis)),
+      },
       child,
     );
 

@@ -7,18 +7,18 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { statSync } from 'node:fs';
 import type { Images } from './images.js';
-import { APP_UID, DOCKER_SOCKET, dockerEnvList, healthCheckCommand, workerEnvironment } from './workerEnv.js';
+import { API_PORT, apiEnvironment, APP_UID, DOCKER_SOCKET, dockerEnvList, healthCheckCommand, workerEnvironment } from './workerEnv.js';
 
 export const LOCAL_BUCKET = 'code-execution';
 const REDIS_IMAGE = 'redis:7-bookworm';
 const MINIO_IMAGE = 'minio/minio:latest';
 const MINIO_CLIENT_IMAGE = 'minio/mc:latest';
-/** The API's port inside its container and, by default, on the host. */
-export const API_PORT = 2358;
-
-/** The API container's environment: the queue it feeds, where it listens, and its callback signing key. */
-export function apiEnvironment(signingKey: string): Record<string, string> {
-  return { REDIS_URL: 'redis://redis:6379', API_PORT: String(API_PORT), API_HOST: '0.0.0.0', CALLBACK_SIGNING_KEY: signingKey };
+/**
+ * The API container's environment: the clouds' (where it listens, the queue it feeds) plus, as plain variables here
+ * (the whole list is a Pulumi secret, and Redis is on the private network), the Redis URL and callback signing key.
+ */
+export function localApiEnvironment(signingKey: string): Record<string, string> {
+  return { ...apiEnvironment(), REDIS_URL: 'redis://redis:6379', CALLBACK_SIGNING_KEY: signingKey };
 }
 
 export interface LocalEnvironmentArgs {
@@ -186,7 +186,7 @@ export class LocalEnvironment extends pulumi.ComponentResource {
         name: `${name}-api`,
         image: args.images.workerImage,
         command: ['api'],
-        envs: pulumi.secret(signingKey.result.apply((key) => dockerEnvList(apiEnvironment(key)))),
+        envs: pulumi.secret(signingKey.result.apply((key) => dockerEnvList(localApiEnvironment(key)))),
         networksAdvanced: onNetwork('api'),
         ports: [{ internal: API_PORT, external: a.apiPort, ip: '127.0.0.1' }],
         user: `${APP_UID}:${APP_UID}`,
@@ -196,7 +196,7 @@ export class LocalEnvironment extends pulumi.ComponentResource {
         securityOpts: ['no-new-privileges:true'],
         privileged: false,
         healthcheck: {
-          tests: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${API_PORT}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+          tests: ['CMD', ...healthCheckCommand('/readyz', API_PORT)],
           interval: '30s', timeout: '5s', retries: 3, startPeriod: '20s',
         },
         stopTimeout: 10,

@@ -39,6 +39,24 @@ export interface StackConfig {
   bucketExpirationDays: number;
   localRedisPort: number;
   localMinioPort: number;
+  /** Redis Cluster (sharded) instead of one node: ElastiCache cluster mode (aws), Memorystore for Redis Cluster (gcp). */
+  redisCluster: boolean;
+  /** Cluster mode only: shards (node groups) and replicas per shard. */
+  redisShards: number;
+  redisReplicasPerShard: number;
+  /** The HTTP API's load balancer: internal to the VPC (false) or on the internet (true, aws needs apiCertificateArn). */
+  apiPublic: boolean;
+  /** aws: the ACM certificate of the API's HTTPS listener; empty: plain HTTP, internal only. */
+  apiCertificateArn: string;
+  /** The API's bearer tokens (comma or space separated, each >= 8 characters; set with --secret); empty: one generated. */
+  apiTokens: string;
+  /** API replicas the CPU autoscaler keeps between, and the average CPU utilization it aims for. */
+  apiMinReplicas: number;
+  apiMaxReplicas: number;
+  apiCpuTargetPercent: number;
+  /** CPU (millicores) and memory (MB) of one API container. */
+  apiCpuMillis: number;
+  apiMemoryMb: number;
 }
 
 /** The retention periods CloudWatch Logs accepts (anything else is refused by the API at deploy time). */
@@ -90,6 +108,21 @@ export const STACK_KEYS: { readonly [K in keyof StackConfig]: StackKey<StackConf
   bucketExpirationDays: { default: 30, min: 1, max: 36_500, unit: ' days' },
   localRedisPort: { default: 6379, min: 1, max: 65_535 },
   localMinioPort: { default: 9000, min: 1, max: 65_535 },
+  redisCluster: { default: false },
+  // Three masters is the smallest Redis Cluster that survives losing one; 250 is Memorystore's shard limit.
+  redisShards: { default: 3, min: 1, max: 250 },
+  // ElastiCache takes up to 5 replicas per shard; Memorystore up to 2 (checked for gcp in parseStackConfig).
+  redisReplicasPerShard: { default: 1, min: 0, max: 5 },
+  apiPublic: { default: false },
+  apiCertificateArn: { default: '' },
+  apiTokens: { default: '' },
+  // Two replicas: the API stays up while one is replaced.
+  apiMinReplicas: { default: 2, min: 1 },
+  apiMaxReplicas: { default: 10, min: 1 },
+  apiCpuTargetPercent: { default: 60, min: 10, max: 90, unit: ' %' },
+  // 250m / 512 MB is the smallest Fargate task (256 units, 512 MB).
+  apiCpuMillis: { default: 250, min: 100, max: 16_000, unit: ' millicores' },
+  apiMemoryMb: { default: 512, min: 128, max: 120_000, unit: ' MB' },
 };
 
 /** The defaults column of STACK_KEYS: what parseStackConfig returns when nothing is set. */
@@ -143,16 +176,17 @@ function isOneOf<T extends string>(values: readonly T[], v: string): v is T {
 type NumberKey = { [K in keyof StackConfig]: StackConfig[K] extends number ? K : never }[keyof StackConfig];
 type StringKey = { [K in keyof StackConfig]: StackConfig[K] extends string ? K : never }[keyof StackConfig];
 
-function parsePositiveInt(get: (key: string) => string | undefined, key: NumberKey): number {
+/** A whole number >= `least` (1 unless the key's row allows less, as redisReplicasPerShard's 0). */
+function parsePositiveInt(get: (key: string) => string | undefined, key: NumberKey, least = Math.min(1, STACK_KEYS[key].min ?? 1)): number {
   const raw = get(key);
   if (raw === undefined) return DEFAULTS[key] as number;
   // Digits only: Number('') is 0, Number('1e3') is 1000 and parseInt('2x') is 2, none of which is what was meant.
   const trimmed = raw.trim();
   const n = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) {
+  if (!Number.isSafeInteger(n) || n < least) {
     throw new StackConfigError(
       [fullKey(key)],
-      `${fullKey(key)} must be a whole number >= 1, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key])}`,
+      `${fullKey(key)} must be a whole number >= ${least}, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key])}`,
     );
   }
   return n;
@@ -171,7 +205,9 @@ function parseIntInRange(get: (key: string) => string | undefined, key: NumberKe
   return n;
 }
 
-function parseBoolean(get: (key: string) => string | undefined, key: 'multiAz'): boolean {
+type BooleanKey = { [K in keyof StackConfig]: StackConfig[K] extends boolean ? K : never }[keyof StackConfig];
+
+function parseBoolean(get: (key: string) => string | undefined, key: BooleanKey): boolean {
   const raw = get(key);
   if (raw === undefined) return DEFAULTS[key];
   const v = raw.trim().toLowerCase();
@@ -189,6 +225,23 @@ function parsePattern(get: (key: string) => string | undefined, key: StringKey, 
     throw new StackConfigError([fullKey(key)], `${fullKey(key)} must be ${shape}, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key])}`);
   }
   return v;
+}
+
+/** The API's tokens as the API reads API_TOKENS (comma or space separated), each as long as it requires. */
+export function splitApiTokens(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
+/** apiTokens, normalised to one comma-separated list; the message never quotes it (it is a secret). */
+function parseApiTokens(get: (key: string) => string | undefined): string {
+  const tokens = splitApiTokens(get('apiTokens') ?? DEFAULTS.apiTokens);
+  if (tokens.some((t) => t.length < 8)) {
+    throw new StackConfigError(
+      [fullKey('apiTokens')],
+      `${fullKey('apiTokens')}: every token must be at least 8 characters (the API refuses shorter ones); set it with: pulumi config set --secret ${fullKey('apiTokens')} <token>[,<token>...]`,
+    );
+  }
+  return tokens.join(',');
 }
 
 /**
@@ -264,6 +317,47 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     }
   }
 
+  const redisCluster = parseBoolean(get, 'redisCluster');
+  const multiAz = parseBoolean(get, 'multiAz');
+  const redisReplicasPerShard = parseIntInRange(get, 'redisReplicasPerShard');
+  if (redisCluster && target === 'gcp' && redisReplicasPerShard > 2) {
+    throw new StackConfigError(
+      [fullKey('redisReplicasPerShard')],
+      `${fullKey('redisReplicasPerShard')} ${redisReplicasPerShard} is more than Memorystore for Redis Cluster allows (2); set it with: ${setCommand('redisReplicasPerShard', 2)}`,
+    );
+  }
+  // multiAz promises a copy in another zone that takes over; a shard without a replica has none.
+  if (redisCluster && multiAz && redisReplicasPerShard === 0) {
+    throw new StackConfigError(
+      [fullKey('redisReplicasPerShard'), fullKey('multiAz')],
+      `${fullKey('redisReplicasPerShard')} 0 leaves no replica to fail over to, which ${fullKey('multiAz')} true needs; set it with: ${setCommand('redisReplicasPerShard', 1)}`,
+    );
+  }
+
+  const apiMinReplicas = parseIntInRange(get, 'apiMinReplicas');
+  const apiMaxReplicas = parseIntInRange(get, 'apiMaxReplicas');
+  if (apiMinReplicas > apiMaxReplicas) {
+    throw new StackConfigError(
+      [fullKey('apiMinReplicas'), fullKey('apiMaxReplicas')],
+      `${fullKey('apiMinReplicas')} (${apiMinReplicas}) is greater than ${fullKey('apiMaxReplicas')} (${apiMaxReplicas}); ` +
+        `lower one or raise the other, e.g.: ${setCommand('apiMaxReplicas', apiMinReplicas)}`,
+    );
+  }
+  const apiPublic = parseBoolean(get, 'apiPublic');
+  const apiCertificateArn = parsePattern(
+    get,
+    'apiCertificateArn',
+    /^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+)?$/,
+    'empty or an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>',
+  );
+  if (target === 'aws' && apiPublic && !apiCertificateArn) {
+    throw new StackConfigError(
+      [fullKey('apiCertificateArn')],
+      `${fullKey('apiPublic')} true puts the API on the internet, which needs HTTPS: ${fullKey('apiCertificateArn')} is not set. ` +
+        `Set it with: ${setCommand('apiCertificateArn', 'arn:aws:acm:<region>:<account>:certificate/<id>')}`,
+    );
+  }
+
   return {
     target,
     runnerMode,
@@ -276,7 +370,7 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis'),
     runnerMemoryMb,
     workspaceSizeMb,
-    multiAz: parseBoolean(get, 'multiAz'),
+    multiAz,
     redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),
     dbInstanceClass: parsePattern(get, 'dbInstanceClass', /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.micro'),
     redisMemoryGb: parseIntInRange(get, 'redisMemoryGb'),
@@ -286,6 +380,17 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     bucketExpirationDays: parseIntInRange(get, 'bucketExpirationDays'),
     localRedisPort: parseIntInRange(get, 'localRedisPort'),
     localMinioPort: parseIntInRange(get, 'localMinioPort'),
+    redisCluster,
+    redisShards: parseIntInRange(get, 'redisShards'),
+    redisReplicasPerShard,
+    apiPublic,
+    apiCertificateArn,
+    apiTokens: parseApiTokens(get),
+    apiMinReplicas,
+    apiMaxReplicas,
+    apiCpuTargetPercent: parseIntInRange(get, 'apiCpuTargetPercent'),
+    apiCpuMillis: parseIntInRange(get, 'apiCpuMillis'),
+    apiMemoryMb: parseIntInRange(get, 'apiMemoryMb'),
   };
 }
 

@@ -6,6 +6,8 @@ import type { RunnerMode } from './stackConfig.js';
 
 /** The worker serves /metrics, /healthz (liveness) and /readyz (readiness) here. */
 export const METRICS_PORT = 9464;
+/** The HTTP API's port (Judge0's), in its container on every target; it serves /healthz and /readyz there too. */
+export const API_PORT = 2358;
 /** The job directory worker and runner sidecar share. */
 export const SHARED_DIR = '/shared';
 /** Where the runner sidecar runs each job (memory-backed and executable where the platform allows). */
@@ -36,7 +38,7 @@ export const K8S_QUEUE_METRIC = 'redis_stream_length';
  * Variables that carry credentials. They reach the worker only as secrets (ECS `secrets` from Secrets Manager,
  * Kubernetes secretKeyRef), never as plain values; workerEnvironment refuses them.
  */
-export const SECRET_ENV_NAMES = ['REDIS_URL', 'DATABASE_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+export const SECRET_ENV_NAMES = ['REDIS_URL', 'DATABASE_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'API_TOKENS', 'CALLBACK_SIGNING_KEY'] as const;
 export type SecretEnvName = (typeof SECRET_ENV_NAMES)[number];
 
 export interface WorkerEnvInput {
@@ -52,6 +54,8 @@ export interface WorkerEnvInput {
   cloudwatchMetrics?: boolean;
   /** kubernetes mode: where the worker creates runner Jobs. */
   k8sNamespace?: string;
+  /** REDIS_URL names a node of a Redis Cluster (see redisClusterEnvironment). */
+  redisCluster?: boolean;
 }
 
 export class WorkerEnvError extends Error {
@@ -68,6 +72,7 @@ export function workerEnvironment(input: WorkerEnvInput): Record<string, string>
     METRICS_PORT: String(METRICS_PORT),
     S3_BUCKET: input.s3Bucket,
     S3_REGION: input.s3Region,
+    ...redisClusterEnvironment(input.redisCluster),
   };
   if (input.s3Endpoint) env.S3_ENDPOINT = input.s3Endpoint;
   if (input.cloudwatchMetrics) env.CLOUDWATCH_METRICS = 'true';
@@ -92,6 +97,25 @@ export function workerEnvironment(input: WorkerEnvInput): Record<string, string>
       break;
   }
   return env;
+}
+
+/**
+ * REDIS_CLUSTER=true when Redis is a cluster (the worker, the CLI and the API then use a cluster client); nothing
+ * otherwise. Every workload that gets REDIS_URL spreads this in, so none can be wired to a cluster without it.
+ */
+export function redisClusterEnvironment(redisCluster = false): Record<string, string> {
+  return redisCluster ? { REDIS_CLUSTER: 'true' } : {};
+}
+
+/** The HTTP API's plain environment on the cloud targets: where it listens and the queue it feeds. Secrets apart. */
+export function apiEnvironment(input: { redisCluster?: boolean } = {}): Record<string, string> {
+  return {
+    API_PORT: String(API_PORT),
+    API_HOST: '0.0.0.0',
+    STREAM_KEY: DEFAULT_STREAM_KEY,
+    CONSUMER_GROUP: DEFAULT_CONSUMER_GROUP,
+    ...redisClusterEnvironment(input.redisCluster),
+  };
 }
 
 /**
@@ -120,11 +144,7 @@ export function assertNoSecretsInPlainEnv(env: Record<string, unknown>, where: s
   if (leaked.length) throw new WorkerEnvError(`${where}: ${leaked.join(', ')} must be passed as secrets, not plain environment`);
 }
 
-/** A Node one-liner for container health checks: exit 0 when the worker's /healthz answers 2xx. */
-export function healthCheckCommand(path = '/healthz'): string[] {
-  return [
-    'node',
-    '-e',
-    `fetch('http://127.0.0.1:${METRICS_PORT}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-  ];
+/** A Node one-liner for container health checks: exit 0 when `path` (the worker's /healthz by default) answers 2xx. */
+export function healthCheckCommand(path = '/healthz', port = METRICS_PORT): string[] {
+  return ['node', '-e', `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`];
 }

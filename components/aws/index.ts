@@ -1,16 +1,17 @@
 // code-execution:aws:Environment — the aws target, one concern per file in this folder, each a function that
 // creates its resources as children of this component (so their URNs are the ones a single-file component had):
 //   network.ts     VPC, private subnets without a route to the internet, VPC endpoints, security groups
-//   redis.ts       ElastiCache Redis (TLS, auth token) and its REDIS_URL secret
+//   redis.ts       ElastiCache Redis (TLS, auth token; cluster mode by config) and its REDIS_URL secret
 //   database.ts    RDS PostgreSQL (encrypted, Multi-AZ by config) and its DATABASE_URL secret
 //   codeBucket.ts  the S3 code bucket (private, encrypted, TLS only, expiring)
 //   registry.ts    ECR repositories and the images pushed to them
 //   workers.ts     IAM roles, log group, ECS cluster, the Fargate service of worker + runner sidecar, autoscaling
-//   (api.ts        the HTTP API's service and load balancer: not yet, see issue 14)
-// secrets.ts is the Secrets Manager helper redis.ts and database.ts share.
+//   api.ts         the HTTP API's Fargate service, its load balancer, secrets, security groups and autoscaling
+// secrets.ts (a Secrets Manager secret) and executionRole.ts (an ECS execution role reading given secrets) are shared.
 import * as pulumi from '@pulumi/pulumi';
 import { runnerSidecarMemory } from '../runnerSizing.js';
 import { DEFAULTS } from '../stackConfig.js';
+import { createApi, validateApiArgs } from './api.js';
 import { createCodeBucket } from './codeBucket.js';
 import { createDatabase } from './database.js';
 import { createNetwork, privateSubnetCidrs } from './network.js';
@@ -50,6 +51,23 @@ export interface AwsEnvironmentArgs {
   readonly bucketExpirationDays?: number;
   /** The VPC's address range. Defaults to 10.40.0.0/16 (two /20 private subnets are cut from its start). */
   readonly vpcCidr?: string;
+  /** ElastiCache cluster mode with these shards and replicas per shard. Default to false, 3 and 1. */
+  readonly redisCluster?: boolean;
+  readonly redisShards?: number;
+  readonly redisReplicasPerShard?: number;
+  /** An internet-facing API load balancer (needs apiCertificateArn). Defaults to false: internal to the VPC. */
+  readonly apiPublic?: boolean;
+  /** The ACM certificate of the API's HTTPS listener. Defaults to none: plain HTTP on 80, internal only. */
+  readonly apiCertificateArn?: string;
+  /** The API's tokens, comma separated (a secret). Defaults to one generated (read it from the apiTokensSecretArn secret). */
+  readonly apiTokens?: pulumi.Input<string>;
+  /** API tasks the CPU autoscaler keeps between, and its target. Default to 2, 10 and 60 %. */
+  readonly apiMinReplicas?: number;
+  readonly apiMaxReplicas?: number;
+  readonly apiCpuTargetPercent?: number;
+  /** The API container's millicores and MB. Default to 250 and 512. */
+  readonly apiCpuMillis?: number;
+  readonly apiMemoryMb?: number;
 }
 
 export class AwsEnvironment extends pulumi.ComponentResource {
@@ -73,6 +91,16 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       dbStorageGb: DEFAULTS.dbStorageGb,
       logRetentionDays: DEFAULTS.logRetentionDays,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      redisCluster: DEFAULTS.redisCluster,
+      redisShards: DEFAULTS.redisShards,
+      redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
+      apiPublic: DEFAULTS.apiPublic,
+      apiCertificateArn: DEFAULTS.apiCertificateArn,
+      apiMinReplicas: DEFAULTS.apiMinReplicas,
+      apiMaxReplicas: DEFAULTS.apiMaxReplicas,
+      apiCpuTargetPercent: DEFAULTS.apiCpuTargetPercent,
+      apiCpuMillis: DEFAULTS.apiCpuMillis,
+      apiMemoryMb: DEFAULTS.apiMemoryMb,
       ephemeralStorageGb: 21,
       vpcCidr: '10.40.0.0/16',
       ...args,
@@ -91,13 +119,27 @@ export class AwsEnvironment extends pulumi.ComponentResource {
     if (a.runnerMemoryMb < runnerNeed.minimumMb) {
       throw new Error(`AwsEnvironment ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${runnerNeed.explanation}`);
     }
+    const api = {
+      public: a.apiPublic,
+      certificateArn: a.apiCertificateArn,
+      minReplicas: a.apiMinReplicas,
+      maxReplicas: a.apiMaxReplicas,
+    };
+    validateApiArgs(`AwsEnvironment ${name}`, api);
     const tags = { 'code-execution:stack': pulumi.getStack() };
 
-    const network = createNetwork(name, { region: a.region, vpcCidr: a.vpcCidr, tags }, this);
+    const network = createNetwork(name, { region: a.region, vpcCidr: a.vpcCidr, publicSubnets: a.apiPublic, tags }, this);
     const { subnetIds, securityGroups } = network;
     const redis = createRedis(
       name,
-      { nodeType: a.redisNodeType, multiAz: a.multiAz, subnetIds, securityGroupId: securityGroups.redis.id, tags },
+      {
+        nodeType: a.redisNodeType,
+        multiAz: a.multiAz,
+        cluster: a.redisCluster ? { shards: a.redisShards, replicasPerShard: a.redisReplicasPerShard } : undefined,
+        subnetIds,
+        securityGroupId: securityGroups.redis.id,
+        tags,
+      },
       this,
     );
     const database = createDatabase(
@@ -121,6 +163,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
         runnerMemoryMb: a.runnerMemoryMb,
         ephemeralStorageGb: a.ephemeralStorageGb,
         logRetentionDays: a.logRetentionDays,
+        redisCluster: a.redisCluster,
         images,
         subnetIds,
         securityGroupId: securityGroups.worker.id,
@@ -131,7 +174,30 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       },
       this,
     );
-    // The HTTP API (its own service behind a load balancer) will be created here, from ./api.ts (issue 14).
+    const httpApi = createApi(
+      name,
+      {
+        ...api,
+        region: a.region,
+        cpuTargetPercent: a.apiCpuTargetPercent,
+        cpuMillis: a.apiCpuMillis,
+        memoryMb: a.apiMemoryMb,
+        tokens: a.apiTokens,
+        redisCluster: a.redisCluster,
+        logRetentionDays: a.logRetentionDays,
+        image: images.workerImage,
+        vpc: network.vpc,
+        vpcCidr: a.vpcCidr,
+        subnetIds,
+        loadBalancerSubnetIds: a.apiPublic ? network.publicSubnetIds : subnetIds,
+        securityGroups,
+        s3PrefixListId: network.s3PrefixListId,
+        cluster: workers.cluster,
+        redisUrlSecret: redis.urlSecret,
+        tags,
+      },
+      this,
+    );
 
     const { taskSize } = workers;
     this.outputs = {
@@ -139,7 +205,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       cluster: workers.cluster.name,
       service: workers.service.name,
       bucket: bucket.bucket,
-      redisEndpoint: redis.replicationGroup.primaryEndpointAddress,
+      redisEndpoint: redis.endpoint,
       databaseEndpoint: database.instance.address,
       redisUrlSecretArn: redis.urlSecret.arn,
       databaseUrlSecretArn: database.urlSecret.arn,
@@ -147,6 +213,10 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       workerImage: images.workerImage,
       runnerImage: images.runnerImage,
       taskSize: pulumi.output(`${taskSize.cpu} CPU units, ${taskSize.memory} MB`),
+      apiService: httpApi.service.name,
+      // Internal by default: reachable from the VPC (or over peering / VPN), like Redis.
+      apiUrl: httpApi.url,
+      apiTokensSecretArn: httpApi.tokensSecret.arn,
       // Redis is private to the VPC: producers run inside it (or reach it over a VPN / peering).
       submitJob: pulumi.interpolate`from a host in the VPC: REDIS_URL="$(aws secretsmanager get-secret-value --region ${a.region} --secret-id ${redis.urlSecret.arn} --query SecretString --output text)" npx code-exec submit examples/hello.py`,
     };

@@ -1,5 +1,7 @@
-// The aws target's queue: ElastiCache Redis (single node, or a replica with automatic failover by config), TLS in
-// transit, encrypted at rest, a generated auth token, in the private subnets; its rediss:// URL as a secret.
+// The aws target's queue: ElastiCache Redis (single node, or a replica with automatic failover by config; or, by
+// config, cluster mode enabled: shards of a primary and replicas), TLS in transit, encrypted at rest, a generated
+// auth token, in the private subnets; its rediss:// URL as a secret (in cluster mode, of the configuration endpoint,
+// from which a cluster client discovers the shards).
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
@@ -11,6 +13,8 @@ export interface RedisArgs {
   readonly nodeType: string;
   /** A replica in a second zone with automatic failover. */
   readonly multiAz: boolean;
+  /** Cluster mode enabled, with these shards and replicas per shard; absent: one primary (and its replica by multiAz). */
+  readonly cluster?: RedisClusterShape;
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
   readonly tags: Record<string, string>;
@@ -18,8 +22,33 @@ export interface RedisArgs {
 
 export interface Redis {
   readonly replicationGroup: aws.elasticache.ReplicationGroup;
+  /** The address clients start from: the primary endpoint, or in cluster mode the configuration endpoint. */
+  readonly endpoint: pulumi.Output<string>;
   /** The Secrets Manager secret holding REDIS_URL. */
   readonly urlSecret: aws.secretsmanager.Secret;
+}
+
+export interface RedisClusterShape {
+  readonly shards: number;
+  readonly replicasPerShard: number;
+}
+
+/** The parameter group ElastiCache provides for Redis 7 with cluster-enabled yes. */
+export const CLUSTER_PARAMETER_GROUP = 'default.redis7.cluster.on';
+
+/**
+ * Cluster mode's shape: `shards` node groups of a primary and `replicasPerShard` replicas. ElastiCache requires
+ * automatic failover in cluster mode; Multi-AZ (replicas placed in other zones) needs a replica to place.
+ */
+export function clusterTopology(shape: RedisClusterShape, multiAz: boolean) {
+  return {
+    clusterMode: 'enabled',
+    parameterGroupName: CLUSTER_PARAMETER_GROUP,
+    numNodeGroups: shape.shards,
+    replicasPerNodeGroup: shape.replicasPerShard,
+    automaticFailoverEnabled: true,
+    multiAzEnabled: multiAz && shape.replicasPerShard > 0,
+  };
 }
 
 /** The replication group's shape: one node, or a primary and a replica in another zone that takes over. */
@@ -45,7 +74,7 @@ export function createRedis(name: string, args: RedisArgs, parent: pulumi.Resour
       engineVersion: '7.1',
       nodeType: args.nodeType,
       port: REDIS_PORT,
-      ...replicationTopology(args.multiAz),
+      ...(args.cluster ? clusterTopology(args.cluster, args.multiAz) : replicationTopology(args.multiAz)),
       transitEncryptionEnabled: true,
       atRestEncryptionEnabled: true,
       authToken: token.result,
@@ -57,15 +86,16 @@ export function createRedis(name: string, args: RedisArgs, parent: pulumi.Resour
     },
     child,
   );
+  const endpoint = args.cluster ? replicationGroup.configurationEndpointAddress : replicationGroup.primaryEndpointAddress;
   const urlSecret = createSecret(
     name,
     'redis-url',
     {
-      description: 'REDIS_URL of the code-execution workers (ElastiCache, TLS, auth token)',
-      value: pulumi.all([token.result, replicationGroup.primaryEndpointAddress]).apply(([t, host]) => elasticacheRedisUrl(t, host)),
+      description: 'REDIS_URL of the code-execution workers and API (ElastiCache, TLS, auth token)',
+      value: pulumi.all([token.result, endpoint]).apply(([t, host]) => elasticacheRedisUrl(t, host)),
       tags: args.tags,
     },
     parent,
   );
-  return { replicationGroup, urlSecret };
+  return { replicationGroup, endpoint, urlSecret };
 }

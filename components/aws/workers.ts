@@ -3,10 +3,11 @@
 // the queue depth the workers publish (CodeExecution/QueueDepth).
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { ecsTasksAssumeRolePolicy, executionRoleSecretsPolicy, taskRolePolicy } from '../awsPolicies.js';
+import { ecsTasksAssumeRolePolicy, taskRolePolicy } from '../awsPolicies.js';
 import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, fargateTaskSize } from '../ecsContainers.js';
 import type { Images } from '../images.js';
 import { QUEUE_DEPTH_METRIC, workerEnvironment } from '../workerEnv.js';
+import { createExecutionRole } from './executionRole.js';
 
 export interface WorkersArgs {
   readonly region: string;
@@ -24,6 +25,8 @@ export interface WorkersArgs {
   /** Fargate ephemeral storage of the task in GB. */
   readonly ephemeralStorageGb: number;
   readonly logRetentionDays: number;
+  /** Redis is a cluster (REDIS_CLUSTER=true). Defaults to false. */
+  readonly redisCluster?: boolean;
   /** The image references the task runs (Images' outputs). */
   readonly images: Pick<Images, 'workerImage' | 'runnerImage'>;
   readonly subnetIds: pulumi.Input<string>[];
@@ -66,21 +69,8 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
   const taskSize = workerTaskSize(args);
 
   // --- IAM: the execution role (pull, logs, secrets) and the task role (the worker's own permissions) ------------
+  const executionRole = createExecutionRole(name, [args.redisUrlSecret, args.databaseUrlSecret], tags, parent);
   const assumeRolePolicy = JSON.stringify(ecsTasksAssumeRolePolicy());
-  const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, child);
-  new aws.iam.RolePolicyAttachment(
-    `${name}-execution`,
-    { role: executionRole.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy' },
-    child,
-  );
-  new aws.iam.RolePolicy(
-    `${name}-execution-secrets`,
-    {
-      role: executionRole.id,
-      policy: pulumi.all([args.redisUrlSecret.arn, args.databaseUrlSecret.arn]).apply((arns) => JSON.stringify(executionRoleSecretsPolicy(arns))),
-    },
-    child,
-  );
   const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, child);
   new aws.iam.RolePolicy(`${name}-task`, { role: taskRole.id, policy: args.bucket.arn.apply((arn) => JSON.stringify(taskRolePolicy(arn))) }, child);
 
@@ -100,6 +90,7 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
             s3Bucket: bucketName,
             s3Region: args.region,
             cloudwatchMetrics: true,
+            redisCluster: args.redisCluster,
           }),
           workerSecrets: { REDIS_URL: redisUrlArn, DATABASE_URL: databaseUrlArn },
           logGroup: logGroupName,

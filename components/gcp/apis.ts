@@ -7,6 +7,8 @@ export const GCP_SERVICES = [
   'compute.googleapis.com',
   'container.googleapis.com',
   'redis.googleapis.com',
+  // Memorystore for Redis Cluster's service connection policy (cluster mode only, enabled always: it costs nothing).
+  'networkconnectivity.googleapis.com',
   'sqladmin.googleapis.com',
   'servicenetworking.googleapis.com',
   'artifactregistry.googleapis.com',

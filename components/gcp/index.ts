@@ -3,15 +3,16 @@
 //   apis.ts        the Google APIs the stack uses, enabled first
 //   network.ts     VPC, the nodes' private subnet, the private services peering
 //   cluster.ts     GKE Autopilot (private nodes) and the Kubernetes provider
-//   redis.ts       Memorystore Redis (AUTH) on the peering
+//   redis.ts       Memorystore Redis (AUTH) on the peering, or Memorystore for Redis Cluster by config
 //   database.ts    Cloud SQL PostgreSQL on a private IP only, TLS required
 //   codeBucket.ts  the GCS code bucket and the workers' read-only identity (an HMAC key for its S3 API)
 //   registry.ts    Artifact Registry and the images pushed to it
 //   workers.ts     the shared Kubernetes workload on the cluster
-//   (api.ts        the HTTP API's Deployment, Service and HPA: not yet, see issue 14)
+//   api.ts         the HTTP API on the cluster (Deployment, internal load balancer Service, HPA, NetworkPolicy)
 import * as pulumi from '@pulumi/pulumi';
 import { runnerSidecarMemory } from '../runnerSizing.js';
 import { DEFAULTS } from '../stackConfig.js';
+import { createApi } from './api.js';
 import { enableApis } from './apis.js';
 import { createCluster } from './cluster.js';
 import { createCodeBucket } from './codeBucket.js';
@@ -52,6 +53,21 @@ export interface GcpEnvironmentArgs {
   readonly dbStorageGb?: number;
   /** Defaults to 30. */
   readonly bucketExpirationDays?: number;
+  /** Memorystore for Redis Cluster with these shards and replicas per shard (at most 2). Default to false, 3 and 1. */
+  readonly redisCluster?: boolean;
+  readonly redisShards?: number;
+  readonly redisReplicasPerShard?: number;
+  /** An external load balancer for the API. Defaults to false: internal to the VPC. */
+  readonly apiPublic?: boolean;
+  /** The API's tokens, comma separated (a secret). Defaults to one generated (the apiTokens output). */
+  readonly apiTokens?: pulumi.Input<string>;
+  /** API replicas the HPA keeps between, and its CPU target. Default to 2, 10 and 60 %. */
+  readonly apiMinReplicas?: number;
+  readonly apiMaxReplicas?: number;
+  readonly apiCpuTargetPercent?: number;
+  /** The API container's millicores and MB. Default to 250 and 512. */
+  readonly apiCpuMillis?: number;
+  readonly apiMemoryMb?: number;
 }
 
 /** The stack label every resource carries (GCP label values: lower case, digits, - and _). */
@@ -79,6 +95,15 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       dbTier: DEFAULTS.dbTier,
       dbStorageGb: DEFAULTS.dbStorageGb,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      redisCluster: DEFAULTS.redisCluster,
+      redisShards: DEFAULTS.redisShards,
+      redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
+      apiPublic: DEFAULTS.apiPublic,
+      apiMinReplicas: DEFAULTS.apiMinReplicas,
+      apiMaxReplicas: DEFAULTS.apiMaxReplicas,
+      apiCpuTargetPercent: DEFAULTS.apiCpuTargetPercent,
+      apiCpuMillis: DEFAULTS.apiCpuMillis,
+      apiMemoryMb: DEFAULTS.apiMemoryMb,
       ...args,
     };
     if (!a.project) throw new Error(`GcpEnvironment ${name}: project is required (pulumi config set gcp:project <id>)`);
@@ -95,6 +120,12 @@ export class GcpEnvironment extends pulumi.ComponentResource {
     if (a.runnerMode === 'sidecar' && a.runnerMemoryMb < runnerNeed.minimumMb) {
       throw new Error(`GcpEnvironment ${name}: runnerMemoryMb (${a.runnerMemoryMb}) is below what the runner sidecar needs: ${runnerNeed.explanation}`);
     }
+    if (a.redisCluster && a.redisReplicasPerShard > 2) {
+      throw new Error(`GcpEnvironment ${name}: redisReplicasPerShard (${a.redisReplicasPerShard}) must be at most 2 for Memorystore for Redis Cluster`);
+    }
+    if (a.apiMinReplicas < 1 || a.apiMinReplicas > a.apiMaxReplicas) {
+      throw new Error(`GcpEnvironment ${name}: apiMinReplicas (${a.apiMinReplicas}) must be >= 1 and <= apiMaxReplicas (${a.apiMaxReplicas})`);
+    }
     const labels = { 'code-execution-stack': stackLabelValue(pulumi.getStack()) };
     const { project, region } = a;
 
@@ -103,7 +134,16 @@ export class GcpEnvironment extends pulumi.ComponentResource {
     const cluster = createCluster(name, { project, region, network: network.network.id, subnetwork: network.subnet.id, labels }, this);
     const redis = createRedis(
       name,
-      { project, region, memoryGb: a.redisMemoryGb, multiAz: a.multiAz, network: network.network.id, peering: network.peering, labels },
+      {
+        project,
+        region,
+        memoryGb: a.redisMemoryGb,
+        multiAz: a.multiAz,
+        cluster: a.redisCluster ? { shards: a.redisShards, replicasPerShard: a.redisReplicasPerShard } : undefined,
+        network: network.network.id,
+        peering: network.peering,
+        labels,
+      },
       this,
     );
     const database = createDatabase(
@@ -133,11 +173,31 @@ export class GcpEnvironment extends pulumi.ComponentResource {
         redisUrl: redis.url,
         databaseUrl: database.url,
         privateServicesCidr: network.privateServicesCidr,
+        redisReach: redis.reach,
+        redisCluster: a.redisCluster,
         provider: cluster.provider,
       },
       this,
     );
-    // The HTTP API (a Deployment with its Service and HPA) will be created here, from ./api.ts (issue 14).
+    const api = createApi(
+      name,
+      {
+        image: images.workerImage,
+        namespace: workload.namespace,
+        redisUrl: redis.url,
+        redisReach: redis.reach,
+        redisCluster: a.redisCluster,
+        tokens: a.apiTokens,
+        public: a.apiPublic,
+        minReplicas: a.apiMinReplicas,
+        maxReplicas: a.apiMaxReplicas,
+        cpuTargetPercent: a.apiCpuTargetPercent,
+        cpuMillis: a.apiCpuMillis,
+        memoryMb: a.apiMemoryMb,
+        provider: cluster.provider,
+      },
+      this,
+    );
 
     this.outputs = {
       project: pulumi.output(project),
@@ -146,10 +206,13 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       kubeconfig: cluster.kubeconfig,
       namespace: workload.namespace,
       bucket: code.bucket.name,
-      redisHost: redis.instance.host,
+      redisHost: redis.host,
       databasePrivateIp: database.instance.privateIpAddress,
       workerImage: images.workerImage,
       runnerImage: images.runnerImage,
+      // Internal by default: reachable from the VPC (or over peering / VPN).
+      apiUrl: api.api.url,
+      apiTokens: api.tokens,
       // Memorystore is private to the VPC: submit through a worker pod, which has REDIS_URL.
       submitJob: pulumi.interpolate`gcloud container clusters get-credentials ${cluster.cluster.name} --region ${region} --project ${project} && kubectl -n ${workload.namespace} exec -i deploy/${workload.deploymentName} -c worker -- sh -c 'cat > /tmp/hello.py && node /app/bin/code-exec.js submit /tmp/hello.py' < examples/hello.py`,
     };

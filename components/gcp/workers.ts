@@ -4,6 +4,7 @@
 import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { Images } from '../images.js';
+import type { RedisReach } from '../kubernetesSpecs.js';
 import { KubernetesWorkload } from '../kubernetesWorkload.js';
 import { GCS_S3_ENDPOINT } from './codeBucket.js';
 
@@ -30,6 +31,10 @@ export interface WorkersArgs {
   readonly databaseUrl: pulumi.Input<string>;
   /** Where Memorystore and Cloud SQL live: the only private range the workers may reach. */
   readonly privateServicesCidr: pulumi.Input<string>;
+  /** Where Redis is (its address, or the cluster's endpoints): the workers' Redis egress. Defaults to the range above. */
+  readonly redisReach?: pulumi.Input<RedisReach>;
+  /** Redis is a Memorystore cluster (REDIS_CLUSTER=true). Defaults to false. */
+  readonly redisCluster?: boolean;
   /** The cluster's Kubernetes provider. */
   readonly provider: k8s.Provider;
 }
@@ -61,6 +66,8 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
         AWS_SECRET_ACCESS_KEY: args.hmacSecret,
       },
       privateServicesCidr: args.privateServicesCidr,
+      redisReach: args.redisReach,
+      redisCluster: args.redisCluster,
     },
     { parent, providers: { kubernetes: args.provider } },
   );

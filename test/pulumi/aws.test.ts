@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const containers = (): any[] => JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions);
+const containers = (): any[] => JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker').inputs.containerDefinitions);
 const container = (name: string) => containers().find((c) => c.name === name);
 const idOf = (r: Registered) => `${r.name}-id`;
 
@@ -28,7 +28,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
 
   describe('the Fargate task definition', () => {
     it('is Fargate, awsvpc, sized to hold both containers, with the task volumes', () => {
-      const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
+      const td = run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker');
       expect(td.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '2048', memory: '4096' });
       expect(td.inputs.volumes.map((v: { name: string }) => v.name).sort()).toEqual(['runner-tmp', 'runner-workspace', 'shared', 'worker-tmp']);
       expect(containers().map((c) => c.name)).toEqual(['worker', 'runner', 'volume-permissions']);
@@ -69,7 +69,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
       expect(mount(container('runner'), 'shared')?.containerPath).toBe('/shared');
       expect(mount(container('runner'), 'runner-workspace')?.containerPath).toBe('/workspace');
       expect(mount(container('worker'), 'runner-workspace')).toBeUndefined();
-      expect(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions).not.toContain('scratch');
+      expect(run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker').inputs.containerDefinitions).not.toContain('scratch');
     });
 
     it('no container is privileged; all have a read-only root; the worker is non-root with every capability dropped', () => {
@@ -130,7 +130,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
 
   describe('network', () => {
     it('the service runs in the private subnets without public IPs', () => {
-      const service = run.one('aws:ecs/service:Service');
+      const service = run.one('aws:ecs/service:Service', '-workers');
       const subnets = run.all('aws:ec2/subnet:Subnet');
       expect(subnets).toHaveLength(2);
       for (const s of subnets) expect(s.inputs.mapPublicIpOnLaunch).toBe(false);
@@ -156,21 +156,25 @@ describe('Pulumi.aws.yaml under mocks', () => {
         expect(g.inputs.ingress ?? [], g.name).toEqual([]);
         expect(g.inputs.egress ?? [], g.name).toEqual([]);
       }
-      const egress = run.all('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule');
-      expect(egress.every((r) => r.inputs.securityGroupId === 'code-execution-worker-id')).toBe(true);
+      const allEgress = run.all('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule');
+      // Only the workers, the API tasks and the API's load balancer send anything (apiSecurityGroupRules for the last two).
+      expect([...new Set(allEgress.map((r) => r.inputs.securityGroupId))].sort()).toEqual(['code-execution-alb-id', 'code-execution-api-id', 'code-execution-worker-id']);
+      const egress = allEgress.filter((r) => r.inputs.securityGroupId === 'code-execution-worker-id');
       expect(egress.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId]).sort()).toEqual([
         [443, 443, 'code-execution-endpoints-id'],
         [443, 443, 'pl-63a5400a'],
         [5432, 5432, 'code-execution-database-id'],
         [6379, 6379, 'code-execution-redis-id'],
       ]);
-      for (const r of [...egress, ...run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule')]) {
-        expect(r.inputs.cidrIpv4, r.name).toBeUndefined();
+      const allIngress = run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule');
+      for (const r of [...allEgress, ...allIngress]) {
+        // Only the load balancer admits an address range (the VPC's, the API being internal by default).
+        if (r.inputs.securityGroupId !== 'code-execution-alb-id') expect(r.inputs.cidrIpv4, r.name).toBeUndefined();
         expect(r.inputs.ipProtocol, r.name).toBe('tcp');
       }
-      const ingress = run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule');
-      expect(ingress.every((r) => r.inputs.referencedSecurityGroupId === 'code-execution-worker-id')).toBe(true);
-      expect(ingress.map((r) => r.inputs.securityGroupId)).not.toContain('code-execution-worker-id');
+      const ingress = allIngress.filter((r) => r.inputs.referencedSecurityGroupId === 'code-execution-worker-id');
+      expect(ingress.map((r) => r.inputs.securityGroupId).sort()).toEqual(['code-execution-database-id', 'code-execution-endpoints-id', 'code-execution-redis-id']);
+      expect(allIngress.map((r) => r.inputs.securityGroupId)).not.toContain('code-execution-worker-id');
     });
   });
 
@@ -227,13 +231,13 @@ describe('Pulumi.aws.yaml under mocks', () => {
       expect(actions).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
       expect(policy.Statement[0].Resource).toBe(`arn:aws:s3:::code-execution-code-7f3a9c1/*`);
       expect(policy.Statement[1].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CodeExecution' } });
-      const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
+      const td = run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker');
       expect(td.inputs.taskRoleArn).toContain('code-execution-task');
       expect(td.inputs.executionRoleArn).toContain('code-execution-execution');
     });
 
     it('the execution role reads only the two injected secrets', () => {
-      const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', '-execution-secrets').inputs.policy);
+      const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', 'code-execution-execution-secrets').inputs.policy);
       expect(policy.Statement).toHaveLength(1);
       expect(policy.Statement[0].Action).toEqual(['secretsmanager:GetSecretValue']);
       expect(policy.Statement[0].Resource).toHaveLength(2);
@@ -244,20 +248,20 @@ describe('Pulumi.aws.yaml under mocks', () => {
     });
 
     it('a log group with retention', () => {
-      expect(run.one('aws:cloudwatch/logGroup:LogGroup').inputs.retentionInDays).toBe(Number(file['code-execution:logRetentionDays']));
+      expect(run.one('aws:cloudwatch/logGroup:LogGroup', '-workers').inputs.retentionInDays).toBe(Number(file['code-execution:logRetentionDays']));
     });
   });
 
   describe('autoscaling', () => {
     it('2-50 tasks by target tracking on CodeExecution/QueueDepth, target 10, cooldowns 60 s in / 30 s out', () => {
-      expect(run.one('aws:appautoscaling/target:Target').inputs).toMatchObject({
+      expect(run.one('aws:appautoscaling/target:Target', '-workers').inputs).toMatchObject({
         serviceNamespace: 'ecs',
         scalableDimension: 'ecs:service:DesiredCount',
         resourceId: 'service/code-execution/code-execution-workers',
         minCapacity: 2,
         maxCapacity: 50,
       });
-      expect(run.one('aws:appautoscaling/policy:Policy').inputs).toMatchObject({
+      expect(run.one('aws:appautoscaling/policy:Policy', '-queue-depth').inputs).toMatchObject({
         policyType: 'TargetTrackingScaling',
         targetTrackingScalingPolicyConfiguration: {
           targetValue: 10,

@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const podSpec = (): any => run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
+const podSpec = (): any => run.one('kubernetes:apps/v1:Deployment', '-workers').inputs.spec.template.spec;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const envOf = (container: any): Record<string, any> => Object.fromEntries(container.env.map((e: { name: string }) => [e.name, e]));
 
@@ -165,7 +165,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
     });
 
     it('Redis and database URLs live in a Secret and reach the worker by secretKeyRef, never as values', () => {
-      const secret = run.one('kubernetes:core/v1:Secret');
+      const secret = run.one('kubernetes:core/v1:Secret', '-workload-credentials');
       expect(isSecret(secret.inputs.stringData)).toBe(true);
       const data = reveal(secret.inputs.stringData);
       expect(data).toEqual({
@@ -178,7 +178,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       for (const key of Object.keys(data)) {
         expect(env[key], key).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'code-execution-credentials', key } } });
       }
-      expect(JSON.stringify(run.one('kubernetes:apps/v1:Deployment').inputs)).not.toMatch(/memorystore-auth-string|generated-|mock-hmac-secret/);
+      expect(JSON.stringify(run.one('kubernetes:apps/v1:Deployment', '-workers').inputs)).not.toMatch(/memorystore-auth-string|generated-|mock-hmac-secret/);
     });
 
     it("the worker's plain environment: sidecar mode, GCS through its S3 API, concurrency", () => {
@@ -195,7 +195,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
 
     it('PodDisruptionBudget, and an autoscaling/v2 HPA on redis_stream_length (average 10, 2-50)', () => {
       expect(run.one('kubernetes:policy/v1:PodDisruptionBudget').inputs.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } } });
-      expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({
+      expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler', '-workers').inputs.spec).toMatchObject({
         scaleTargetRef: { kind: 'Deployment', name: 'code-execution-workers' },
         minReplicas: 2,
         maxReplicas: 50,
@@ -203,7 +203,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       });
     });
 
-    it('NetworkPolicy: runner pods denied all ingress and egress; workers limited, Redis/SQL only in the private range', () => {
+    it('NetworkPolicy: runner pods denied all ingress and egress; workers limited, Redis only at its address, SQL only in the private range', () => {
       const policies = run.all('kubernetes:networking.k8s.io/v1:NetworkPolicy');
       const runner = policies.find((p) => p.name.endsWith('runner-deny-all'))!;
       expect(runner.inputs.spec).toEqual({
@@ -214,7 +214,9 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       });
       const worker = policies.find((p) => p.name.endsWith('worker-egress'))!;
       expect(worker.inputs.spec.egress.filter((r: { to?: unknown }) => r.to)).toHaveLength(2);
-      expect(worker.inputs.spec.egress[1].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
+      // Redis only at Memorystore's address and port; PostgreSQL only in the private services range.
+      expect(worker.inputs.spec.egress[1]).toEqual({ to: [{ ipBlock: { cidr: '10.60.0.3/32' } }], ports: [{ port: 6379, protocol: 'TCP' }] });
+      expect(worker.inputs.spec.egress[2].to).toEqual([{ ipBlock: { cidr: '10.60.0.0/16' } }]);
     });
 
     it('sidecar mode needs no API access: no ServiceAccount, Role or token', () => {

@@ -31,7 +31,7 @@ describe('Pulumi.gcp.yaml with runnerMode kubernetes, under mocks', () => {
   });
 
   it('the worker runs alone with that ServiceAccount, RUNNER_MODE=kubernetes, the runner image and the namespace', () => {
-    const spec = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
+    const spec = run.one('kubernetes:apps/v1:Deployment', '-workers').inputs.spec.template.spec;
     expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker']);
     expect(spec).toMatchObject({ serviceAccountName: 'code-execution-worker', automountServiceAccountToken: true });
     const env = Object.fromEntries(spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));

@@ -83,10 +83,10 @@ describe('the config rules apply the table', () => {
 describe('the environment components default to the table', () => {
   it('AwsEnvironment', async () => {
     const run = await capture(() => new AwsEnvironment('defaults', { region: 'us-east-1' }));
-    expect(run.one('aws:ecs/service:Service').inputs.desiredCount).toBe(DEFAULTS.minWorkers);
-    expect(run.one('aws:appautoscaling/target:Target').inputs).toMatchObject({ minCapacity: DEFAULTS.minWorkers, maxCapacity: DEFAULTS.maxWorkers });
-    expect(run.one('aws:appautoscaling/policy:Policy').inputs.targetTrackingScalingPolicyConfiguration.targetValue).toBe(DEFAULTS.queueDepthTarget);
-    const taskDefinition = run.one('aws:ecs/taskDefinition:TaskDefinition').inputs;
+    expect(run.one('aws:ecs/service:Service', 'defaults-workers').inputs.desiredCount).toBe(DEFAULTS.minWorkers);
+    expect(run.one('aws:appautoscaling/target:Target', 'defaults-workers').inputs).toMatchObject({ minCapacity: DEFAULTS.minWorkers, maxCapacity: DEFAULTS.maxWorkers });
+    expect(run.one('aws:appautoscaling/policy:Policy', 'defaults-queue-depth').inputs.targetTrackingScalingPolicyConfiguration.targetValue).toBe(DEFAULTS.queueDepthTarget);
+    const taskDefinition = run.one('aws:ecs/taskDefinition:TaskDefinition', 'defaults-worker').inputs;
     const [worker, runner] = JSON.parse(taskDefinition.containerDefinitions);
     expect([worker.cpu, worker.memory, runner.memory]).toEqual([cpuUnits(DEFAULTS.workerCpuMillis), DEFAULTS.workerMemoryMb, DEFAULTS.runnerMemoryMb]);
     // The runner reserves no CPU of its own; the task is sized to hold both containers' CPU.
@@ -102,18 +102,18 @@ describe('the environment components default to the table', () => {
       allocatedStorage: DEFAULTS.dbStorageGb,
       multiAz: DEFAULTS.multiAz,
     });
-    expect(run.one('aws:cloudwatch/logGroup:LogGroup').inputs.retentionInDays).toBe(DEFAULTS.logRetentionDays);
+    expect(run.one('aws:cloudwatch/logGroup:LogGroup', 'defaults-workers').inputs.retentionInDays).toBe(DEFAULTS.logRetentionDays);
     expect(run.one('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration').inputs.rules[0].expiration.days).toBe(DEFAULTS.bucketExpirationDays);
   });
 
   it('GcpEnvironment', async () => {
     const run = await capture(() => new GcpEnvironment('defaults', { project: 'proj-123456', region: 'us-central1' }));
-    expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({
+    expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler', 'defaults-workload-workers').inputs.spec).toMatchObject({
       minReplicas: DEFAULTS.minWorkers,
       maxReplicas: DEFAULTS.maxWorkers,
       metrics: [{ external: { target: { averageValue: String(DEFAULTS.queueDepthTarget) } } }],
     });
-    const spec = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
+    const spec = run.one('kubernetes:apps/v1:Deployment', 'defaults-workload-workers').inputs.spec.template.spec;
     expect(spec.containers[0].resources.limits).toEqual({ cpu: `${DEFAULTS.workerCpuMillis}m`, memory: `${DEFAULTS.workerMemoryMb}Mi` });
     expect(spec.containers[1].resources.limits).toEqual({ cpu: `${DEFAULTS.runnerCpuMillis}m`, memory: `${DEFAULTS.runnerMemoryMb}Mi` });
     expect(spec.volumes).toContainEqual({ name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: `${DEFAULTS.workspaceSizeMb}Mi` } });
