@@ -101,6 +101,8 @@ interface Attached {
   started: boolean;
 }
 
+const ENGINE_LOST = 'lost the Docker engine while the runner container ran';
+
 export class DockerTransport implements RunnerTransport {
   readonly mode = 'docker' as const;
   readonly docker: Docker;
@@ -205,7 +207,10 @@ export class DockerTransport implements RunnerTransport {
       const waited = await Promise.race([
         // The result line is the runner's last word: read it then, not after the engine reports the exit.
         output.complete.then(() => 'result' as const),
-        container.wait() as Promise<{ StatusCode: number }>,
+        // Its request can fail outright too (EPIPE, ECONNRESET) when the connection drops before it is written.
+        (container.wait() as Promise<{ StatusCode: number }>).catch((err: Error) => {
+          throw new TransportError(`${ENGINE_LOST}: ${err.message}`);
+        }),
         // wait() never settles when the engine's connection drops mid-request (docker-modem ignores a response
         // cut short): once the attach stream is over, the engine is asked directly, and not answering fails.
         ended.then(() => this.exitStatus(container, () => waiting)),
@@ -236,7 +241,7 @@ export class DockerTransport implements RunnerTransport {
       try {
         state = (await container.inspect()).State;
       } catch (err) {
-        throw new TransportError(`lost the Docker engine while the runner container ran: ${(err as Error).message}`);
+        throw new TransportError(`${ENGINE_LOST}: ${(err as Error).message}`);
       }
       if (!state.Running) return { StatusCode: state.ExitCode };
       // The runner closed its output but lives on: poll until it stops or the job's deadline.
