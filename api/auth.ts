@@ -2,7 +2,7 @@
 // reduced to an owner key that scopes job ids and the rate limit. The limit lives in Redis so every replica
 // counts the same requests.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../worker/redisConnection.js';
 import { apiRateKey } from '../worker/keys.js';
 
 /** The owner key of requests without a token on an open API. */
@@ -52,7 +52,7 @@ const WINDOW_MS = 60_000;
 /** A fixed one-minute window per owner: INCR and its expiry in one script. */
 export class RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly perMinute: number,
   ) {}
 

@@ -1,13 +1,14 @@
 // Callback delivery, by the API tier so workers need no egress. A job queued with a callback also gets an entry
-// on API_CALLBACKS_STREAM; each replica claims entries through a consumer group, watches the claimed jobs'
-// result announcements in one blocking XREAD (woken by its own stream when it claims more: nothing is polled),
-// and delivers each result: our signed POST (retried with backoff on any failure) or Judge0's PUT (retried on
+// on API_CALLBACKS_STREAM; each replica claims entries through a consumer group, watches for the claimed jobs'
+// results on the results feed (one blocking XREAD on one key, which a Redis Cluster allows, where a read of
+// every job's own announcement would span hash slots; a job whose result was stored before it was claimed is
+// found by looking), and delivers each result: our signed POST (retried with backoff on any failure) or Judge0's PUT (retried on
 // network errors only, as Judge0 does).
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, resultEventsKey } from '../worker/keys.js';
+import type { RedisClient } from '../worker/redisConnection.js';
+import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, RESULTS_FEED_KEY } from '../worker/keys.js';
 import type { Logger } from '../worker/logger.js';
-import { getResult } from '../worker/resultStore.js';
+import { getResult, resultExists } from '../worker/resultStore.js';
 import { signatureHeader } from './callbackSignature.js';
 import { sendCallback } from './callbackRequest.js';
 import type { ApiConfig } from './config.js';
@@ -16,6 +17,9 @@ import { DEFAULT_FIELDS, pickFields, submissionView } from './judge0Format.js';
 
 type Entries = [string, [string, string[]][]][] | null;
 
+/** How often watched jobs are looked up directly, in case the capped feed dropped their announcement unread. */
+const FEED_SWEEP_MS = 30_000;
+
 export interface CallbackEvents {
   delivered?(jobId: string, status: number): void;
   failed?(jobId: string, reason: string): void;
@@ -23,21 +27,22 @@ export interface CallbackEvents {
 
 export class CallbackDispatcher {
   private readonly consumer = `api-${randomUUID()}`;
-  private readonly wakeKey = `code-execution:api:callback-wake:${this.consumer}`;
   /** Claimed jobs waiting for their result: job id → callback stream entry id. */
   private readonly watched = new Map<string, string>();
   private closing = false;
   private loops: Promise<void>[] = [];
-  private readonly claimConn: Redis;
+  private readonly claimConn: RedisClient;
   /** A live replica reads at least this often: well inside the idle time after which it would count as gone. */
   private readonly readBlockMs: number;
-  private readonly watchConn: Redis;
+  private readonly watchConn: RedisClient;
   /** Deliveries in flight, at most CALLBACK_CONCURRENCY, and the ones waiting for a slot. */
   private delivering = 0;
   private readonly waitingForSlot: (() => void)[] = [];
+  /** The results feed read up to here; set before anything is claimed, so no result stored after a claim is missed. */
+  private feedCursor = '0-0';
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly jobs: JobService,
     private readonly config: ApiConfig,
     private readonly secretFor: (owner: string) => string,
@@ -55,6 +60,8 @@ export class CallbackDispatcher {
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
+    const [last] = await this.redis.xrevrange(RESULTS_FEED_KEY, '+', '-', 'COUNT', 1);
+    if (last) this.feedCursor = last[0];
     this.loops = [this.claimLoop(), this.watchLoop()];
   }
 
@@ -71,10 +78,10 @@ export class CallbackDispatcher {
       if (c.name === this.consumer || Number(c.idle) < this.config.callbackOrphanIdleMs) continue;
       const pending = (await this.redis.xpending(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, '-', '+', 1000, String(c.name))) as [string][];
       if (pending.length) {
-        const claimed = (await this.redis.xclaim(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, this.consumer, 0, ...pending.map((p) => p[0]))) as [string, string[]][];
+        const claimed = (await this.redis.call('XCLAIM', API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, this.consumer, 0, ...pending.map((p) => p[0]))) as [string, string[]][];
         for (const [entryId, fields] of claimed) {
           const jobId = fields[fields.indexOf('job') + 1];
-          if (jobId) this.watched.set(jobId, entryId);
+          if (jobId) await this.watch(jobId, entryId);
         }
         adopted += claimed.length;
         this.log.info('callbacks adopted from a stopped replica', { from: c.name, count: claimed.length });
@@ -94,35 +101,44 @@ export class CallbackDispatcher {
         const entries = reply?.[0]?.[1] ?? [];
         for (const [entryId, fields] of entries) {
           const jobId = fields[fields.indexOf('job') + 1];
-          if (jobId) this.watched.set(jobId, entryId);
+          if (jobId) await this.watch(jobId, entryId);
           else await this.redis.xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId);
         }
-        // The watch loop blocks on the jobs it knew: wake it to include the new ones.
-        if (entries.length) this.log.debug('callbacks claimed', { count: entries.length });
-        if (entries.length || adopted) await this.redis.xadd(this.wakeKey, 'MAXLEN', '1', '*', 'claimed', String(entries.length));
+        if (entries.length || adopted) this.log.debug('callbacks claimed', { count: entries.length, adopted });
       } catch (err) {
         if (!this.closing) this.log.warn('callback claim failed', { error: (err as Error).message });
       }
     }
   }
 
+  /** Watches a claimed job: delivered when its result is announced, or now when it is stored already. */
+  private async watch(jobId: string, entryId: string): Promise<void> {
+    this.watched.set(jobId, entryId);
+    if (await resultExists(this.redis, jobId)) this.take(jobId);
+  }
+
+  /** Delivers a watched job's callback once, whichever of the feed or a look finds its result first. */
+  private take(jobId: string): void {
+    const entryId = this.watched.get(jobId);
+    if (!entryId) return;
+    this.watched.delete(jobId);
+    void this.deliver(jobId, entryId);
+  }
+
   private async watchLoop(): Promise<void> {
-    let wakeCursor = '$';
+    let lastSweep = Date.now();
     while (!this.closing) {
       try {
-        const jobs = [...this.watched.keys()];
-        const keys = [this.wakeKey, ...jobs.map(resultEventsKey)];
-        const ids = [wakeCursor, ...jobs.map(() => '0-0')];
-        const reply = (await this.watchConn.xread('BLOCK', 30_000, 'STREAMS', ...keys, ...ids)) as Entries;
-        for (const [key, entries] of reply ?? []) {
-          if (key === this.wakeKey) {
-            wakeCursor = entries[entries.length - 1][0];
-            continue;
-          }
-          const jobId = jobs[keys.indexOf(key) - 1];
-          const entryId = this.watched.get(jobId);
-          this.watched.delete(jobId);
-          if (entryId) void this.deliver(jobId, entryId);
+        const reply = (await this.watchConn.xread('COUNT', 1000, 'BLOCK', this.readBlockMs, 'STREAMS', RESULTS_FEED_KEY, this.feedCursor)) as Entries;
+        for (const [entryId, fields] of reply?.[0]?.[1] ?? []) {
+          this.feedCursor = entryId;
+          const jobId = fields[fields.indexOf('job') + 1];
+          if (jobId && this.watched.has(jobId)) this.take(jobId);
+        }
+        // The feed is capped: a replica that fell that far behind looks for its jobs' results instead.
+        if (Date.now() - lastSweep > FEED_SWEEP_MS) {
+          lastSweep = Date.now();
+          for (const jobId of [...this.watched.keys()]) if (await resultExists(this.redis, jobId)) this.take(jobId);
         }
       } catch (err) {
         if (!this.closing) this.log.warn('callback watch failed', { error: (err as Error).message });
@@ -196,6 +212,5 @@ export class CallbackDispatcher {
     this.claimConn.disconnect();
     this.watchConn.disconnect();
     await Promise.allSettled(this.loops);
-    await this.redis.del(this.wakeKey).catch(() => {});
   }
 }

@@ -9,6 +9,7 @@ const envSchema = z.object({
   API_PORT: int(0).max(65535, 'must be a port number (0: any free port)').default(2358),
   API_HOST: z.string().min(1).default('0.0.0.0'),
   REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
+  REDIS_CLUSTER: bool.default('false'),
   STREAM_KEY: z.string().min(1).default(DEFAULT_STREAM_KEY),
   CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
   API_TOKENS: optional(z.string()),
@@ -33,6 +34,8 @@ export interface ApiConfig {
   port: number;
   host: string;
   redisUrl: string;
+  /** REDIS_URL is a node (or the configuration endpoint) of a Redis Cluster. */
+  redisCluster: boolean;
   streamKey: string;
   consumerGroup: string;
   /** Accepted tokens; empty: the API is open (as Judge0 is by default). */
@@ -94,6 +97,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     port: e.API_PORT,
     host: e.API_HOST,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER === 'true',
     streamKey: e.STREAM_KEY,
     consumerGroup: e.CONSUMER_GROUP,
     tokens,

@@ -1,6 +1,6 @@
-// What every route module gets: the config, the job service, Redis for plain commands, the log, and the
+// What every route module gets: the config, the job service, RedisClient for plain commands, the log, and the
 // language catalogue. Routes never block on this connection (waits take a connection of their own).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../worker/redisConnection.js';
 import type { Logger } from '../worker/logger.js';
 import type { ApiConfig } from './config.js';
 import type { JobService } from './jobs.js';
@@ -22,13 +22,13 @@ declare module 'fastify' {
 export interface ApiContext {
   config: ApiConfig;
   jobs: JobService;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   /** The callback signing secret of an owner. */
   callbackSecret(owner: string): string;
   languages(): Promise<LanguageEntry[]>;
 }
 
-export function languagesFrom(redis: Redis): () => Promise<LanguageEntry[]> {
+export function languagesFrom(redis: RedisClient): () => Promise<LanguageEntry[]> {
   return () => languageCatalogue(redis);
 }

@@ -2,7 +2,7 @@
 // caps), map a client's id to an internal job id scoped by its token, queue it with XADD, and read its state
 // from the result store and the job-starts stream. Nothing here runs code.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../worker/redisConnection.js';
 import { jobSchema, JobRejected, parseJob, precheckJob, type Job } from '../runner/protocol/job.js';
 import type { JobResult } from '../runner/protocol/result.js';
 import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey } from '../worker/keys.js';
@@ -72,23 +72,10 @@ export class IdTaken extends Error {
   }
 }
 
-// One round trip for a whole submission (one job or a batch), all or none: every id is checked before any is
-// set, so a job is queued only with its id mapping and record, never twice for one id, and a batch with one id
-// in use queues nothing. KEYS: the stream, the callbacks stream, then per job its id key and record key; ARGV:
-// the TTL, then per job its id, record, job and whether it has a callback. Answers 0, or the 1-based index of the
-// first job whose id is taken. (Many keys in one script: fine on one Redis node, which is what we run.)
-const SUBMIT = `
-local n = (#KEYS - 2) / 2
-for i = 1, n do
-  if redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then return i end
-end
-for i = 1, n do
-  local a = 1 + 4 * (i - 1)
-  redis.call('SET', KEYS[1 + 2 * i], ARGV[a + 1], 'EX', ARGV[1])
-  redis.call('SET', KEYS[2 + 2 * i], ARGV[a + 2], 'EX', ARGV[1])
-  redis.call('XADD', KEYS[1], '*', 'job', ARGV[a + 3])
-  if ARGV[a + 4] == '1' then redis.call('XADD', KEYS[2], '*', 'job', ARGV[a + 1]) end
-end
+// Takes a client id for a job: SET NX, so the first taker wins; answers 0 when another job holds it.
+// Giving one back deletes it only while it still names that job.
+const RELEASE_ID = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /**
@@ -113,7 +100,7 @@ function problemsOf(message: string): Problem[] {
 
 export class JobService {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly config: ApiConfig,
   ) {}
 
@@ -170,12 +157,39 @@ export class JobService {
     await this.submitAll([{ job, record }]);
   }
 
-  /** Queues validated jobs, all or none: throws IdTaken (and queues nothing) when any id is already in use. */
+  /**
+   * Queues validated jobs, all or none: throws IdTaken (and queues nothing) when any id is already in use.
+   * Step by step, each command on one key, so it runs on a Redis Cluster too: the ids are taken first (and given
+   * back if one is in use or a later step fails), then the records, then the jobs in one transaction on the
+   * stream, then the callbacks. An API that dies between the steps leaves at worst a taken id or a record that
+   * expires with RESULT_TTL_SECONDS; a job is never queued without its id and record.
+   */
   async submitAll(jobs: { job: Job; record: JobRecord }[]): Promise<void> {
-    const keys = jobs.flatMap(({ job, record }) => [apiIdKey(record.owner, record.clientId), apiJobKey(job.id)]);
-    const args = jobs.flatMap(({ job, record }) => [job.id, JSON.stringify(record), JSON.stringify(job), record.callback ? '1' : '0']);
-    const taken = await this.redis.eval(SUBMIT, 2 + keys.length, this.config.streamKey, API_CALLBACKS_STREAM, ...keys, String(this.config.resultTtlSeconds), ...args);
-    if (taken !== 0) throw new IdTaken(jobs[Number(taken) - 1].record.clientId);
+    const ttl = this.config.resultTtlSeconds;
+    const idKeys = jobs.map(({ record }) => apiIdKey(record.owner, record.clientId));
+    const taken: number[] = [];
+    const giveBack = () => Promise.all(taken.map((i) => this.redis.eval(RELEASE_ID, 1, idKeys[i], jobs[i].job.id).catch(() => 0)));
+    try {
+      for (const [i, { job, record }] of jobs.entries()) {
+        if ((await this.redis.set(idKeys[i], job.id, 'EX', ttl, 'NX')) !== 'OK') {
+          await giveBack();
+          throw new IdTaken(record.clientId);
+        }
+        taken.push(i);
+      }
+      await Promise.all(jobs.map(({ job, record }) => this.redis.set(apiJobKey(job.id), JSON.stringify(record), 'EX', ttl)));
+      const queue = this.redis.multi();
+      for (const { job } of jobs) queue.xadd(this.config.streamKey, '*', 'job', JSON.stringify(job));
+      const queued = await queue.exec();
+      const failed = queued?.find(([err]) => err)?.[0];
+      if (!queued || failed) throw failed ?? new Error('the queue transaction was aborted');
+    } catch (err) {
+      if (!(err instanceof IdTaken)) await giveBack();
+      throw err;
+    }
+    for (const { job, record } of jobs) {
+      if (record.callback) await this.redis.xadd(API_CALLBACKS_STREAM, '*', 'job', job.id);
+    }
   }
 
   /** The internal id of an owner's job, or null: another owner's ids are simply not found. */
@@ -212,7 +226,7 @@ export class JobService {
   }
 
   /** A connection of its own for one blocking wait of `share`, counted against the limits; `release` disconnects it. */
-  waiter(share: string): { conn: Redis; release(): void } {
+  waiter(share: string): { conn: RedisClient; release(): void } {
     this.ensureWaiterRoom(share);
     this.waiting++;
     this.waitingOf.set(share, (this.waitingOf.get(share) ?? 0) + 1);
@@ -233,10 +247,8 @@ export class JobService {
   }
 
   /** A connection of its own that may block (not counted: the API's own long-lived readers). */
-  blockingConnection(): Redis {
-    const c = this.redis.duplicate();
-    c.on('error', () => {});
-    return c;
+  blockingConnection(): RedisClient {
+    return duplicateClient(this.redis);
   }
 
   /** Blocks (XREAD on the result's announcement) up to `timeoutMs`; null: not finished by then. */

@@ -1,6 +1,6 @@
 // The languages the API offers, in each dialect's terms: our registry's names (runner/languages.ts), Judge0's
 // numeric ids, Piston's names and aliases, and the toolchain versions the workers measured at start.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../worker/redisConnection.js';
 import { LANGUAGES } from '../runner/languages.js';
 import { LANGUAGE_VERSIONS_KEY } from '../worker/keys.js';
 
@@ -60,7 +60,7 @@ export interface LanguageEntry {
 const registryNames = Object.keys(LANGUAGES).filter((n) => Object.hasOwn(DIALECTS, n));
 
 /** A language of the registry has no dialect names yet: it is served natively and left out of Judge0/Piston. */
-export async function languageCatalogue(redis: Redis): Promise<LanguageEntry[]> {
+export async function languageCatalogue(redis: RedisClient): Promise<LanguageEntry[]> {
   const measured = await redis.hgetall(LANGUAGE_VERSIONS_KEY);
   return registryNames.map((name) => {
     const recipe = LANGUAGES[name];

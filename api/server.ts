@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../worker/redisConnection.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../worker/logger.js';
 import { OPEN_OWNER, ownerOf, RateLimiter, tokenAccepted, tokenOf } from './auth.js';
@@ -41,7 +41,7 @@ function problem(reply: FastifyReply, url: string, status: number, message: stri
 export interface ApiServerOptions {
   config: ApiConfig;
   /** A connection for plain (non-blocking) commands; waits duplicate it. */
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   callbackEvents?: CallbackEvents;
 }

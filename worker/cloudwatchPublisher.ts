@@ -4,7 +4,7 @@
 // service's target-tracking policy names (namespace CodeExecution, metric QueueDepth, statistic Average).
 // A failure is logged and the next round tries again; it never stops the worker.
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import type { Logger } from './logger.js';
 import { sampleQueue, type QueueSample } from './queueDepth.js';
 
@@ -12,7 +12,7 @@ export const QUEUE_DEPTH_METRIC = 'QueueDepth';
 export const PENDING_JOBS_METRIC = 'PendingJobs';
 
 export interface CloudWatchPublisherOptions {
-  redis: Redis;
+  redis: RedisClient;
   streamKey: string;
   consumerGroup: string;
   /** Defaults to CodeExecution. */

@@ -10,6 +10,7 @@ export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
 
 const envSchema = z.object({
   REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
+  REDIS_CLUSTER: bool.default('false'),
   STREAM_KEY: z.string().min(1).default(DEFAULT_STREAM_KEY),
   CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
   WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),
@@ -24,6 +25,7 @@ const envSchema = z.object({
   MAX_DELIVERIES: int(1).default(3),
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
   RESULT_TTL_SECONDS: int(1).default(86_400),
+  RESULT_V1_KEYS: bool.default('true'),
   READ_BLOCK_MS: int(10).default(2000),
   WORKER_HEARTBEAT_TTL_MS: int(1000).default(30_000),
   TRIM_INTERVAL_MS: int(0).default(1000),
@@ -43,6 +45,8 @@ const envSchema = z.object({
 
 export interface WorkerConfig {
   redisUrl: string;
+  /** REDIS_URL is a node (or the configuration endpoint) of a Redis Cluster. */
+  redisCluster: boolean;
   streamKey: string;
   consumerGroup: string;
   workerName: string;
@@ -60,6 +64,8 @@ export interface WorkerConfig {
   maxDeliveries: number;
   shutdownGraceMs: number;
   resultTtlSeconds: number;
+  /** Also write each result under its protocol v1 key names (for one release, for readers not yet on v1.1). */
+  resultV1Keys: boolean;
   readBlockMs: number;
   /** How long a worker counts as alive after its last heartbeat (the reaper waits this long for a dead one). */
   heartbeatTtlMs: number;
@@ -107,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const e = parsed.data;
   return {
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER === 'true',
     streamKey: e.STREAM_KEY,
     consumerGroup: e.CONSUMER_GROUP,
     workerName: e.WORKER_NAME,
@@ -121,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     maxDeliveries: e.MAX_DELIVERIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
+    resultV1Keys: e.RESULT_V1_KEYS === 'true',
     readBlockMs: e.READ_BLOCK_MS,
     heartbeatTtlMs: e.WORKER_HEARTBEAT_TTL_MS,
     trimIntervalMs: e.TRIM_INTERVAL_MS,

@@ -1,5 +1,5 @@
 // The dead-letter stream: entries that could not be parsed or kept failing, with the reason, kept for a person.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import { deadLetterKey } from './keys.js';
 
 export interface DeadLetter {
@@ -25,7 +25,7 @@ function boundedFields(fields: Record<string, string>): Record<string, string> {
 }
 
 /** Adds a dead letter; the stream keeps the newest `maxLen`. */
-export async function sendToDeadLetter(redis: Redis, streamKey: string, maxLen: number, d: DeadLetter): Promise<void> {
+export async function sendToDeadLetter(redis: RedisClient, streamKey: string, maxLen: number, d: DeadLetter): Promise<void> {
   await redis.xadd(
     deadLetterKey(streamKey), 'MAXLEN', maxLen, '*',
     'entryId', d.entryId, 'reason', d.reason, 'fields', JSON.stringify(boundedFields(d.fields)),

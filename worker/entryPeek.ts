@@ -1,7 +1,7 @@
 // A bounded look at one stream entry: its first fields, each cut to a prefix, with their full sizes, read by
 // a script inside Redis. The worker decides what to do with an entry (dead-letter it, reject it as oversized)
 // from this, without ever loading a payload that may be what crashed the workers before it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 
 /** Bytes of each field's value kept: enough for a job's id and language, which come first. */
 export const PEEK_PREFIX_BYTES = 4096;
@@ -27,7 +27,7 @@ export interface PeekedEntry {
 }
 
 /** Null when the entry is no longer in the stream. */
-export async function peekEntry(redis: Redis, streamKey: string, entryId: string): Promise<PeekedEntry | null> {
+export async function peekEntry(redis: RedisClient, streamKey: string, entryId: string): Promise<PeekedEntry | null> {
   const reply = (await redis.eval(PEEK, 1, streamKey, entryId, String(PEEK_PREFIX_BYTES), String(PEEK_FIELDS))) as (string | number)[] | null;
   if (!reply) return null;
   const peeked: PeekedEntry = { fields: {}, bytes: {} };

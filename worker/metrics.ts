@@ -2,7 +2,7 @@
 // Redis sees it, sampled on every scrape, and the jobs this worker finished, from its events. The GKE
 // HorizontalPodAutoscaler reads `redis_stream_lag` through an external-metrics adapter.
 import type { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { sampleQueue } from './queueDepth.js';
@@ -13,7 +13,7 @@ export const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30
 
 export interface MetricsSource {
   /** A connection the metrics may use (never a blocking one). */
-  redis: Redis;
+  redis: RedisClient;
   streamKey: string;
   consumerGroup: string;
 }

@@ -1,9 +1,9 @@
 // The worker's HTTP endpoint (METRICS_PORT): GET /metrics for Prometheus, GET /healthz for the liveness probe
-// (the process answers: its event loop runs), GET /readyz for the readiness probe (Redis answers PING and
+// (the process answers: its event loop runs), GET /readyz for the readiness probe (RedisClient answers PING and
 // the worker is claiming jobs, not starting or draining).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import type { Logger } from './logger.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { WorkerState } from './streamConsumer.js';
@@ -17,7 +17,7 @@ export interface MetricsServerOptions {
   metrics: WorkerMetrics;
   worker: { readonly state: WorkerState };
   /** A non-blocking connection for PING. */
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 
@@ -29,7 +29,7 @@ export interface MetricsServer {
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-export async function readiness(worker: { readonly state: WorkerState }, redis: Redis): Promise<Readiness> {
+export async function readiness(worker: { readonly state: WorkerState }, redis: RedisClient): Promise<Readiness> {
   if (worker.state !== 'running') return { ready: false, reason: `worker is ${worker.state}` };
   // Commands wait for a reconnect rather than fail (maxRetriesPerRequest: null): look at the connection first.
   if (redis.status !== 'ready') return { ready: false, reason: `redis connection is ${redis.status}` };

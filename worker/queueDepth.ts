@@ -1,5 +1,5 @@
 // How much work the queue holds, read from Redis in one place for the Prometheus endpoint and CloudWatch.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 
 export interface QueueSample {
   /** XLEN: every entry still in the stream: pending, undelivered, and acknowledged ones not trimmed yet. */
@@ -22,7 +22,7 @@ function record(flat: unknown[]): Record<string, unknown> {
   return r;
 }
 
-export async function sampleQueue(redis: Redis, streamKey: string, group: string): Promise<QueueSample> {
+export async function sampleQueue(redis: RedisClient, streamKey: string, group: string): Promise<QueueSample> {
   const length = await redis.xlen(streamKey);
   if (length === 0 && (await redis.exists(streamKey)) === 0) return { length: 0, pending: 0, lag: 0 };
   const groups = ((await redis.xinfo('GROUPS', streamKey)) as unknown[][]).map(record);

@@ -1,25 +1,59 @@
-// Redis connections that survive Redis restarts: reconnect with capped backoff, say so in the log, and
-// let commands wait for the connection instead of failing the job.
-import { Redis } from 'ioredis';
+// Redis connections that survive Redis restarts and, with REDIS_CLUSTER=true, a Redis Cluster's failovers:
+// reconnect with capped backoff, say so in the log, and let commands wait for the connection instead of
+// failing the job. Every key a command or script touches at once shares a hash slot (keys.ts), so callers
+// do not care which kind of client they hold.
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.js';
 
-export function connectRedis(url: string, log: Logger, role: string): Redis {
+/** A single Redis node or a Redis Cluster: the same commands, routed by key on a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: a node's URL, or with `cluster` the URL of any node (or the configuration endpoint) of a cluster. */
+export interface RedisTarget {
+  url: string;
+  cluster: boolean;
+}
+
+/** Reads REDIS_CLUSTER the way every command does: only the exact string "true" turns it on. */
+export function clusterFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.REDIS_CLUSTER === 'true';
+}
+
+type Retry = (times: number) => number | null;
+
+/** A client for the target; `retry` decides reconnection (null: give up), `options` tune the node connections. */
+export function createRedisClient(target: RedisTarget, retry: Retry, options: RedisOptions = {}): RedisClient {
+  if (!target.cluster) return new Redis(target.url, { ...options, retryStrategy: retry });
+  const u = new URL(target.url);
+  const tls = u.protocol === 'rediss:';
+  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    clusterRetryStrategy: retry,
+    lazyConnect: options.lazyConnect,
+    enableReadyCheck: options.enableReadyCheck ?? true,
+    // Managed clusters (ElastiCache, Memorystore) answer CLUSTER SLOTS with names their TLS certificates are
+    // for: connect to those names, not to addresses resolved from them.
+    ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+    redisOptions: {
+      maxRetriesPerRequest: options.maxRetriesPerRequest,
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      ...(tls ? { tls: { servername: u.hostname } } : {}),
+    },
+  });
+}
+
+export function connectRedis(target: RedisTarget, log: Logger, role: string): RedisClient {
   let failures = 0;
   // Set from the first retry until the connection is ready again, so every outage logged also logs its end
   // (a restart quick enough for the first retry to succeed raises no 'error' event).
   let reconnecting = false;
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    lazyConnect: false,
-    retryStrategy(times) {
-      reconnecting = true;
-      const delayMs = Math.min(100 * 2 ** Math.min(times, 6), 5000);
-      log.warn('redis unreachable, retrying', { role, attempt: times, retryInMs: delayMs, redis: redactedUrl(url) });
-      return delayMs;
-    },
-  });
-  redis.on('error', (err) => {
+  const redis = createRedisClient(target, (times) => {
+    reconnecting = true;
+    const delayMs = Math.min(100 * 2 ** Math.min(times, 6), 5000);
+    log.warn('redis unreachable, retrying', { role, attempt: times, retryInMs: delayMs, redis: redactedUrl(target.url), cluster: target.cluster });
+    return delayMs;
+  }, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  redis.on('error', (err: Error) => {
     if (failures++ % 20 === 0) log.warn('redis connection error', { role, error: err.message });
   });
   redis.on('ready', () => {
@@ -28,6 +62,14 @@ export function connectRedis(url: string, log: Logger, role: string): Redis {
     failures = 0;
   });
   return redis;
+}
+
+/** A second client to the same target, for a caller that blocks (XREAD BLOCK holds its connection). */
+export function duplicateClient(redis: RedisClient): RedisClient {
+  // Narrowed per kind: the two duplicate() signatures do not unify.
+  const copy = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  copy.on('error', () => {});
+  return copy;
 }
 
 /** The URL without its password, for logs. */

@@ -1,8 +1,8 @@
 // Results in Redis: written first-wins (a redelivered job never replaces a stored result) and announced on a
 // per-job events stream, so a waiter blocks with XREAD instead of polling and cannot miss the announcement.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import type { JobResult } from '../runner/protocol/result.js';
-import { jobStartsKey, resultEventsKey, resultKey } from './keys.js';
+import { jobStartsKey, RESULTS_FEED_KEY, resultEventsKey, resultKey, v1ResultEventsKey, v1ResultKey } from './keys.js';
 
 const STORE_FIRST_WINS = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
@@ -12,21 +12,43 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
 end
 return 0`;
 
-/** Stores the result unless one exists. Returns true when this call stored it. */
-export async function storeResult(redis: Redis, result: JobResult, ttlSeconds: number): Promise<boolean> {
-  const stored = await redis.eval(
+/** How many ids the results feed keeps (approximately): its readers are live, not catching up on history. */
+export const RESULTS_FEED_MAXLEN = 10_000;
+
+/**
+ * Stores the result unless one exists, then announces it on the results feed; with `v1Keys` also under the
+ * v1 key names. Returns true when this call stored it.
+ */
+export async function storeResult(redis: RedisClient, result: JobResult, ttlSeconds: number, opts: { v1Keys?: boolean } = {}): Promise<boolean> {
+  const json = JSON.stringify(result);
+  const stored = (await redis.eval(
     STORE_FIRST_WINS, 2, resultKey(result.id), resultEventsKey(result.id),
-    JSON.stringify(result), String(ttlSeconds), result.status,
-  );
-  return stored === 1;
+    json, String(ttlSeconds), result.status,
+  )) === 1;
+  // Each its own command: on a cluster these keys live on other hash slots than the job's.
+  if (stored && opts.v1Keys) {
+    await redis.set(v1ResultKey(result.id), json, 'EX', ttlSeconds);
+    await redis.xadd(v1ResultEventsKey(result.id), '*', 'status', result.status);
+    await redis.expire(v1ResultEventsKey(result.id), ttlSeconds);
+  }
+  await announceFinished(redis, result.id, result.status);
+  return stored;
 }
 
-export async function getResult(redis: Redis, jobId: string): Promise<JobResult | null> {
+/**
+ * Puts a stored result's id on the results feed. Also called for a redelivery that finds its result stored: the
+ * worker that stored it may have stopped before announcing it. A second announcement is harmless.
+ */
+export async function announceFinished(redis: RedisClient, jobId: string, status: string): Promise<void> {
+  await redis.xadd(RESULTS_FEED_KEY, 'MAXLEN', '~', RESULTS_FEED_MAXLEN, '*', 'job', jobId, 'status', status);
+}
+
+export async function getResult(redis: RedisClient, jobId: string): Promise<JobResult | null> {
   const raw = await redis.get(resultKey(jobId));
   return raw === null ? null : (JSON.parse(raw) as JobResult);
 }
 
-export async function resultExists(redis: Redis, jobId: string): Promise<boolean> {
+export async function resultExists(redis: RedisClient, jobId: string): Promise<boolean> {
   return (await redis.exists(resultKey(jobId))) === 1;
 }
 
@@ -34,7 +56,7 @@ export async function resultExists(redis: Redis, jobId: string): Promise<boolean
  * Waits for a job's result. `redis` must be a connection this caller may block (XREAD BLOCK).
  * Returns null on timeout.
  */
-export async function waitForResult(redis: Redis, jobId: string, timeoutMs: number): Promise<JobResult | null> {
+export async function waitForResult(redis: RedisClient, jobId: string, timeoutMs: number): Promise<JobResult | null> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const result = await getResult(redis, jobId);
@@ -51,7 +73,7 @@ export async function waitForResult(redis: Redis, jobId: string, timeoutMs: numb
  * Says that a worker started running the job (one entry per attempt), for waiters that show progress (the
  * HTTP API's `running` event). Kept apart from the result announcement, which stays one entry per job.
  */
-export async function announceStarted(redis: Redis, jobId: string, worker: string, attempts: number, ttlSeconds: number): Promise<void> {
+export async function announceStarted(redis: RedisClient, jobId: string, worker: string, attempts: number, ttlSeconds: number): Promise<void> {
   await redis.multi()
     .xadd(jobStartsKey(jobId), '*', 'worker', worker, 'attempts', String(attempts))
     .expire(jobStartsKey(jobId), ttlSeconds)
@@ -79,7 +101,7 @@ export interface Progress {
  * result is announced after `cursor`, or `timeoutMs` passes (then nothing new, the same cursor).
  * `redis` must be a connection this caller may block.
  */
-export async function waitForProgress(redis: Redis, jobId: string, cursor: ProgressCursor, timeoutMs: number): Promise<Progress> {
+export async function waitForProgress(redis: RedisClient, jobId: string, cursor: ProgressCursor, timeoutMs: number): Promise<Progress> {
   const reply = (await redis.xread(
     'BLOCK', Math.max(1, Math.round(timeoutMs)), 'STREAMS', jobStartsKey(jobId), resultEventsKey(jobId), cursor.starts, cursor.result,
   )) as [string, [string, string[]][]][] | null;
@@ -102,7 +124,7 @@ export async function waitForProgress(redis: Redis, jobId: string, cursor: Progr
 }
 
 /** The most recent start of the job, or null when no worker started it yet. */
-export async function lastStart(redis: Redis, jobId: string): Promise<{ entryId: string; worker: string; attempts: number } | null> {
+export async function lastStart(redis: RedisClient, jobId: string): Promise<{ entryId: string; worker: string; attempts: number } | null> {
   const [entry] = await redis.xrevrange(jobStartsKey(jobId), '+', '-', 'COUNT', 1);
   if (!entry) return null;
   const [entryId, fields] = entry;

@@ -3,7 +3,7 @@
 // behind, a dead letter after MAX_DELIVERIES.
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 import { phaseClock } from '../runner/phaseClock.js';
 import { JobRejected, parseJob, type Job } from '../runner/protocol/job.js';
 import { outcomeWithoutRun, type JobResult, type RunOutcome } from '../runner/protocol/result.js';
@@ -14,7 +14,7 @@ import { peekEntry, type PeekedEntry } from './entryPeek.js';
 import { workerHeartbeatKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { connectRedis } from './redisConnection.js';
-import { announceStarted, getResult, storeResult } from './resultStore.js';
+import { announceFinished, announceStarted, getResult, storeResult } from './resultStore.js';
 import { fitResult } from './resultSize.js';
 import { trimAcknowledged } from './streamTrim.js';
 import { isPermanentWriteError, type SubmissionStore } from './submissionStore.js';
@@ -65,8 +65,8 @@ function fieldsOf(raw: string[]): Record<string, string> {
 }
 
 export class StreamWorker extends EventEmitter<WorkerEvents> {
-  private readonly commands: Redis;
-  private readonly blocking: Redis;
+  private readonly commands: RedisClient;
+  private readonly blocking: RedisClient;
   private readonly inFlight = new Set<Promise<void>>();
   /** Entry ids being handled here: XAUTOCLAIM may return one of them after a long Redis outage. */
   private readonly handling = new Set<string>();
@@ -86,8 +86,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     private readonly options: StreamWorkerOptions = {},
   ) {
     super();
-    this.commands = connectRedis(config.redisUrl, log, 'commands');
-    this.blocking = connectRedis(config.redisUrl, log, 'blocking-reads');
+    this.commands = connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log, 'commands');
+    this.blocking = connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log, 'blocking-reads');
   }
 
   async start(): Promise<void> {
@@ -274,12 +274,20 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       if (attempts > this.config.maxDeliveries) return await this.overDelivered(entryId, peeked, attempts, log);
       if ((peeked.bytes.job ?? 0) > this.config.caps.maxJobBytes) return await this.oversized(entryId, peeked, attempts, log);
       // Counts this delivery and loads the entry.
-      const entries = (await this.commands.xclaim(this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId)) as StreamEntry[];
+      const entries = (await this.commands.call('XCLAIM', this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId)) as StreamEntry[];
       if (!entries[0]) return;
       await this.handleEntry(entries[0], attempts);
     } finally {
       this.handling.delete(entryId);
     }
+  }
+
+  /** A redelivered entry whose result is stored: the steps after storing it, again (each is idempotent). */
+  private async finishRedelivery(entryId: string, existing: JobResult, log: Logger): Promise<void> {
+    log.info('result already stored; acknowledging the redelivery', { jobId: existing.id });
+    await announceFinished(this.commands, existing.id, existing.status);
+    await this.writeSubmission(existing);
+    return this.ack(entryId);
   }
 
   /**
@@ -289,11 +297,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private async overDelivered(entryId: string, peeked: PeekedEntry, attempts: number, log: Logger): Promise<void> {
     const id = readableJobId(peeked.fields.job);
     const existing = id ? await getResult(this.commands, id) : null;
-    if (existing) {
-      log.info('result already stored; acknowledging the redelivery', { jobId: id });
-      await this.writeSubmission(existing);
-      return this.ack(entryId);
-    }
+    if (existing) return this.finishRedelivery(entryId, existing, log);
     const reason = `delivered ${attempts} times without a stored result (MAX_DELIVERIES=${this.config.maxDeliveries}); not read again, as it may be what stopped the workers that had it`;
     return this.deadLetter(entryId, peeked.fields, attempts, reason, { id, language: undefined, status: 'internal_error' }, log);
   }
@@ -328,7 +332,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private keepClaimed(entryId: string): NodeJS.Timeout {
     return setInterval(() => {
       void this.commands
-        .xclaim(this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId, 'JUSTID')
+        .call('XCLAIM', this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId, 'JUSTID')
         .catch(() => {});
     }, Math.max(250, Math.floor(this.config.claimIdleMs / 3)));
   }
@@ -375,12 +379,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       return this.reject(entryId, fields, attempts, err.jobId, (raw as { language?: unknown }).language, err.message);
     }
     const existing = await getResult(this.commands, job.id);
-    if (existing) {
-      // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
-      log.info('result already stored; acknowledging the redelivery', { jobId: job.id });
-      await this.writeSubmission(existing);
-      return this.ack(entryId);
-    }
+    // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
+    if (existing) return this.finishRedelivery(entryId, existing, log);
 
     const startedAt = new Date();
     this.emit('job:started', { id: job.id, entryId, attempts });
@@ -468,7 +468,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
    * Returns true when ours was stored.
    */
   private async record(result: JobResult): Promise<boolean> {
-    const stored = await storeResult(this.commands, result, this.config.resultTtlSeconds);
+    const stored = await storeResult(this.commands, result, this.config.resultTtlSeconds, { v1Keys: this.config.resultV1Keys });
     if (!stored) this.log.info('a result was already stored; keeping the first', { jobId: result.id });
     if (this.options.submissions) await this.writeSubmission(stored ? result : ((await getResult(this.commands, result.id)) ?? result));
     return stored;

@@ -1,7 +1,7 @@
 // Keeps the job stream bounded: entries every consumer group has acknowledged are trimmed, never one that is
 // pending (its worker may still store its result, or it may be reclaimed) nor one not yet delivered. One script,
 // so the trim point and the trim are atomic: nothing is delivered or acknowledged in between.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redisConnection.js';
 
 // For each group the floor is its oldest pending entry, or the entry after its last delivered one; the stream
 // keeps everything from the lowest floor on. XTRIM MINID removes the entries below it.
@@ -37,6 +37,6 @@ if floor == nil then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', floor)`;
 
 /** Trims entries every group has acknowledged; returns how many went. */
-export async function trimAcknowledged(redis: Redis, streamKey: string): Promise<number> {
+export async function trimAcknowledged(redis: RedisClient, streamKey: string): Promise<number> {
   return Number(await redis.eval(TRIM_ACKNOWLEDGED, 1, streamKey));
 }

@@ -1,4 +1,4 @@
-// Job protocol v1: the shape of a job as producers XADD it, validated once with one schema.
+// Job protocol v1.1 (the job itself is unchanged since v1): the shape of a job as producers XADD it, validated once with one schema.
 import { z } from 'zod';
 import { LANGUAGES, languageFor } from '../languages.js';
 import { CAP_ENV, compileWallTimeMs, DEFAULT_LIMITS, defaultWallTimeMs, type OperatorCaps } from './limits.js';

@@ -1,4 +1,4 @@
-// Job protocol v1: the result every job ends with, as stored at `code-execution:result:<id>`.
+// Job protocol v1.1: the result every job ends with, as stored at `code-execution:{<id>}:result`.
 
 export const STATUSES = [
   'accepted',

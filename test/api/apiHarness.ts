@@ -1,35 +1,38 @@
 // The API suites' fixture: a real Redis for the file, a queue of its own per test with real `code-exec worker`
 // processes (process runner mode: bubblewrap, no Docker), and the API service listening on a free loopback
 // port in this process, reached over real HTTP. Everything is stopped after each test and nothing may be left.
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { loadApiConfig } from '../../api/config.js';
 import { buildApiServer, type ApiServer } from '../../api/server.js';
 import type { CallbackEvents } from '../../api/callbacks.js';
 import { TestQueue, workerStarted } from '../support/jobQueue.js';
+import { ON_CLUSTER } from '../support/queueSuite.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { recordingLogger, type RecordingLogger } from '../support/recordingLogger.js';
+import { startRedisCluster, type TestCluster } from '../support/redisCluster.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { createRedisClient, type RedisClient } from '../../worker/redisConnection.js';
 
 export interface RunningApi {
   url: string;
   server: ApiServer;
   queue: TestQueue;
   log: RecordingLogger;
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export interface ApiSuite {
-  readonly redis: TestRedis;
+  readonly redis: TestRedis | TestCluster;
   /** An API (env: its variables) on a fresh queue; with `workers` that many process-mode workers, started. */
   start(opts?: { env?: Record<string, string>; workers?: number; workerEnv?: Record<string, string>; callbackEvents?: CallbackEvents }): Promise<RunningApi>;
 }
 
+/** The suite on one Redis node, or on a 3-master Redis Cluster (REDIS_CLUSTER=true everywhere) under TEST_REDIS=cluster. */
 export function apiSuite(): ApiSuite {
-  let redis: TestRedis | undefined;
+  let redis: TestRedis | TestCluster | undefined;
   const running: RunningApi[] = [];
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = ON_CLUSTER ? await startRedisCluster() : await startRedis();
   });
   afterAll(async () => {
     await redis?.stop();
@@ -53,6 +56,7 @@ export function apiSuite(): ApiSuite {
         API_PORT: '0',
         API_HOST: '127.0.0.1',
         REDIS_URL: this.redis.url,
+        REDIS_CLUSTER: String(this.redis.cluster),
         STREAM_KEY: queue.stream,
         CONSUMER_GROUP: queue.group,
         CALLBACK_ALLOW_PRIVATE: 'true',
@@ -61,7 +65,7 @@ export function apiSuite(): ApiSuite {
         ...opts.env,
       });
       const log = recordingLogger();
-      const conn = new Redis(this.redis.url, { maxRetriesPerRequest: null });
+      const conn = createRedisClient({ url: config.redisUrl, cluster: config.redisCluster }, (times) => Math.min(times * 100, 2000), { maxRetriesPerRequest: null });
       conn.on('error', () => {});
       const server = await buildApiServer({ config, redis: conn, log, callbackEvents: opts.callbackEvents });
       const port = await server.listen();

@@ -9,18 +9,20 @@ import type { RunOutcome } from '../../runner/protocol/result.js';
 import { loadConfig } from '../../worker/config.js';
 import { deadLetterKey, resultEventsKey } from '../../worker/keys.js';
 import { sampleQueue } from '../../worker/queueDepth.js';
-import { getResult } from '../../worker/resultStore.js';
+import { getResult, resultExists } from '../../worker/resultStore.js';
 import { StreamWorker } from '../../worker/streamConsumer.js';
 import { trimAcknowledged } from '../../worker/streamTrim.js';
 import { recordingLogger } from '../support/recordingLogger.js';
+import { ON_CLUSTER } from '../support/queueSuite.js';
+import { startRedisCluster, type TestCluster } from '../support/redisCluster.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { ScriptedTransport } from '../support/scriptedTransport.js';
 
-let redis: TestRedis;
+let redis: TestRedis | TestCluster;
 const workers: StreamWorker[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = ON_CLUSTER ? await startRedisCluster() : await startRedis();
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.close()));
@@ -40,7 +42,7 @@ class HangingTransport extends ScriptedTransport {
 
 function start(stream: string, transport: ScriptedTransport, env: Record<string, string> = {}): StreamWorker {
   const config = loadConfig({
-    REDIS_URL: redis.url, STREAM_KEY: stream, READ_BLOCK_MS: '100', CLAIM_IDLE_MS: '1000', TRIM_INTERVAL_MS: '50',
+    REDIS_URL: redis.url, REDIS_CLUSTER: String(redis.cluster), STREAM_KEY: stream, READ_BLOCK_MS: '100', CLAIM_IDLE_MS: '1000', TRIM_INTERVAL_MS: '50',
     MAX_CONCURRENT_JOBS: '8', SHUTDOWN_GRACE_MS: '0', RUNNER_MODE: 'process', ...env,
   });
   const worker = new StreamWorker(config, `w-${randomUUID().slice(0, 8)}`, transport, recordingLogger());
@@ -95,7 +97,8 @@ describe('a bounded stream', () => {
     await replacement.start();
     await submit(1000);
 
-    await until('every result', async () => (await redis.client.exists(...ids.map((id) => `code-execution:result:${id}`))) === ids.length, 60_000);
+    // One key per command: on a cluster the results are on every master.
+    await until('every result', async () => (await Promise.all(ids.map((id) => resultExists(redis.client, id)))).every(Boolean), 60_000);
     const results = await Promise.all(ids.map((id) => getResult(redis.client, id)));
     expect(results.filter((r) => r?.status !== 'accepted')).toEqual([]);
     // The jobs the dead worker held were reclaimed (their second delivery), each stored once.

@@ -9,7 +9,7 @@ import { loadConfig } from '../../worker/config.js';
 import { createLogger } from '../../worker/logger.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../worker/metricsServer.js';
-import { connectRedis } from '../../worker/redisConnection.js';
+import { connectRedis, type RedisClient } from '../../worker/redisConnection.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { StreamWorker, type WorkerEvents } from '../../worker/streamConsumer.js';
 import { metricsOf, startCloudWatchRecorder, type CloudWatchRecorder } from '../support/cloudwatchRecorder.js';
@@ -45,7 +45,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-async function serve(metrics: WorkerMetrics, worker: { readonly state: StreamWorker['state'] }, probeRedis = redis.client): Promise<MetricsServer & { get(path: string): Promise<{ status: number; body: string; type: string | null }> }> {
+async function serve(metrics: WorkerMetrics, worker: { readonly state: StreamWorker['state'] }, probeRedis: RedisClient = redis.client): Promise<MetricsServer & { get(path: string): Promise<{ status: number; body: string; type: string | null }> }> {
   const server = await startMetricsServer({ port: 0, host: '127.0.0.1', metrics, worker, redis: probeRedis, log: quiet });
   cleanups.push(() => server.close());
   return {
@@ -165,7 +165,7 @@ describe('health endpoints', () => {
   it('liveness always answers; readiness only while the worker runs and Redis answers', async () => {
     const { worker, metrics } = await startWorker();
     // The probe's own connection, as in the worker: it reconnects after Redis comes back.
-    const probe = connectRedis(redis.url, quiet, 'metrics');
+    const probe = connectRedis({ url: redis.url, cluster: false }, quiet, 'metrics');
     cleanups.push(() => probe.disconnect());
     const server = await serve(metrics, worker, probe);
     const ready = async () => {

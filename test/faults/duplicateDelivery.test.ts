@@ -20,7 +20,7 @@ async function makeLookAbandoned(entryId: string, consumer: string, until: Promi
   let done = false;
   void until.finally(() => (done = true)).catch(() => {});
   while (!done) {
-    await suite.redis.client.xclaim(queue!.stream, queue!.group, consumer, 0, entryId, 'IDLE', 60_000, 'JUSTID');
+    await suite.redis.client.call('XCLAIM', queue!.stream, queue!.group, consumer, 0, entryId, 'IDLE', 60_000, 'JUSTID');
     await new Promise((r) => setTimeout(r, 50));
   }
   await until;

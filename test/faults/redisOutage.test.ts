@@ -9,7 +9,8 @@ import type { LogLine } from '../support/workerProcess.js';
 
 const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
 
-const suite = queueSuite();
+// Restarts and kills one node: always a single Redis, also under TEST_REDIS=cluster.
+const suite = queueSuite({ node: true });
 let queue: TestQueue | undefined;
 
 const restored = (role: string) => (l: LogLine) => l.msg === 'redis connection restored' && l.role === role;

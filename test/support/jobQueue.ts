@@ -3,8 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import type { JobResult } from '../../runner/protocol/result.js';
 import { deadLetterKey, DEFAULT_CONSUMER_GROUP, resultEventsKey } from '../../worker/keys.js';
+import { duplicateClient } from '../../worker/redisConnection.js';
 import { waitForResult } from '../../worker/resultStore.js';
-import type { TestRedis } from './redisServer.js';
+import type { RedisEndpoint } from './redisServer.js';
 import { RUNNER_IMAGE } from './services.js';
 import { startWorker, type WorkerHandle } from './workerProcess.js';
 
@@ -23,7 +24,7 @@ export class TestQueue {
   readonly workers: WorkerHandle[] = [];
 
   constructor(
-    readonly redis: TestRedis,
+    readonly redis: RedisEndpoint,
     readonly stream = `jobs-${randomUUID()}`,
   ) {}
 
@@ -31,6 +32,7 @@ export class TestQueue {
   startWorker(runnerMode: string, env: Record<string, string> = {}): WorkerHandle {
     const w = startWorker({
       REDIS_URL: this.redis.url,
+      REDIS_CLUSTER: String(this.redis.cluster),
       STREAM_KEY: this.stream,
       CONSUMER_GROUP: this.group,
       RUNNER_MODE: runnerMode,
@@ -68,8 +70,7 @@ export class TestQueue {
   }
 
   async result(id: string, timeoutMs = 60_000): Promise<JobResult> {
-    const waiter = this.redis.client.duplicate();
-    waiter.on('error', () => {});
+    const waiter = duplicateClient(this.redis.client);
     try {
       const r = await waitForResult(waiter, id, timeoutMs);
       if (!r) throw new Error(`no result for ${id} within ${timeoutMs} ms`);

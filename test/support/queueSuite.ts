@@ -4,19 +4,26 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { TestQueue } from './jobQueue.js';
 import { expectNothingLeft } from './leftovers.js';
+import { startRedisCluster, type TestCluster } from './redisCluster.js';
 import { startRedis, type TestRedis } from './redisServer.js';
 
-export interface QueueSuite {
-  readonly redis: TestRedis;
+/** TEST_REDIS=cluster: the suites that read it run on a 3-master Redis Cluster instead of one node (onCluster.test.ts). */
+export const ON_CLUSTER = process.env.TEST_REDIS === 'cluster';
+
+export interface QueueSuite<R extends TestRedis | TestCluster = TestRedis | TestCluster> {
+  readonly redis: R;
   /** A queue on its own stream for the current test. */
   newQueue(): TestQueue;
 }
 
-export function queueSuite(): QueueSuite {
-  let redis: TestRedis | undefined;
+/** With `{ node: true }` always one Redis node (a test that restarts it); else a cluster under TEST_REDIS=cluster. */
+export function queueSuite(): QueueSuite;
+export function queueSuite(opts: { node: true }): QueueSuite<TestRedis>;
+export function queueSuite(opts: { node?: boolean } = {}): QueueSuite {
+  let redis: TestRedis | TestCluster | undefined;
   let queue: TestQueue | undefined;
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = ON_CLUSTER && !opts.node ? await startRedisCluster() : await startRedis();
   });
   afterAll(async () => {
     await redis?.stop();

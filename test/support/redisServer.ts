@@ -5,11 +5,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../../worker/redisConnection.js';
 import { freePort } from './freePort.js';
 
-export interface TestRedis {
+/** A Redis the tests reach: one node, or a cluster (REDIS_CLUSTER=true for what they start). */
+export interface RedisEndpoint {
   url: string;
+  cluster: boolean;
+  client: RedisClient;
+}
+
+export interface TestRedis extends RedisEndpoint {
   port: number;
+  cluster: false;
   client: Redis;
   stop(): Promise<void>;
   /** Stops the server (SIGKILL by default, like a crash) and starts it again on the same port and data. */
@@ -57,6 +65,7 @@ export async function startRedis(opts: { started?: boolean } = {}): Promise<Test
   client.on('error', () => {});
   return {
     url: `redis://127.0.0.1:${port}`,
+    cluster: false,
     port,
     client,
     start,

@@ -7,7 +7,7 @@ import { connectRedis } from '../redisConnection.js';
 export async function apiCommand(): Promise<number> {
   const config = loadApiConfig();
   const log = createLogger({ component: 'api' });
-  const redis = connectRedis(config.redisUrl, log, 'api');
+  const redis = connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log, 'api');
   const server = await buildApiServer({ config, redis, log });
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

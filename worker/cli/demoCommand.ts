@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { JobResult } from '../../runner/protocol/result.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { duplicateClient } from '../redisConnection.js';
 import { waitForResult } from '../resultStore.js';
 import { newInstanceId, StreamWorker } from '../streamConsumer.js';
 import { selectTransport } from '../transports/selectTransport.js';
@@ -71,7 +72,7 @@ export async function demoCommand(): Promise<number> {
   const instanceId = newInstanceId(config.workerName);
   const transport = await selectTransport(config, instanceId, createLogger({ component: 'demo' }));
   const worker = new StreamWorker(config, instanceId, transport, log);
-  const producer = await connectOnce(config.redisUrl);
+  const producer = await connectOnce(config.redisUrl, config.redisCluster);
   try {
     await worker.start();
     say('worker started', { runnerMode: transport.mode, examples: manifest.examples.length });
@@ -82,7 +83,7 @@ export async function demoCommand(): Promise<number> {
     for (const { job } of jobs) await producer.xadd(config.streamKey, '*', 'job', JSON.stringify(job));
     const results: JobResult[] = [];
     for (const { file, job } of jobs) {
-      const waiter = producer.duplicate();
+      const waiter = duplicateClient(producer);
       const r = await waitForResult(waiter, job.id, 120_000);
       waiter.disconnect();
       if (!r) throw new Error(`no result for ${file} within 120 s; check the worker log above`);

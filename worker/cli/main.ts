@@ -35,7 +35,7 @@ submit only:
   --no-wait               print the job id and return without waiting
   --timeout-ms N          how long to wait for the result (default 120000)
 
-environment: REDIS_URL (default redis://127.0.0.1:6379), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar|kubernetes),
+environment: REDIS_URL (default redis://127.0.0.1:6379), REDIS_CLUSTER (true: REDIS_URL is a node of a Redis Cluster), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar|kubernetes),
   SIDECAR_DIR, K8S_NAMESPACE, S3_BUCKET, S3_ENDPOINT, DATABASE_URL, METRICS_PORT (default 9464), CLOUDWATCH_METRICS (see README)
 `;
 

@@ -1,5 +1,5 @@
 // `code-exec stats`: the queue at a glance, as JSON.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redisConnection.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY, deadLetterKey } from '../keys.js';
 import { connectOnce } from './submitCommand.js';
 
@@ -9,7 +9,7 @@ function record(flat: unknown[]): Record<string, unknown> {
   return r;
 }
 
-export async function queueStats(redis: Redis, streamKey: string, group: string) {
+export async function queueStats(redis: RedisClient, streamKey: string, group: string) {
   const length = await redis.xlen(streamKey);
   const groups = ((await redis.xinfo('GROUPS', streamKey).catch(() => [])) as unknown[][]).map(record);
   const mine = groups.find((g) => g.name === group);

@@ -1,7 +1,6 @@
 // `code-exec submit FILE`: XADD a job and, unless --no-wait, block until its result is stored.
-import { Redis } from 'ioredis';
 import { DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../keys.js';
-import { redactedUrl } from '../redisConnection.js';
+import { clusterFromEnv, createRedisClient, redactedUrl, type RedisClient } from '../redisConnection.js';
 import { waitForResult } from '../resultStore.js';
 import { jobFromFile, UsageError, type JobFlags } from './jobFromFile.js';
 
@@ -10,14 +9,14 @@ export interface SubmitFlags extends JobFlags {
   'timeout-ms'?: string;
 }
 
-/** A connection that fails fast with a clear message instead of retrying forever. */
-export async function connectOnce(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+/** A connection (to a cluster with REDIS_CLUSTER=true) that fails fast with a clear message instead of retrying forever. */
+export async function connectOnce(url: string, cluster = clusterFromEnv()): Promise<RedisClient> {
+  const redis = createRedisClient({ url, cluster }, () => null, { lazyConnect: true, maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   try {
     await redis.connect();
   } catch (err) {
-    throw new UsageError(`cannot reach Redis at ${redactedUrl(url)} (${(err as Error).message}); start redis-server or set REDIS_URL`);
+    throw new UsageError(`cannot reach Redis at ${redactedUrl(url)} (${(err as Error).message}); start redis-server or set REDIS_URL${cluster ? ' (a node of the cluster: REDIS_CLUSTER=true)' : ''}`);
   }
   return redis;
 }

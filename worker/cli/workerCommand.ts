@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFile, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redisConnection.js';
 import { CloudWatchPublisher } from '../cloudwatchPublisher.js';
 import { LANGUAGE_VERSIONS_KEY } from '../keys.js';
 import { S3CodeSource } from '../codeSource.js';
@@ -51,7 +51,7 @@ const VERSION_PROBES: Record<string, () => Promise<string>> = {
  * In process mode jobs run the host's toolchains: their versions, measured here, are what the HTTP API shows
  * (other modes run the runner image's, which the API knows). Best effort: a missing toolchain is left out.
  */
-async function publishLanguageVersions(redis: Redis, log: Logger): Promise<void> {
+async function publishLanguageVersions(redis: RedisClient, log: Logger): Promise<void> {
   const found: Record<string, string> = {};
   await Promise.all(Object.entries(VERSION_PROBES).map(async ([language, probe]) => {
     const version = await probe().then((v) => v.trim(), () => '');
@@ -70,7 +70,7 @@ export async function workerCommand(): Promise<number> {
   const codeSource = config.s3Bucket ? new S3CodeSource({ bucket: config.s3Bucket, region: config.s3Region, endpoint: config.s3Endpoint }) : null;
   const worker = new StreamWorker(config, instanceId, transport, log, { codeSource, submissions });
   // Its own connection: scrapes and probes must not queue behind the worker's commands.
-  const observer = connectRedis(config.redisUrl, log, 'metrics');
+  const observer = connectRedis({ url: config.redisUrl, cluster: config.redisCluster }, log, 'metrics');
   const queue = { redis: observer, streamKey: config.streamKey, consumerGroup: config.consumerGroup };
   const metrics = new WorkerMetrics(queue, log);
   metrics.observe(worker);
