@@ -83,13 +83,13 @@ const VOLUME_INIT_VOLUMES = [ECS_VOLUMES.shared, ECS_VOLUMES.workerTmp, ECS_VOLU
 /** The init container's script: the /tmp volumes sticky and world-writable, the job directory (if any) uid 1000's alone. */
 export function volumeInitScript(
   tmpVolumes: readonly string[] = [ECS_VOLUMES.workerTmp, ECS_VOLUMES.runnerTmp],
-  ownedVolume: string | undefined = ECS_VOLUMES.shared,
+  ownedVolumes: readonly string[] = [ECS_VOLUMES.shared],
 ): string {
   const v = (name: string) => `/volumes/${name}`;
   return [
     'set -e',
     `chmod 1777 ${tmpVolumes.map(v).join(' ')}`,
-    ...(ownedVolume ? [`chmod 0770 ${v(ownedVolume)}`, `chown ${APP_UID}:${APP_UID} ${v(ownedVolume)}`] : []),
+    ...ownedVolumes.flatMap((owned) => [`chmod 0770 ${v(owned)}`, `chown ${APP_UID}:${APP_UID} ${v(owned)}`]),
   ].join('; ');
 }
 
@@ -210,7 +210,7 @@ export function apiContainerDefinitions(input: ApiContainersInput): aws.ecs.Cont
     stopTimeout: 30,
     logConfiguration: logs(input, 'api'),
   };
-  return [api, volumeInitContainer(input.image, [API_TMP_VOLUME], volumeInitScript([API_TMP_VOLUME], undefined), logs(input, VOLUME_INIT))];
+  return [api, volumeInitContainer(input.image, [API_TMP_VOLUME], volumeInitScript([API_TMP_VOLUME], []), logs(input, VOLUME_INIT))];
 }
 
 /** Fargate's valid task sizes: CPU units and the memory (MB) each allows, in 1 GB steps unless listed. */

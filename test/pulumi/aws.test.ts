@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../components/ecsContainers.js';
 import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
-import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Registered, type StackRun } from './harness.js';
+import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Inputs, type Registered, type StackRun } from './harness.js';
 
 let run: StackRun;
 const file = readStackConfig('aws');
@@ -270,6 +270,123 @@ describe('Pulumi.aws.yaml under mocks', () => {
           customizedMetricSpecification: { namespace: 'CodeExecution', metricName: 'QueueDepth', statistic: 'Average' },
         },
       });
+    });
+  });
+
+  describe('the HTTP API', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const apiContainers = (): any[] => JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition', '-api').inputs.containerDefinitions);
+    const secretArn = (key: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:code-execution-${key}-AbCdEf`;
+
+    it('its own Fargate service of `code-exec api` on 2358 from the worker image, in the private subnets, logging to its log group', () => {
+      const td = run.one('aws:ecs/taskDefinition:TaskDefinition', '-api');
+      expect(td.inputs).toMatchObject({ family: 'code-execution-api', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '256', memory: '512' });
+      expect(td.inputs.taskRoleArn).toBeUndefined();
+      const [api, init] = apiContainers();
+      expect(api).toMatchObject({
+        name: 'api',
+        image: run.outputs.workerImage,
+        command: ['api'],
+        essential: true,
+        user: '1000:1000',
+        readonlyRootFilesystem: true,
+        privileged: false,
+        linuxParameters: { capabilities: { drop: ['ALL'] } },
+        portMappings: [{ containerPort: 2358, protocol: 'tcp' }],
+      });
+      expect(api.logConfiguration.options['awslogs-group']).toBe('code-execution-api-5e1d2b0');
+      expect(run.one('aws:cloudwatch/logGroup:LogGroup', '-api').inputs.retentionInDays).toBe(Number(file['code-execution:logRetentionDays']));
+      expect(init).toMatchObject({ name: 'volume-permissions', command: ['set -e; chmod 1777 /volumes/api-tmp'] });
+      const env = Object.fromEntries(api.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env).toEqual({ API_PORT: '2358', API_HOST: '0.0.0.0', STREAM_KEY: 'code-execution-jobs', CONSUMER_GROUP: 'execution-workers' });
+      const service = run.one('aws:ecs/service:Service', '-api');
+      expect(service.inputs).toMatchObject({
+        cluster: 'arn:aws:mock:us-east-1:123456789012:code-execution',
+        launchType: 'FARGATE',
+        desiredCount: DEFAULTS.apiMinReplicas,
+        networkConfiguration: { assignPublicIp: false, subnets: ['code-execution-private-0-id', 'code-execution-private-1-id'], securityGroups: ['code-execution-api-id'] },
+        loadBalancers: [{ containerName: 'api', containerPort: 2358, targetGroupArn: expect.stringContaining('code-execution-api') }],
+      });
+    });
+
+    it('API_TOKENS, CALLBACK_SIGNING_KEY and REDIS_URL from Secrets Manager; the execution role reads exactly those three', () => {
+      const [api] = apiContainers();
+      expect(api.secrets).toEqual([
+        { name: 'API_TOKENS', valueFrom: secretArn('api-tokens') },
+        { name: 'CALLBACK_SIGNING_KEY', valueFrom: secretArn('callback-signing-key') },
+        { name: 'REDIS_URL', valueFrom: secretArn('redis-url') },
+      ]);
+      expect(JSON.stringify(api.environment)).not.toMatch(/generated-|rediss:/);
+      const versions = Object.fromEntries(run.all('aws:secretsmanager/secretVersion:SecretVersion').map((v) => [v.name, v.inputs.secretString]));
+      expect(isSecret(versions['code-execution-api-tokens'])).toBe(true);
+      expect(reveal(versions['code-execution-api-tokens'])).toBe('generated-code-execution-api-token');
+      expect(reveal(versions['code-execution-callback-signing-key'])).toBe('generated-code-execution-callback-signing-key');
+      expect(run.one('random:index/randomPassword:RandomPassword', '-callback-signing-key').inputs.length).toBeGreaterThanOrEqual(16);
+      const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', '-api-execution-secrets').inputs.policy);
+      expect(policy.Statement).toEqual([
+        { Sid: 'InjectSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [secretArn('api-tokens'), secretArn('callback-signing-key'), secretArn('redis-url')] },
+      ]);
+      expect(run.one('aws:ecs/taskDefinition:TaskDefinition', '-api').inputs.executionRoleArn).toContain('code-execution-api-execution');
+    });
+
+    it('an internal ALB by default: HTTP on 80 from the VPC only, health check on /readyz', () => {
+      const lb = run.one('aws:lb/loadBalancer:LoadBalancer');
+      expect(lb.inputs).toMatchObject({ loadBalancerType: 'application', internal: true, securityGroups: ['code-execution-alb-id'], subnets: ['code-execution-private-0-id', 'code-execution-private-1-id'] });
+      const listeners = run.all('aws:lb/listener:Listener');
+      expect(listeners.map((l) => [l.inputs.port, l.inputs.protocol, l.inputs.defaultActions[0].type])).toEqual([[80, 'HTTP', 'forward']]);
+      expect(run.one('aws:lb/targetGroup:TargetGroup').inputs).toMatchObject({
+        targetType: 'ip',
+        port: 2358,
+        protocol: 'HTTP',
+        healthCheck: { path: '/readyz', matcher: '200' },
+      });
+      expect(run.all('aws:ec2/internetGateway:InternetGateway')).toEqual([]);
+      expect(run.outputs.apiUrl).toBe('http://internal-code-execution-api-1234567890.us-east-1.elb.amazonaws.com');
+      expect(run.outputs.apiTokensSecretArn).toBe(secretArn('api-tokens'));
+    });
+
+    it('security groups: the ALB admits the VPC and reaches only the API tasks; the tasks admit only the ALB and reach only Redis and the endpoints', () => {
+      const rules: Inputs[] = [
+        ...run.all('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').map((r) => ({ dir: 'in', ...r.inputs })),
+        ...run.all('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule').map((r) => ({ dir: 'out', ...r.inputs })),
+      ];
+      const of = (group: string) =>
+        rules.filter((r) => r.securityGroupId === `code-execution-${group}-id`).map((r) => [r.dir, r.fromPort, r.referencedSecurityGroupId ?? r.prefixListId ?? r.cidrIpv4]);
+      expect(of('alb').sort()).toEqual([
+        ['in', 80, '10.40.0.0/16'],
+        ['out', 2358, 'code-execution-api-id'],
+      ]);
+      expect(of('api').sort()).toEqual([
+        ['in', 2358, 'code-execution-alb-id'],
+        ['out', 443, 'code-execution-endpoints-id'],
+        ['out', 443, 'pl-63a5400a'],
+        ['out', 6379, 'code-execution-redis-id'],
+      ]);
+      expect(of('redis').sort()).toEqual([
+        ['in', 6379, 'code-execution-api-id'],
+        ['in', 6379, 'code-execution-worker-id'],
+      ]);
+      for (const r of rules) expect([r.fromPort, r.ipProtocol]).toEqual([r.toPort, 'tcp']);
+    });
+
+    it('autoscaling on CPU: a target between the API bounds and a target-tracking policy on ECSServiceAverageCPUUtilization', () => {
+      expect(run.one('aws:appautoscaling/target:Target', '-api').inputs).toMatchObject({
+        serviceNamespace: 'ecs',
+        scalableDimension: 'ecs:service:DesiredCount',
+        resourceId: 'service/code-execution/code-execution-api',
+        minCapacity: DEFAULTS.apiMinReplicas,
+        maxCapacity: DEFAULTS.apiMaxReplicas,
+      });
+      expect(run.one('aws:appautoscaling/policy:Policy', '-api-cpu').inputs).toMatchObject({
+        policyType: 'TargetTrackingScaling',
+        resourceId: 'service/code-execution/code-execution-api',
+        targetTrackingScalingPolicyConfiguration: { targetValue: DEFAULTS.apiCpuTargetPercent, predefinedMetricSpecification: { predefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+      });
+    });
+
+    it('single-node Redis by default: no cluster mode, no REDIS_CLUSTER anywhere', () => {
+      expect(run.one('aws:elasticache/replicationGroup:ReplicationGroup').inputs.clusterMode).toBeUndefined();
+      for (const c of [...containers(), ...apiContainers()]) expect((c.environment ?? []).map((e: { name: string }) => e.name), c.name).not.toContain('REDIS_CLUSTER');
     });
   });
 

@@ -2,11 +2,12 @@
 // own, and its pure pieces without mocks. The stack as a whole is test/pulumi/aws.test.ts.
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
-import { securityGroupRules } from '../../components/awsPolicies.js';
+import { apiListenerPorts, apiSecurityGroupRules, securityGroupRules } from '../../components/awsPolicies.js';
+import { createApi, cpuTracking, validateApiArgs, type ApiArgs } from '../../components/aws/api.js';
 import { createCodeBucket, codeBucketLifecycleRules } from '../../components/aws/codeBucket.js';
 import { createDatabase, rdsDatabaseUrl } from '../../components/aws/database.js';
-import { createNetwork, interfaceEndpointName, privateSubnetCidrs, securityGroupRuleName } from '../../components/aws/network.js';
-import { createRedis, elasticacheRedisUrl, replicationTopology } from '../../components/aws/redis.js';
+import { createNetwork, interfaceEndpointName, privateSubnetCidrs, publicSubnetCidrs, securityGroupRuleName } from '../../components/aws/network.js';
+import { clusterTopology, createRedis, elasticacheRedisUrl, replicationTopology } from '../../components/aws/redis.js';
 import { createRegistry, ecrLifecyclePolicy } from '../../components/aws/registry.js';
 import { createSecret } from '../../components/aws/secrets.js';
 import { createWorkers, queueDepthTracking, workerTaskSize } from '../../components/aws/workers.js';
@@ -195,5 +196,114 @@ describe('aws workers', () => {
     expect(run.one('aws:cloudwatch/logGroup:LogGroup').inputs.retentionInDays).toBe(14);
     expect(JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', 'w-task').inputs.policy).Statement[0].Resource).toBe('arn:aws:s3:::code/*');
     expect(JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', 'w-execution-secrets').inputs.policy).Statement[0].Resource).toHaveLength(2);
+  });
+});
+
+describe('aws network with a public API', () => {
+  it('two public subnets behind an internet gateway; the tasks stay in the private ones', async () => {
+    expect(publicSubnetCidrs('10.7.0.0/16')).toEqual(['10.7.32.0/24', '10.7.33.0/24']);
+    const run = await capture(() => createNetwork('net', { region: 'eu-west-1', vpcCidr: '10.7.0.0/16', publicSubnets: true, tags }, new TestParent('net')));
+    expect(run.one('aws:ec2/internetGateway:InternetGateway').inputs.vpcId).toBe('net-vpc-id');
+    expect(run.one('aws:ec2/routeTable:RouteTable', 'net-public').inputs.routes).toEqual([{ cidrBlock: '0.0.0.0/0', gatewayId: 'net-igw-id' }]);
+    expect(run.one('aws:ec2/routeTable:RouteTable', 'net-private').inputs.routes).toBeUndefined();
+    expect(run.all('aws:ec2/subnet:Subnet').filter((s) => s.inputs.tags.tier === 'public').map((s) => s.inputs.cidrBlock)).toEqual(['10.7.32.0/24', '10.7.33.0/24']);
+  });
+});
+
+describe('aws redis cluster mode', () => {
+  it('shards and replicas, failover always, Multi-AZ only with a replica to place', async () => {
+    expect(clusterTopology({ shards: 3, replicasPerShard: 1 }, true)).toEqual({
+      clusterMode: 'enabled',
+      parameterGroupName: 'default.redis7.cluster.on',
+      numNodeGroups: 3,
+      replicasPerNodeGroup: 1,
+      automaticFailoverEnabled: true,
+      multiAzEnabled: true,
+    });
+    expect(clusterTopology({ shards: 2, replicasPerShard: 0 }, true).multiAzEnabled).toBe(false);
+    const run = await capture(() =>
+      createRedis('r', { nodeType: 'cache.m7g.large', multiAz: false, cluster: { shards: 6, replicasPerShard: 2 }, subnetIds: ['s-1'], securityGroupId: 'sg-r', tags }, new TestParent('r')),
+    );
+    expect(run.one('aws:elasticache/replicationGroup:ReplicationGroup').inputs).toMatchObject({ clusterMode: 'enabled', numNodeGroups: 6, replicasPerNodeGroup: 2, transitEncryptionEnabled: true });
+    expect(reveal(run.one('aws:secretsmanager/secretVersion:SecretVersion', 'r-redis-url').inputs.secretString)).toMatch(/^rediss:\/\/:generated-r-redis-token@clustercfg\.r-redis\./);
+  });
+});
+
+describe('aws api', () => {
+  const args = (over: Partial<ApiArgs> = {}): ApiArgs => ({
+    region: 'us-east-1',
+    minReplicas: 3,
+    maxReplicas: 8,
+    cpuTargetPercent: 55,
+    cpuMillis: 500,
+    memoryMb: 1024,
+    public: false,
+    certificateArn: '',
+    redisCluster: false,
+    logRetentionDays: 7,
+    image: 'repo/worker@sha256:1',
+    vpc: { id: pulumi.output('vpc-1') },
+    vpcCidr: '10.7.0.0/16',
+    subnetIds: ['private-1', 'private-2'],
+    loadBalancerSubnetIds: ['public-1', 'public-2'],
+    securityGroups: { redis: { id: pulumi.output('sg-redis') }, endpoints: { id: pulumi.output('sg-endpoints') } },
+    s3PrefixListId: 'pl-s3',
+    cluster: { arn: pulumi.output('arn:cluster'), name: pulumi.output('c') },
+    redisUrlSecret: { arn: pulumi.output('arn:redis-url') },
+    tags,
+    ...over,
+  });
+  const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/abc';
+
+  it('rules, listener ports and scaling, without mocks', () => {
+    expect(apiListenerPorts(false)).toEqual([80]);
+    expect(apiListenerPorts(true)).toEqual([443, 80]);
+    const rules = apiSecurityGroupRules({ public: true, listenerPorts: [443, 80], vpcCidr: '10.7.0.0/16' });
+    expect(rules.filter((r) => r.group === 'alb' && r.direction === 'ingress').map((r) => [r.port, r.peer])).toEqual([
+      [443, { cidr: '0.0.0.0/0', label: 'internet' }],
+      [80, { cidr: '0.0.0.0/0', label: 'internet' }],
+    ]);
+    expect(rules.filter((r) => r.group === 'api' && r.direction === 'ingress').map((r) => r.peer)).toEqual([{ group: 'alb' }]);
+    expect(cpuTracking(55)).toMatchObject({ targetValue: 55, predefinedMetricSpecification: { predefinedMetricType: 'ECSServiceAverageCPUUtilization' } });
+  });
+
+  it('public without a certificate is refused, naming both keys, before any resource', async () => {
+    expect(() => validateApiArgs('here', { public: true, certificateArn: '', minReplicas: 1, maxReplicas: 1 })).toThrow(
+      'here: apiPublic is true but apiCertificateArn is not set; an internet-facing API needs HTTPS (an ACM certificate ARN)',
+    );
+    const run = await capture(() => expect(() => createApi('a', args({ public: true }), new TestParent('a'))).toThrow(/apiCertificateArn is not set/));
+    expect(run.resources.filter((r) => !r.type.startsWith('code-execution:'))).toEqual([]);
+  });
+
+  it('internal: HTTP on 80 from the VPC, the tasks in the private subnets, the given tokens, CPU scaling', async () => {
+    const run = await capture(() => createApi('a', args({ tokens: pulumi.secret('token-one,token-two') }), new TestParent('a')));
+    expect(run.one('aws:lb/loadBalancer:LoadBalancer').inputs).toMatchObject({ internal: true, subnets: ['public-1', 'public-2'], securityGroups: ['a-alb-id'] });
+    expect(run.all('aws:lb/listener:Listener').map((l) => [l.inputs.port, l.inputs.protocol])).toEqual([[80, 'HTTP']]);
+    expect(run.one('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 'a-alb-ingress-80-vpc').inputs).toMatchObject({ cidrIpv4: '10.7.0.0/16', fromPort: 80 });
+    expect(run.one('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', 'a-redis-ingress-6379-api').inputs).toMatchObject({ securityGroupId: 'sg-redis', referencedSecurityGroupId: 'a-api-id' });
+    expect(run.one('aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule', 'a-api-egress-443-s3').inputs.prefixListId).toBe('pl-s3');
+    expect(reveal(run.one('aws:secretsmanager/secretVersion:SecretVersion', 'a-api-tokens').inputs.secretString)).toBe('token-one,token-two');
+    expect(run.all('random:index/randomPassword:RandomPassword').map((p) => p.name)).toEqual(['a-callback-signing-key']);
+    expect(run.one('aws:ecs/service:Service').inputs).toMatchObject({ cluster: 'arn:cluster', desiredCount: 3, networkConfiguration: { subnets: ['private-1', 'private-2'], securityGroups: ['a-api-id'] } });
+    expect(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs).toMatchObject({ cpu: '512', memory: '1024' });
+    expect(run.one('aws:appautoscaling/target:Target').inputs).toMatchObject({ minCapacity: 3, maxCapacity: 8, resourceId: 'service/c/a-api' });
+    expect(run.one('aws:appautoscaling/policy:Policy').inputs.targetTrackingScalingPolicyConfiguration.targetValue).toBe(55);
+    expect(run.one('aws:cloudwatch/logGroup:LogGroup').inputs.retentionInDays).toBe(7);
+  });
+
+  it('public with a certificate: internet-facing, HTTPS on 443 with the certificate, 80 only redirecting, both from anywhere', async () => {
+    let url: pulumi.Output<string> | undefined;
+    const run = await capture(() => {
+      url = createApi('a', args({ public: true, certificateArn: cert, redisCluster: true }), new TestParent('a')).url;
+    });
+    expect(run.one('aws:lb/loadBalancer:LoadBalancer').inputs.internal).toBe(false);
+    const listeners = Object.fromEntries(run.all('aws:lb/listener:Listener').map((l) => [l.inputs.port, l.inputs]));
+    expect(listeners[443]).toMatchObject({ protocol: 'HTTPS', certificateArn: cert, sslPolicy: expect.stringMatching(/^ELBSecurityPolicy-TLS13/), defaultActions: [{ type: 'forward' }] });
+    expect(listeners[80]).toMatchObject({ protocol: 'HTTP', defaultActions: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443' } }] });
+    for (const port of [443, 80]) expect(run.one('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule', `a-alb-ingress-${port}-internet`).inputs.cidrIpv4).toBe('0.0.0.0/0');
+    expect(await new Promise((resolve) => url!.apply(resolve))).toBe('https://a-api-1234567890.us-east-1.elb.amazonaws.com');
+    const [api] = JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions);
+    expect(api.environment).toContainEqual({ name: 'REDIS_CLUSTER', value: 'true' });
+    expect(run.one('random:index/randomPassword:RandomPassword', 'a-api-token').inputs.length).toBe(40);
   });
 });

@@ -225,4 +225,75 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       expect(podSpec().automountServiceAccountToken).toBe(false);
     });
   });
+
+  describe('the HTTP API', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const apiPod = (): any => run.one('kubernetes:apps/v1:Deployment', '-api').inputs.spec.template.spec;
+
+    it('a Deployment of `code-exec api` from the worker image: restricted, probes on /readyz and /healthz, resources', () => {
+      const deployment = run.one('kubernetes:apps/v1:Deployment', '-api');
+      expect(deployment.inputs.metadata).toMatchObject({ name: 'code-execution-api', namespace: 'code-execution' });
+      expect(deployment.inputs.spec).toMatchObject({ replicas: DEFAULTS.apiMinReplicas, selector: { matchLabels: { 'app.kubernetes.io/component': 'api' } } });
+      const spec = apiPod();
+      expect(spec.automountServiceAccountToken).toBe(false);
+      const [api] = spec.containers;
+      expect(api).toMatchObject({
+        name: 'api',
+        image: run.outputs.workerImage,
+        args: ['api'],
+        ports: [{ name: 'http', containerPort: 2358 }],
+        readinessProbe: { httpGet: { path: '/readyz', port: 'http' } },
+        livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+        resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '250m', memory: '512Mi' } },
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      });
+      expect(envOf(api).REDIS_CLUSTER).toBeUndefined();
+    });
+
+    it('REDIS_URL, API_TOKENS and CALLBACK_SIGNING_KEY from its own Secret, by secretKeyRef', () => {
+      const secret = run.one('kubernetes:core/v1:Secret', '-api-credentials');
+      expect(isSecret(secret.inputs.stringData)).toBe(true);
+      expect(reveal(secret.inputs.stringData)).toEqual({
+        REDIS_URL: 'redis://:memorystore-auth-string@10.60.0.3:6379',
+        API_TOKENS: 'generated-code-execution-api-token',
+        CALLBACK_SIGNING_KEY: 'generated-code-execution-callback-signing-key',
+      });
+      const env = envOf(apiPod().containers[0]);
+      for (const key of ['REDIS_URL', 'API_TOKENS', 'CALLBACK_SIGNING_KEY']) {
+        expect(env[key], key).toEqual({ name: key, valueFrom: { secretKeyRef: { name: 'code-execution-api-credentials', key } } });
+      }
+      expect(JSON.stringify(run.one('kubernetes:apps/v1:Deployment', '-api').inputs)).not.toMatch(/memorystore-auth-string|generated-/);
+    });
+
+    it('a LoadBalancer Service on an internal load balancer by default; its address is apiUrl', () => {
+      const service = run.one('kubernetes:core/v1:Service', '-api');
+      expect(service.inputs.metadata.annotations).toEqual({ 'networking.gke.io/load-balancer-type': 'Internal' });
+      expect(service.inputs.spec).toMatchObject({
+        type: 'LoadBalancer',
+        selector: { 'app.kubernetes.io/component': 'api' },
+        ports: [{ port: 80, targetPort: 'http' }],
+      });
+      expect(run.outputs.apiUrl).toBe('http://10.50.0.100');
+      expect(run.outputs.apiTokens).toBe('generated-code-execution-api-token');
+    });
+
+    it('an HPA on CPU utilization between the API bounds', () => {
+      expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler', '-api').inputs.spec).toMatchObject({
+        scaleTargetRef: { kind: 'Deployment', name: 'code-execution-api' },
+        minReplicas: DEFAULTS.apiMinReplicas,
+        maxReplicas: DEFAULTS.apiMaxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULTS.apiCpuTargetPercent } } }],
+      });
+    });
+
+    it('a NetworkPolicy selecting the API pods: in on 2358, out only to Redis (its address and port)', () => {
+      const policy = run.all('kubernetes:networking.k8s.io/v1:NetworkPolicy').find((p) => p.name.endsWith('-api'))!;
+      expect(policy.inputs.spec).toEqual({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'api' } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ ports: [{ port: 2358, protocol: 'TCP' }] }],
+        egress: [{ to: [{ ipBlock: { cidr: '10.60.0.3/32' } }], ports: [{ port: 6379, protocol: 'TCP' }] }],
+      });
+    });
+  });
 });

@@ -12,6 +12,8 @@ import { createNetwork, NODE_SUBNET } from '../../components/gcp/network.js';
 import { createRedis, memorystoreRedisUrl, memorystoreTier } from '../../components/gcp/redis.js';
 import { artifactRegistryHost, createRegistry } from '../../components/gcp/registry.js';
 import { createWorkers } from '../../components/gcp/workers.js';
+import { createApi } from '../../components/gcp/api.js';
+import { clusterReach, instanceReach } from '../../components/gcp/redis.js';
 import { capture, TestParent } from './componentMocks.js';
 import { isSecret, reveal } from './harness.js';
 
@@ -173,5 +175,48 @@ describe('gcp workers', () => {
       AWS_SECRET_ACCESS_KEY: 'SK',
     });
     for (const r of run.resources.filter((x) => x.type.startsWith('kubernetes:'))) expect(r.provider, r.name).toMatch(/::w-gke::/);
+  });
+});
+
+describe('gcp api', () => {
+  it('Redis reach: one address for an instance, the PSC subnet and node ports for a cluster', () => {
+    expect(instanceReach('10.0.0.5', 6379)).toEqual({ cidr: '10.0.0.5/32', ports: [{ port: 6379 }] });
+    expect(clusterReach()).toEqual({ cidr: '10.50.16.0/24', ports: [{ port: 6379 }, { port: 11000, endPort: 13047 }] });
+  });
+
+  it('public: no internal annotation; the given tokens and REDIS_CLUSTER in the pods; the given bounds; on the given provider', async () => {
+    const run = await capture(() => {
+      const parent = new TestParent('a');
+      const provider = new k8s.Provider('a-gke', { kubeconfig: '{}' }, { parent });
+      createApi(
+        'a',
+        {
+          image: 'w@sha256:1',
+          namespace: 'ns',
+          redisUrl: 'redis://10.0.0.5:6379',
+          redisReach: instanceReach('10.0.0.5', 6379),
+          redisCluster: true,
+          tokens: pulumi.secret('given-token-1'),
+          public: true,
+          minReplicas: 1,
+          maxReplicas: 4,
+          cpuTargetPercent: 70,
+          cpuMillis: 300,
+          memoryMb: 256,
+          provider,
+        },
+        parent,
+      );
+    });
+    const service = run.one('kubernetes:core/v1:Service');
+    expect(service.inputs.metadata).toMatchObject({ name: 'ns-api', namespace: 'ns' });
+    expect(service.inputs.metadata.annotations).toEqual({});
+    expect(reveal(run.one('kubernetes:core/v1:Secret').inputs.stringData).API_TOKENS).toBe('given-token-1');
+    expect(run.all('random:index/randomPassword:RandomPassword').map((p) => p.name)).toEqual(['a-callback-signing-key']);
+    const [api] = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec.containers;
+    expect(api.env).toContainEqual({ name: 'REDIS_CLUSTER', value: 'true' });
+    expect(api.resources.limits).toEqual({ cpu: '300m', memory: '256Mi' });
+    expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
+    for (const r of run.resources.filter((x) => x.type.startsWith('kubernetes:'))) expect(r.provider, r.name).toMatch(/::a-gke::/);
   });
 });

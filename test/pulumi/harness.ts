@@ -48,7 +48,14 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
     case 'aws:ec2/vpcEndpoint:VpcEndpoint':
       return { prefixListId: 'pl-63a5400a' };
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
-      return { primaryEndpointAddress: `master.${name}.abc123.use1.cache.amazonaws.com` };
+      // In cluster mode ElastiCache has no primary endpoint, only the configuration endpoint.
+      return inputs.clusterMode === 'enabled'
+        ? { configurationEndpointAddress: `clustercfg.${name}.abc123.use1.cache.amazonaws.com` }
+        : { primaryEndpointAddress: `master.${name}.abc123.use1.cache.amazonaws.com` };
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return { arn: `arn:aws:elasticloadbalancing:${region}:${ACCOUNT}:loadbalancer/app/${name}/50dc6c495c0c9188`, dnsName: `${inputs.internal ? 'internal-' : ''}${name}-1234567890.${region}.elb.amazonaws.com` };
+    case 'gcp:redis/cluster:Cluster':
+      return { discoveryEndpoints: [{ address: '10.50.16.2', port: 6379 }] };
     case 'aws:rds/instance:Instance':
       return { address: `${name}.abc123.${region}.rds.amazonaws.com` };
     case 'aws:ecr/repository:Repository':
@@ -83,6 +90,9 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
       return { email: `${inputs.accountId}@${inputs.project}.iam.gserviceaccount.com` };
     case 'gcp:storage/hmacKey:HmacKey':
       return { accessId: 'GOOG1EMOCKACCESSID', secret: 'mock-hmac-secret' };
+  }
+  if (type === 'kubernetes:core/v1:Service' && inputs.spec?.type === 'LoadBalancer') {
+    return { metadata: { ...inputs.metadata, name: inputs.metadata.name ?? name }, status: { loadBalancer: { ingress: [{ ip: '10.50.0.100' }] } } };
   }
   if (type.startsWith('kubernetes:') && inputs.metadata) return { metadata: { ...inputs.metadata, name: inputs.metadata.name ?? name } };
   if (type.startsWith('aws:')) return { arn: `arn:aws:mock:${region}:${ACCOUNT}:${name}`, name: inputs.name ?? name };

@@ -235,3 +235,37 @@ describe('parseCloudLocation', () => {
     expect(refusal('gcp', { 'gcp:project': 'my-proj-1' }).keys).toEqual(['gcp:region']);
   });
 });
+
+describe('parseStackConfig: the API and Redis Cluster keys', () => {
+  const parse = (values: Record<string, string>) => () => parseStackConfig((key) => values[key]);
+  const aws = { target: 'aws', runnerMode: 'sidecar' };
+
+  it('a public API on aws needs an ACM certificate ARN', () => {
+    expect(parse({ ...aws, apiPublic: 'true' })).toThrow(/apiPublic true puts the API on the internet, which needs HTTPS: code-execution:apiCertificateArn is not set/);
+    expect(parse({ ...aws, apiCertificateArn: 'my-cert' })).toThrow(/apiCertificateArn must be empty or an ACM certificate ARN/);
+    const arn = 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    expect(parseStackConfig((k) => ({ ...aws, apiPublic: 'true', apiCertificateArn: arn })[k])).toMatchObject({ apiPublic: true, apiCertificateArn: arn });
+  });
+
+  it('tokens: at least 8 characters each, never quoted in the message; normalised to one comma-separated list', () => {
+    let message = '';
+    try {
+      parseStackConfig((k) => ({ apiTokens: 'longenough-1, short7x' })[k as 'apiTokens']);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/apiTokens: every token must be at least 8 characters/);
+    expect(message).not.toContain('short7x');
+    expect(parseStackConfig((k) => ({ apiTokens: ' aaaaaaaa  bbbbbbbb,cccccccc ' })[k as 'apiTokens']).apiTokens).toBe('aaaaaaaa,bbbbbbbb,cccccccc');
+  });
+
+  it('API bounds in order; Redis Cluster replicas within what the cloud allows and a replica for multiAz', () => {
+    expect(parse({ apiMinReplicas: '5', apiMaxReplicas: '4' })).toThrow(/apiMinReplicas \(5\) is greater than code-execution:apiMaxReplicas \(4\)/);
+    const gcp = { target: 'gcp', runnerMode: 'sidecar', redisCluster: 'true' };
+    expect(parse({ ...gcp, redisReplicasPerShard: '3' })).toThrow(/more than Memorystore for Redis Cluster allows \(2\)/);
+    expect(parse({ ...aws, redisCluster: 'true', redisReplicasPerShard: '3' })).not.toThrow();
+    expect(parse({ ...aws, redisCluster: 'true', redisReplicasPerShard: '0', multiAz: 'true' })).toThrow(/0 leaves no replica to fail over to/);
+    expect(parseStackConfig((k) => ({ ...aws, redisCluster: 'true', redisReplicasPerShard: '0' })[k])).toMatchObject({ redisCluster: true, redisReplicasPerShard: 0, redisShards: 3 });
+    expect(parse({ redisReplicasPerShard: '-1' })).toThrow(/redisReplicasPerShard must be a whole number >= 0/);
+  });
+});
