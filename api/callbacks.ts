@@ -17,7 +17,7 @@ import { DEFAULT_FIELDS, pickFields, submissionView } from './judge0Format.js';
 
 type Entries = [string, [string, string[]][]][] | null;
 
-/** How often watched jobs are looked up directly, in case the capped feed dropped their announcement unread. */
+/** How often watched jobs are looked up directly (sweep). */
 const FEED_SWEEP_MS = 30_000;
 
 export interface CallbackEvents {
@@ -79,10 +79,7 @@ export class CallbackDispatcher {
       const pending = (await this.redis.xpending(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, '-', '+', 1000, String(c.name))) as [string][];
       if (pending.length) {
         const claimed = (await this.redis.call('XCLAIM', API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, this.consumer, 0, ...pending.map((p) => p[0]))) as [string, string[]][];
-        for (const [entryId, fields] of claimed) {
-          const jobId = fields[fields.indexOf('job') + 1];
-          if (jobId) await this.watch(jobId, entryId);
-        }
+        await this.watch(claimed.flatMap(([entryId, fields]) => (fields.includes('job') ? [[fields[fields.indexOf('job') + 1], entryId] as [string, string]] : [])));
         adopted += claimed.length;
         this.log.info('callbacks adopted from a stopped replica', { from: c.name, count: claimed.length });
       }
@@ -99,11 +96,13 @@ export class CallbackDispatcher {
           'GROUP', API_CALLBACKS_GROUP, this.consumer, 'COUNT', 64, 'BLOCK', this.readBlockMs, 'STREAMS', API_CALLBACKS_STREAM, '>',
         )) as Entries;
         const entries = reply?.[0]?.[1] ?? [];
+        const claimed: [string, string][] = [];
         for (const [entryId, fields] of entries) {
           const jobId = fields[fields.indexOf('job') + 1];
-          if (jobId) await this.watch(jobId, entryId);
+          if (jobId) claimed.push([jobId, entryId]);
           else await this.redis.xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId);
         }
+        await this.watch(claimed);
         if (entries.length || adopted) this.log.debug('callbacks claimed', { count: entries.length, adopted });
       } catch (err) {
         if (!this.closing) this.log.warn('callback claim failed', { error: (err as Error).message });
@@ -111,10 +110,34 @@ export class CallbackDispatcher {
     }
   }
 
-  /** Watches a claimed job: delivered when its result is announced, or now when it is stored already. */
-  private async watch(jobId: string, entryId: string): Promise<void> {
-    this.watched.set(jobId, entryId);
-    if (await resultExists(this.redis, jobId)) this.take(jobId);
+  /**
+   * Watches claimed jobs: each delivered when its result is announced, or now when it is stored already. All are
+   * watched before any is looked up, so a failed look leaves a job to the feed and the sweep, never unwatched.
+   */
+  private async watch(claimed: [jobId: string, entryId: string][]): Promise<void> {
+    for (const [jobId, entryId] of claimed) this.watched.set(jobId, entryId);
+    for (const [jobId] of claimed) {
+      if (await resultExists(this.redis, jobId).catch(() => false)) this.take(jobId);
+    }
+  }
+
+  /**
+   * The sweep: watched jobs whose result is stored are delivered (the capped feed may have dropped their
+   * announcement unread); entries whose job record is gone (expired, or an API that stopped mid-submission
+   * before queueing the job) are acknowledged and dropped.
+   */
+  private async sweep(): Promise<void> {
+    for (const [jobId, entryId] of [...this.watched]) {
+      if (await resultExists(this.redis, jobId)) this.take(jobId);
+      else if (!(await this.jobs.record(jobId))) {
+        this.watched.delete(jobId);
+        await this.acknowledge(entryId);
+      }
+    }
+  }
+
+  private async acknowledge(entryId: string): Promise<void> {
+    await this.redis.multi().xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId).xdel(API_CALLBACKS_STREAM, entryId).exec().catch(() => {});
   }
 
   /** Delivers a watched job's callback once, whichever of the feed or a look finds its result first. */
@@ -138,7 +161,7 @@ export class CallbackDispatcher {
         // The feed is capped: a replica that fell that far behind looks for its jobs' results instead.
         if (Date.now() - lastSweep > FEED_SWEEP_MS) {
           lastSweep = Date.now();
-          for (const jobId of [...this.watched.keys()]) if (await resultExists(this.redis, jobId)) this.take(jobId);
+          await this.sweep();
         }
       } catch (err) {
         if (!this.closing) this.log.warn('callback watch failed', { error: (err as Error).message });
@@ -162,16 +185,21 @@ export class CallbackDispatcher {
 
   private async deliver(jobId: string, entryId: string): Promise<void> {
     const release = await this.slot(jobId);
+    let finished = true;
     try {
       const [record, result] = await Promise.all([this.jobs.record(jobId), getResult(this.redis, jobId)]);
       if (!record?.callback || !result) return;
       await this.send(record, result);
     } catch (err) {
-      this.log.warn('callback delivery failed', { job: jobId, error: (err as Error).message });
-      this.events.failed?.(jobId, (err as Error).message);
+      // Stopping mid-delivery: left pending for another replica to adopt, not dropped.
+      if (this.closing) finished = false;
+      else {
+        this.log.warn('callback delivery failed', { job: jobId, error: (err as Error).message });
+        this.events.failed?.(jobId, (err as Error).message);
+      }
     } finally {
       release();
-      await this.redis.multi().xack(API_CALLBACKS_STREAM, API_CALLBACKS_GROUP, entryId).xdel(API_CALLBACKS_STREAM, entryId).exec().catch(() => {});
+      if (finished) await this.acknowledge(entryId);
     }
   }
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { duplicateClient, type RedisClient } from '../worker/redisConnection.js';
 import { jobSchema, JobRejected, parseJob, precheckJob, type Job } from '../runner/protocol/job.js';
 import type { JobResult } from '../runner/protocol/result.js';
-import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey } from '../worker/keys.js';
+import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey, v1ApiJobKey } from '../worker/keys.js';
 import { sampleQueue } from '../worker/queueDepth.js';
 import { getResult, lastStart, waitForResult } from '../worker/resultStore.js';
 import type { ApiConfig } from './config.js';
@@ -160,35 +160,42 @@ export class JobService {
   /**
    * Queues validated jobs, all or none: throws IdTaken (and queues nothing) when any id is already in use.
    * Step by step, each command on one key, so it runs on a Redis Cluster too: the ids are taken first (and given
-   * back if one is in use or a later step fails), then the records, then the jobs in one transaction on the
-   * stream, then the callbacks. An API that dies between the steps leaves at worst a taken id or a record that
-   * expires with RESULT_TTL_SECONDS; a job is never queued without its id and record.
+   * back if one is in use or a later step fails before the jobs are sent), then the records, the callback
+   * entries, and the jobs in one transaction on the stream. A job is never queued without its id, record and
+   * callback; an API that stops between the steps leaves at worst ids taken for RESULT_TTL_SECONDS and callback
+   * entries the dispatcher drops once it finds no record. Two batches racing for the same ids may both be refused.
    */
   async submitAll(jobs: { job: Job; record: JobRecord }[]): Promise<void> {
     const ttl = this.config.resultTtlSeconds;
     const idKeys = jobs.map(({ record }) => apiIdKey(record.owner, record.clientId));
     const taken: number[] = [];
-    const giveBack = () => Promise.all(taken.map((i) => this.redis.eval(RELEASE_ID, 1, idKeys[i], jobs[i].job.id).catch(() => 0)));
+    const callbacks: string[] = [];
+    const undo = async () => {
+      await Promise.all(taken.map((i) => this.redis.eval(RELEASE_ID, 1, idKeys[i], jobs[i].job.id).catch(() => 0)));
+      if (callbacks.length) await this.redis.xdel(API_CALLBACKS_STREAM, ...callbacks).catch(() => 0);
+    };
     try {
       for (const [i, { job, record }] of jobs.entries()) {
-        if ((await this.redis.set(idKeys[i], job.id, 'EX', ttl, 'NX')) !== 'OK') {
-          await giveBack();
-          throw new IdTaken(record.clientId);
-        }
+        if ((await this.redis.set(idKeys[i], job.id, 'EX', ttl, 'NX')) !== 'OK') throw new IdTaken(record.clientId);
         taken.push(i);
       }
       await Promise.all(jobs.map(({ job, record }) => this.redis.set(apiJobKey(job.id), JSON.stringify(record), 'EX', ttl)));
-      const queue = this.redis.multi();
-      for (const { job } of jobs) queue.xadd(this.config.streamKey, '*', 'job', JSON.stringify(job));
-      const queued = await queue.exec();
-      const failed = queued?.find(([err]) => err)?.[0];
-      if (!queued || failed) throw failed ?? new Error('the queue transaction was aborted');
+      for (const { job, record } of jobs) {
+        if (record.callback) callbacks.push((await this.redis.xadd(API_CALLBACKS_STREAM, '*', 'job', job.id))!);
+      }
     } catch (err) {
-      if (!(err instanceof IdTaken)) await giveBack();
+      await undo();
       throw err;
     }
-    for (const { job, record } of jobs) {
-      if (record.callback) await this.redis.xadd(API_CALLBACKS_STREAM, '*', 'job', job.id);
+    const queue = this.redis.multi();
+    for (const { job } of jobs) queue.xadd(this.config.streamKey, '*', 'job', JSON.stringify(job));
+    // A transaction that throws may have run with its answer lost: nothing is given back then. One that answers
+    // with an error queued nothing.
+    const queued = await queue.exec();
+    const failed = queued ? queued.find(([err]) => err)?.[0] : new Error('the queue transaction was aborted');
+    if (failed) {
+      await undo();
+      throw failed;
     }
   }
 
@@ -199,7 +206,7 @@ export class JobService {
   }
 
   async record(jobId: string): Promise<JobRecord | null> {
-    const raw = await this.redis.get(apiJobKey(jobId));
+    const raw = (await this.redis.get(apiJobKey(jobId))) ?? (await this.redis.get(v1ApiJobKey(jobId)));
     return raw === null ? null : (JSON.parse(raw) as JobRecord);
   }
 

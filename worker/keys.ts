@@ -15,9 +15,14 @@ export const jobStartsKey = (jobId: string) => `code-execution:{${jobId}}:job-st
  * read of each job's own stream would span hash slots (the API's callback dispatcher).
  */
 export const RESULTS_FEED_KEY = 'code-execution:results';
-/** The v1 names of a result and its announcement, still written for one release (RESULT_V1_KEYS). */
+/**
+ * The v1 names of a result and its announcement: still written for one release (RESULT_V1_KEYS), and a result
+ * is read there when absent under its v1.1 name, so readers and workers can be upgraded one by one.
+ */
 export const v1ResultKey = (jobId: string) => `code-execution:result:${jobId}`;
 export const v1ResultEventsKey = (jobId: string) => `code-execution:result-events:${jobId}`;
+/** v1's name of the API's job record: read when the v1.1 one is absent, through a rolling upgrade. */
+export const v1ApiJobKey = (jobId: string) => `code-execution:api:job:${jobId}`;
 export const deadLetterKey = (streamKey: string) => `${streamKey}:dead`;
 /** Present while a worker instance is alive (refreshed with a TTL): the container reaper asks it. */
 export const workerHeartbeatKey = (ownerId: string) => `code-execution:worker:${ownerId}`;

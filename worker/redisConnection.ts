@@ -23,13 +23,24 @@ type Retry = (times: number) => number | null;
 
 /** A client for the target; `retry` decides reconnection (null: give up), `options` tune the node connections. */
 export function createRedisClient(target: RedisTarget, retry: Retry, options: RedisOptions = {}): RedisClient {
-  if (!target.cluster) return new Redis(target.url, { ...options, retryStrategy: retry });
-  const u = new URL(target.url);
+  return target.cluster ? createClusterClient(target.url, retry, options) : new Redis(target.url, { ...options, retryStrategy: retry });
+}
+
+/** A cluster client that finds the cluster from the node at `url`. */
+export function createClusterClient(url: string, retry: Retry, options: RedisOptions = {}): Cluster {
+  const u = new URL(url);
+  if (!['', '/', '/0'].includes(u.pathname)) throw new Error(`a Redis Cluster has only database 0; REDIS_URL names ${u.pathname.slice(1)}`);
   const tls = u.protocol === 'rediss:';
-  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+  return new Cluster([{ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) }], {
     clusterRetryStrategy: retry,
     lazyConnect: options.lazyConnect,
     enableReadyCheck: options.enableReadyCheck ?? true,
+    // A master that dies is replaced after the cluster's node timeout (15 s on ElastiCache and Memorystore): a
+    // command keeps being retried through it (64 × 500 ms) instead of failing the job after ioredis's 1.6 s.
+    retryDelayOnFailover: 500,
+    retryDelayOnClusterDown: 500,
+    retryDelayOnTryAgain: 500,
+    maxRedirections: 64,
     // Managed clusters (ElastiCache, Memorystore) answer CLUSTER SLOTS with names their TLS certificates are
     // for: connect to those names, not to addresses resolved from them.
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
@@ -37,7 +48,7 @@ export function createRedisClient(target: RedisTarget, retry: Retry, options: Re
       maxRetriesPerRequest: options.maxRetriesPerRequest,
       username: u.username ? decodeURIComponent(u.username) : undefined,
       password: u.password ? decodeURIComponent(u.password) : undefined,
-      ...(tls ? { tls: { servername: u.hostname } } : {}),
+      ...(tls ? { tls: {} } : {}),
     },
   });
 }
@@ -53,9 +64,12 @@ export function connectRedis(target: RedisTarget, log: Logger, role: string): Re
     log.warn('redis unreachable, retrying', { role, attempt: times, retryInMs: delayMs, redis: redactedUrl(target.url), cluster: target.cluster });
     return delayMs;
   }, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
-  redis.on('error', (err: Error) => {
+  const onError = (err: Error) => {
     if (failures++ % 20 === 0) log.warn('redis connection error', { role, error: err.message });
-  });
+  };
+  redis.on('error', onError);
+  // A cluster's connection to one of its nodes fails on its own event.
+  if (target.cluster) redis.on('node error', onError);
   redis.on('ready', () => {
     if (reconnecting || failures > 0) log.info('redis connection restored', { role });
     reconnecting = false;
@@ -66,10 +80,15 @@ export function connectRedis(target: RedisTarget, log: Logger, role: string): Re
 
 /** A second client to the same target, for a caller that blocks (XREAD BLOCK holds its connection). */
 export function duplicateClient(redis: RedisClient): RedisClient {
-  // Narrowed per kind: the two duplicate() signatures do not unify.
-  const copy = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+  // A cluster's copy starts from the nodes known now, not from REDIS_URL's one node, which may be the one that died.
+  const copy = redis instanceof Cluster ? redis.duplicate(clusterNodesOf(redis)) : redis.duplicate();
   copy.on('error', () => {});
   return copy;
+}
+
+function clusterNodesOf(cluster: Cluster): { host: string; port: number }[] | undefined {
+  const nodes = cluster.nodes().map((n) => ({ host: n.options.host ?? '127.0.0.1', port: n.options.port ?? 6379 }));
+  return nodes.length ? nodes : undefined;
 }
 
 /** The URL without its password, for logs. */

@@ -25,13 +25,16 @@ export async function storeResult(redis: RedisClient, result: JobResult, ttlSeco
     STORE_FIRST_WINS, 2, resultKey(result.id), resultEventsKey(result.id),
     json, String(ttlSeconds), result.status,
   )) === 1;
-  // Each its own command: on a cluster these keys live on other hash slots than the job's.
-  if (stored && opts.v1Keys) {
-    await redis.set(v1ResultKey(result.id), json, 'EX', ttlSeconds);
-    await redis.xadd(v1ResultEventsKey(result.id), '*', 'status', result.status);
-    await redis.expire(v1ResultEventsKey(result.id), ttlSeconds);
-  }
-  await announceFinished(redis, result.id, result.status);
+  // Each its own command (on a cluster these keys live on other hash slots than the job's), sent together.
+  await Promise.all([
+    announceFinished(redis, result.id, result.status),
+    ...(stored && opts.v1Keys
+      ? [
+        redis.set(v1ResultKey(result.id), json, 'EX', ttlSeconds),
+        redis.xadd(v1ResultEventsKey(result.id), '*', 'status', result.status).then(() => redis.expire(v1ResultEventsKey(result.id), ttlSeconds)),
+      ]
+      : []),
+  ]);
   return stored;
 }
 
@@ -44,12 +47,12 @@ export async function announceFinished(redis: RedisClient, jobId: string, status
 }
 
 export async function getResult(redis: RedisClient, jobId: string): Promise<JobResult | null> {
-  const raw = await redis.get(resultKey(jobId));
+  const raw = (await redis.get(resultKey(jobId))) ?? (await redis.get(v1ResultKey(jobId)));
   return raw === null ? null : (JSON.parse(raw) as JobResult);
 }
 
 export async function resultExists(redis: RedisClient, jobId: string): Promise<boolean> {
-  return (await redis.exists(resultKey(jobId))) === 1;
+  return (await redis.exists(resultKey(jobId))) === 1 || (await redis.exists(v1ResultKey(jobId))) === 1;
 }
 
 /**

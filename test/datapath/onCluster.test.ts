@@ -17,6 +17,7 @@ const SUITES = [
   '../api/judge0.test.js',
   '../api/piston.test.js',
   '../api/tenants.test.js',
+  '../api/hostile.test.js',
 ];
 
 describe('on a 3-master Redis Cluster', async () => {

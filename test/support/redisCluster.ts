@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
+import { createClusterClient } from '../../worker/redisConnection.js';
 import { freePort } from './freePort.js';
 import type { RedisEndpoint } from './redisServer.js';
 
@@ -16,6 +17,11 @@ export interface TestCluster extends RedisEndpoint {
   client: Cluster;
   ports: number[];
   /**
+   * Kills the master that serves `key` (SIGKILL, as a crashed node) and waits until its replica has taken over
+   * (after the node timeout) and the cluster is whole again. Returns the new master's port.
+   */
+  killMaster(key: string): Promise<number>;
+  /**
    * Promotes the replica of the master that serves `key` (CLUSTER FAILOVER on the replica: the old master
    * hands over once the replica has caught up) and waits until the cluster agrees. Returns the new master's port.
    */
@@ -23,11 +29,11 @@ export interface TestCluster extends RedisEndpoint {
   stop(): Promise<void>;
 }
 
-/** A port whose cluster bus port (port + 10000) is free as well. */
-async function clusterPort(): Promise<number> {
+/** A port whose cluster bus port (port + 10000) is free as well, clear of the ports and bus ports of `taken`. */
+async function clusterPort(taken: number[]): Promise<number> {
   for (;;) {
     const port = await freePort();
-    if (port + 10000 > 65535) continue;
+    if (port + 10000 > 65535 || taken.some((t) => [t, t + 10000].includes(port) || [t, t + 10000].includes(port + 10000))) continue;
     const bus = await new Promise<boolean>((resolve) => {
       const s = createServer();
       s.once('error', () => resolve(false));
@@ -55,7 +61,10 @@ async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
+  while (!(await check().catch((err: Error & { code?: string }) => {
+    if (err.code === 'ENOENT') throw err;
+    return false;
+  }))) {
     if (Date.now() > deadline) throw new Error(`the test Redis Cluster: ${what} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -72,7 +81,7 @@ async function roleOf(port: number): Promise<{ role: string; masterPort?: number
 export async function startRedisCluster(): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'test-redis-cluster-'));
   const ports: number[] = [];
-  for (let i = 0; i < 6; i++) ports.push(await clusterPort());
+  for (let i = 0; i < 6; i++) ports.push(await clusterPort(ports));
   const procs: ChildProcess[] = ports.map((port) => {
     const d = join(dir, String(port));
     mkdirSync(d);
@@ -81,12 +90,19 @@ export async function startRedisCluster(): Promise<TestCluster> {
       '--cluster-node-timeout', '3000', '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
     ], { stdio: 'ignore' });
   });
+  let spawnError: Error | undefined;
+  for (const p of procs) p.once('error', (err) => (spawnError = err));
   const stopAll = async () => {
-    await Promise.all(procs.map((p) => (p.exitCode !== null ? null : new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }))));
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }))));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await until(`node ${port} answering`, async () => (await ask(port, (r) => r.ping())) === 'PONG');
+    for (const port of ports) {
+      await until(`node ${port} answering`, async () => {
+        if (spawnError) throw spawnError;
+        return (await ask(port, (r) => r.ping())) === 'PONG';
+      });
+    }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes']);
     for (const port of ports) await until(`node ${port} reporting cluster_state:ok`, async () => (await ask(port, (r) => r.cluster('INFO'))).includes('cluster_state:ok'));
     // Every replica attached and in sync, so a failover has someone to promote.
@@ -99,7 +115,29 @@ export async function startRedisCluster(): Promise<TestCluster> {
     await stopAll();
     throw new Error(`could not start a Redis Cluster (redis-server and redis-cli from apt-get install redis-server): ${(err as Error).message}`);
   }
-  const client = new Cluster([{ host: '127.0.0.1', port: ports[0] }], { redisOptions: { maxRetriesPerRequest: null } });
+  /** Nodes still running (a killed master is gone for good). */
+  const live = new Set(ports);
+  const servingOf = async (key: string) => {
+    const at = [...live][0];
+    const slot = Number(await ask(at, (r) => r.cluster('KEYSLOT', key)));
+    const owner = (await ask(at, (r) => r.cluster('SLOTS'))).find(([from, to]) => slot >= from && slot <= to);
+    if (!owner) throw new Error(`no master serves slot ${slot}`);
+    const masterPort = owner[2][1];
+    const roles = await Promise.all([...live].map(async (p) => ({ port: p, ...(await roleOf(p)) })));
+    const replica = roles.find((r) => r.role === 'slave' && r.masterPort === masterPort)?.port;
+    if (!replica) throw new Error(`the master on ${masterPort} has no replica`);
+    return { slot, masterPort, replica };
+  };
+  const agreeOn = (slot: number, master: number) => until('every node agreeing on the new master', async () => {
+    for (const port of live) {
+      const view = await ask(port, (r) => r.cluster('SLOTS'));
+      if (view.find(([from, to]) => slot >= from && slot <= to)?.[2][1] !== master) return false;
+      if (!(await ask(port, (r) => r.cluster('INFO'))).includes('cluster_state:ok')) return false;
+    }
+    return true;
+  }, 30_000);
+  // The test's own client rides out failovers as the workers' do.
+  const client = createClusterClient(`redis://127.0.0.1:${ports[0]}`, (times) => Math.min(times * 100, 2000), { maxRetriesPerRequest: null });
   client.on('error', () => {});
   await until('the test client ready', async () => client.status === 'ready' && (await client.ping()) === 'PONG');
 
@@ -109,23 +147,22 @@ export async function startRedisCluster(): Promise<TestCluster> {
     client,
     ports,
     async failover(key: string) {
-      const slot = Number(await ask(ports[0], (r) => r.cluster('KEYSLOT', key)));
-      const slots = await ask(ports[0], (r) => r.cluster('SLOTS'));
-      const owner = slots.find(([from, to]) => slot >= from && slot <= to);
-      if (!owner) throw new Error(`no master serves slot ${slot}`);
-      const masterPort = owner[2][1];
-      const roles = await Promise.all(ports.map(roleOf));
-      const replica = ports.find((_, i) => roles[i].role === 'slave' && roles[i].masterPort === masterPort);
-      if (!replica) throw new Error(`the master on ${masterPort} has no replica`);
+      const { slot, masterPort, replica } = await servingOf(key);
       await ask(replica, (r) => r.cluster('FAILOVER'));
       await until(`${replica} promoted`, async () => (await roleOf(replica)).role === 'master' && (await roleOf(masterPort)).role === 'slave');
-      await until('every node agreeing on the new master', async () => {
-        for (const port of ports) {
-          const view = await ask(port, (r) => r.cluster('SLOTS'));
-          if (view.find(([from, to]) => slot >= from && slot <= to)?.[2][1] !== replica) return false;
-        }
-        return true;
+      await agreeOn(slot, replica);
+      return replica;
+    },
+    async killMaster(key: string) {
+      const { slot, masterPort, replica } = await servingOf(key);
+      const proc = procs[ports.indexOf(masterPort)];
+      await new Promise((r) => {
+        proc.once('exit', r);
+        proc.kill('SIGKILL');
       });
+      live.delete(masterPort);
+      await until(`${replica} promoted after ${masterPort} died`, async () => (await roleOf(replica)).role === 'master', 30_000);
+      await agreeOn(slot, replica);
       return replica;
     },
     async stop() {
