@@ -1,9 +1,9 @@
 // The worker's configuration, from the environment, validated once at start with messages a person can act on.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import type { OperatorCaps } from '../runner/protocol/limits.js';
+import type { OperatorCaps } from '../core/protocol/limits.js';
 import { bool, EnvConfigError, int, optional, readCaps } from './envConfig.js';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../core/keys.js';
 
 export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
 export type RunnerModeSetting = (typeof RUNNER_MODES)[number];

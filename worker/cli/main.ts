@@ -1,13 +1,12 @@
-// The `code-exec` command line.
+// The `code-exec` command line (`code-exec sidecar` is the runner's, started by bin/code-exec.js: the worker
+// does not import the runner).
 import { parseArgs } from 'node:util';
 import { EnvConfigError } from '../envConfig.js';
-import { JobRejected } from '../../runner/protocol/job.js';
+import { JobRejected } from '../../core/protocol/job.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
 import { migrateCommand } from './migrateCommand.js';
 import { runCommand } from './runCommand.js';
-import { runSidecar } from '../../runner/sidecar/command.js';
-import { createLogger } from '../logger.js';
 import { statsCommand } from './statsCommand.js';
 import { submitCommand } from './submitCommand.js';
 import { workerCommand } from './workerCommand.js';
@@ -63,8 +62,6 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(file, values);
     case 'stats':
       return statsCommand();
-    case 'sidecar':
-      return runSidecar(createLogger({ component: 'sidecar' }));
     case 'demo':
       return demoCommand();
     case 'migrate':

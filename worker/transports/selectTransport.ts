@@ -3,10 +3,10 @@
 // explicitly.
 import Docker from 'dockerode';
 import type { WorkerConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
-import { deploymentId, type SandboxOwner } from './sandboxOwner.js';
+import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from './sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
 
