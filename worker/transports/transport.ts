@@ -3,7 +3,8 @@
 import type { Job } from '../../core/protocol/job.js';
 import { COMPILE_MAX_PROCESSES, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../core/protocol/limits.js';
 import type { PhaseClock } from '../../core/phaseClock.js';
-import type { RunnerMode, RunOutcome } from '../../core/protocol/result.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import type { RunnerMode } from '../../core/runnerModes.js';
 
 export interface RunnerTransport {
   readonly mode: RunnerMode;
