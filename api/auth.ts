@@ -3,7 +3,7 @@
 // counts the same requests.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RedisClient } from '../worker/redisConnection.js';
-import { apiRateKey } from '../worker/keys.js';
+import { apiRateKey } from '../core/keys.js';
 
 /** The owner key of requests without a token on an open API. */
 export const OPEN_OWNER = 'open';

@@ -6,8 +6,8 @@
 // network errors only, as Judge0 does).
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../worker/redisConnection.js';
-import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, RESULTS_FEED_KEY } from '../worker/keys.js';
-import type { Logger } from '../worker/logger.js';
+import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, RESULTS_FEED_KEY } from '../core/keys.js';
+import type { Logger } from '../core/logger.js';
 import { getResult, resultExists } from '../worker/resultStore.js';
 import { signatureHeader } from './callbackSignature.js';
 import { sendCallback } from './callbackRequest.js';

@@ -1,9 +1,9 @@
 // The API service's configuration, from the environment, validated once at start like the worker's: every
 // problem listed with the variable's name and what it must be.
 import { z } from 'zod';
-import type { OperatorCaps } from '../runner/protocol/limits.js';
+import type { OperatorCaps } from '../core/protocol/limits.js';
 import { bool, EnvConfigError, int, optional, readCaps } from '../worker/envConfig.js';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../worker/keys.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../core/keys.js';
 
 const envSchema = z.object({
   API_PORT: int(0).max(65535, 'must be a port number (0: any free port)').default(2358),

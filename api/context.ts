@@ -1,7 +1,7 @@
 // What every route module gets: the config, the job service, RedisClient for plain commands, the log, and the
 // language catalogue. Routes never block on this connection (waits take a connection of their own).
 import type { RedisClient } from '../worker/redisConnection.js';
-import type { Logger } from '../worker/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { ApiConfig } from './config.js';
 import type { JobService } from './jobs.js';
 import { languageCatalogue, type LanguageEntry } from './languages.js';

@@ -3,9 +3,9 @@
 // from the result store and the job-starts stream. Nothing here runs code.
 import { randomBytes } from 'node:crypto';
 import { duplicateClient, type RedisClient } from '../worker/redisConnection.js';
-import { jobSchema, JobRejected, parseJob, precheckJob, type Job } from '../runner/protocol/job.js';
-import type { JobResult } from '../runner/protocol/result.js';
-import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey, v1ApiJobKey } from '../worker/keys.js';
+import { jobSchema, JobRejected, parseJob, precheckJob, type Job } from '../core/protocol/job.js';
+import type { JobResult } from '../core/protocol/result.js';
+import { API_CALLBACKS_STREAM, apiIdKey, apiJobKey, v1ApiJobKey } from '../core/keys.js';
 import { sampleQueue } from '../worker/queueDepth.js';
 import { getResult, lastStart, waitForResult } from '../worker/resultStore.js';
 import type { ApiConfig } from './config.js';

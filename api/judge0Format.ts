@@ -1,8 +1,8 @@
 // Judge0 CE 1.13.1's view of a job: its statuses, its field names and types (decimals as strings, memory in
 // KB), and Ruby's Base64.encode64 for base64_encoded output. Pure functions of a job record and its state.
 import { constants } from 'node:os';
-import { MAX_FILE_BYTES } from '../runner/protocol/limits.js';
-import type { JobResult } from '../runner/protocol/result.js';
+import { MAX_FILE_BYTES } from '../core/protocol/limits.js';
+import type { JobResult } from '../core/protocol/result.js';
 import type { JobRecord, JobState } from './jobs.js';
 
 export const JUDGE0_VERSION = '1.13.1';

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod/v4';
-import type { Job } from '../runner/protocol/job.js';
-import { DEFAULT_LIMITS, defaultWallTimeMs, MAX_FILE_BYTES } from '../runner/protocol/limits.js';
+import type { Job } from '../core/protocol/job.js';
+import { DEFAULT_LIMITS, defaultWallTimeMs, MAX_FILE_BYTES } from '../core/protocol/limits.js';
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
 import { internalIdFor, InvalidJob, QueueFull, TooManyWaiters, type JobRecord } from './jobs.js';

@@ -1,8 +1,8 @@
-// The languages the API offers, in each dialect's terms: our registry's names (runner/languages.ts), Judge0's
+// The languages the API offers, in each dialect's terms: our registry's names (core/languages.ts), Judge0's
 // numeric ids, Piston's names and aliases, and the toolchain versions the workers measured at start.
 import type { RedisClient } from '../worker/redisConnection.js';
-import { LANGUAGES } from '../runner/languages.js';
-import { LANGUAGE_VERSIONS_KEY } from '../worker/keys.js';
+import { LANGUAGES } from '../core/languages.js';
+import { LANGUAGE_VERSIONS_KEY } from '../core/keys.js';
 
 interface Dialects {
   /** Judge0's display name without the version, e.g. "Python" for "Python (3.8.1)". */

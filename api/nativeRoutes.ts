@@ -3,13 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
 import { z } from 'zod/v4';
-import type { JobResult } from '../runner/protocol/result.js';
+import type { JobResult } from '../core/protocol/result.js';
 import { getResult, PROGRESS_FROM_START, waitForProgress } from '../worker/resultStore.js';
 import { CallbackRefused, checkCallbackTarget } from './callbackTarget.js';
 import type { ApiContext } from './context.js';
 import { CLIENT_ID, IdTaken, internalIdFor, InvalidJob, QueueFull, TooManyWaiters, type JobRecord, type Problem } from './jobs.js';
 import { abortedWith } from './clientGone.js';
-import type { Job } from '../runner/protocol/job.js';
+import type { Job } from '../core/protocol/job.js';
 
 const TAGS = ['Native v1'];
 const positive = z.number().int().positive();

@@ -3,7 +3,7 @@
 // has finished. A body without a JSON content type is read as JSON too (piston-client sends none).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import semver from 'semver';
-import type { JobResult } from '../runner/protocol/result.js';
+import type { JobResult } from '../core/protocol/result.js';
 import type { ApiContext } from './context.js';
 import { internalIdFor, InvalidJob, QueueFull, TooManyWaiters } from './jobs.js';
 import { abortedWith } from './clientGone.js';

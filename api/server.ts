@@ -8,7 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { RedisClient } from '../worker/redisConnection.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger } from '../worker/logger.js';
+import type { Logger } from '../core/logger.js';
 import { OPEN_OWNER, ownerOf, RateLimiter, tokenAccepted, tokenOf } from './auth.js';
 import { callbackSecret } from './callbackSignature.js';
 import { CallbackDispatcher, type CallbackEvents } from './callbacks.js';

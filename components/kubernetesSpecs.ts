@@ -3,7 +3,7 @@
 // @pulumi/kubernetes), so components/kubernetesWorkload.ts stays a list of resource calls and the unit tests read
 // the specs without mocks.
 import type * as k8s from '@pulumi/kubernetes';
-import { APP_NAME, LABEL_COMPONENT, LABEL_NAME, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../worker/transports/containerLabels.js';
+import { APP_NAME, LABEL_COMPONENT, LABEL_NAME, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../core/labels.js';
 import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
 import {
   APP_UID,
@@ -23,7 +23,7 @@ export const DEFAULT_NAMESPACE = 'code-execution';
 export const APP_LABEL = APP_NAME;
 /**
  * Worker pods; runner pods (the Jobs of the kubernetes runner mode) carry COMPONENT_RUNNER instead. The runner
- * labels are the transport's own (worker/transports/containerLabels.ts), so the NetworkPolicy cannot miss its pods.
+ * labels are the transport's own (core/labels.ts), so the NetworkPolicy cannot miss its pods.
  */
 export const COMPONENT_WORKER = 'worker';
 export const COMPONENT_RUNNER = RUNNER_COMPONENT;

@@ -5,8 +5,8 @@
 // sandbox (runner/sidecar/containerExecutor.ts). So the container must hold the largest job the worker accepts,
 // with the sandbox's own overhead, plus the sidecar's node process; below that a job within its limit can get
 // the whole container OOM-killed, the sidecar with it.
-import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../runner/protocol/limits.js';
-import type { RunnerMode } from './stackConfig.js';
+import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../core/protocol/limits.js';
+import type { RunnerMode } from '../core/runnerModes.js';
 
 /** The sidecar's own node process (daemon, heartbeat, the runner's buffered output), beside the sandbox. */
 export const SIDECAR_PROCESS_MB = 128;

@@ -2,15 +2,13 @@
 // Pure (no Pulumi import) so the rules can be unit-tested without the engine or mocks, and so a bad
 // combination fails at the start of `pulumi preview` with the exact `pulumi config set` that fixes it,
 // rather than halfway through a deployment.
+import { RUNNER_MODES, type RunnerMode } from '../core/runnerModes.js';
 import { runnerSidecarMemory } from './runnerSizing.js';
 
 export const PROJECT = 'code-execution';
 
 export const TARGETS = ['local', 'aws', 'gcp'] as const;
 export type Target = (typeof TARGETS)[number];
-
-export const RUNNER_MODES = ['docker', 'process', 'sidecar', 'kubernetes'] as const;
-export type RunnerMode = (typeof RUNNER_MODES)[number];
 
 export interface StackConfig {
   target: Target;

@@ -1,8 +1,8 @@
 // Which environment variables the worker and the runner sidecar get, for every target and runner mode, in one place.
 // Pure (no Pulumi import): the components turn these into ECS `environment`, Kubernetes `env` or Docker `envs`, and
 // the unit tests check the wiring without mocks. The names are the worker's contract (worker/config.ts, README).
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY } from '../worker/keys.js';
-import type { RunnerMode } from './stackConfig.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_STREAM_KEY } from '../core/keys.js';
+import type { RunnerMode } from '../core/runnerModes.js';
 
 /** The worker serves /metrics, /healthz (liveness) and /readyz (readiness) here. */
 export const METRICS_PORT = 9464;

@@ -4,15 +4,16 @@ import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandCommand, languageFor } from './languages.js';
-import { phaseClock, type PhaseClock } from './phaseClock.js';
+import { expandCommand, languageFor } from '../core/languages.js';
+import { phaseClock, type PhaseClock } from '../core/phaseClock.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
-import { normalizeJob, testCasesOf, type Job, type TestCase } from './protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, JOB_UID_MIN, MAX_FILE_BYTES } from './protocol/limits.js';
-import type { CaseOutcome, RunOutcome } from './protocol/result.js';
-import { runSandboxed, type LauncherReport, type SandboxedRun, type SandboxLimits } from './sandboxedCommand.js';
-import { decideVerdict, type SandboxMeasures } from './verdict.js';
+import { normalizeJob, testCasesOf, type Job, type TestCase } from '../core/protocol/job.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, JOB_UID_MIN, MAX_FILE_BYTES } from '../core/protocol/limits.js';
+import type { CaseOutcome, RunOutcome } from '../core/protocol/result.js';
+import type { LauncherReport, SandboxedRun } from '../core/protocol/launcherReport.js';
+import { runSandboxed, type SandboxLimits } from './sandboxedCommand.js';
+import { decideVerdict, type SandboxMeasures } from '../core/verdict.js';
 
 export interface ExecuteOptions {
   workspace: string;

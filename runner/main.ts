@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { executeJob, warmUp } from './executeJob.js';
-import { JobRejected, normalizeJob } from './protocol/job.js';
-import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from './protocol/result.js';
+import { JobRejected, normalizeJob } from '../core/protocol/job.js';
+import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from '../core/protocol/result.js';
 import { closePtyPool, PtyPoolOpen } from './ptyPool.js';
 
 function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {

@@ -3,6 +3,7 @@
 // what the kernel measured read from a private fd the job never sees.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
+import type { LauncherReport, SandboxedRun } from '../core/protocol/launcherReport.js';
 
 export interface SandboxLimits {
   cpuMs: number;
@@ -25,28 +26,6 @@ export interface SandboxedCommand {
   outputCapBytes: number;
   /** Directories the launcher removes what the command's uid owns from once it is over (`--wipe`). */
   wipe?: string[];
-}
-
-export interface LauncherReport {
-  exitCode: number | null;
-  signal: string | null;
-  cpuMs: number;
-  wallMs: number;
-  maxRssKb: number;
-  killedBy: 'wall' | 'request' | null;
-  execError: string | null;
-  /** CPU the launcher itself used (it shares the sandbox cgroup with the job). */
-  selfCpuMs: number;
-}
-
-export interface SandboxedRun {
-  report: LauncherReport;
-  stdout: Buffer;
-  stderr: Buffer;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  /** Output in arrival order across both streams (compiler diagnostics), capped like each stream. */
-  interleaved: Buffer;
 }
 
 export class LauncherError extends Error {

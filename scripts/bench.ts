@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { JobResult } from '../runner/protocol/result.js';
+import type { JobResult } from '../core/protocol/result.js';
 import { waitForResult } from '../worker/resultStore.js';
 import { startRedis } from '../test/support/redisServer.js';
 import { startLoggingProcess, startWorker, type LogLine, type WorkerHandle } from '../test/support/workerProcess.js';

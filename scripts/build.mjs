@@ -31,7 +31,8 @@ writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sandbox-exec'), join(root, 'runner/sandbox/sandbox-exec.c')], {
   stdio: 'inherit',
 });
-// Identifies the runner code an image was built from: images.sh labels the image with it.
+// Identifies the runner code an image was built from (the bundles hold the core/ code the runner uses):
+// images.sh labels the image with it.
 const hash = createHash('sha256');
 for (const file of [join(out, 'runner.js'), join(out, 'sidecar.js'), join(root, 'runner/sandbox/sandbox-exec.c'), join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);

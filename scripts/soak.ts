@@ -8,7 +8,7 @@
 //   SOAK_STALL_MS (default 120000) give up waiting when no job has completed for this long
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { resultEventsKey, resultKey } from '../worker/keys.js';
+import { resultEventsKey, resultKey } from '../core/keys.js';
 import { sandboxCgroups, sandboxMounts, sandboxProcesses, ourContainers } from '../test/support/leftovers.js';
 import { startRedis } from '../test/support/redisServer.js';
 import { startWorker, type LogLine, type WorkerHandle } from '../test/support/workerProcess.js';

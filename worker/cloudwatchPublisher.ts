@@ -5,7 +5,7 @@
 // A failure is logged and the next round tries again; it never stops the worker.
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { RedisClient } from './redisConnection.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { sampleQueue, type QueueSample } from './queueDepth.js';
 
 export const QUEUE_DEPTH_METRIC = 'QueueDepth';

@@ -3,8 +3,8 @@
 // A missing or oversized object is the producer's mistake (`rejected`); any other S3 failure is the
 // platform's (CodeSourceError: the entry stays pending and is retried, like a transport failure).
 import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ServiceException } from '@aws-sdk/client-s3';
-import { checkCaps, JobRejected, type Job } from '../runner/protocol/job.js';
-import type { OperatorCaps } from '../runner/protocol/limits.js';
+import { checkCaps, JobRejected, type Job } from '../core/protocol/job.js';
+import type { OperatorCaps } from '../core/protocol/limits.js';
 
 /** Where `codeKey` objects come from. `fetch` throws JobRejected (the job's fault) or CodeSourceError. */
 export interface CodeSource {

@@ -1,12 +1,10 @@
 // The worker's configuration, from the environment, validated once at start with messages a person can act on.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import type { OperatorCaps } from '../runner/protocol/limits.js';
+import type { OperatorCaps } from '../core/protocol/limits.js';
 import { bool, EnvConfigError, int, optional, readCaps } from './envConfig.js';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from './keys.js';
-
-export const RUNNER_MODES = ['auto', 'docker', 'process', 'sidecar', 'kubernetes'] as const;
-export type RunnerModeSetting = (typeof RUNNER_MODES)[number];
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../core/keys.js';
+import { RUNNER_MODE_SETTINGS, type RunnerModeSetting } from '../core/runnerModes.js';
 
 const envSchema = z.object({
   REDIS_URL: z.string().url(`must be a URL like ${DEFAULT_REDIS_URL}`).default(DEFAULT_REDIS_URL),
@@ -18,7 +16,7 @@ const envSchema = z.object({
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
   SIDECAR_DIR: z.string().min(1).default('/shared'),
   K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
-  RUNNER_MODE: z.enum(RUNNER_MODES, { errorMap: () => ({ message: `must be one of ${RUNNER_MODES.join(', ')}` }) }).default('auto'),
+  RUNNER_MODE: z.enum(RUNNER_MODE_SETTINGS, { errorMap: () => ({ message: `must be one of ${RUNNER_MODE_SETTINGS.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
   POOL_SIZE: int(0).default(2),
   CLAIM_IDLE_MS: int(1000).default(30_000),

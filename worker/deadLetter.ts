@@ -1,6 +1,6 @@
 // The dead-letter stream: entries that could not be parsed or kept failing, with the reason, kept for a person.
 import type { RedisClient } from './redisConnection.js';
-import { deadLetterKey } from './keys.js';
+import { deadLetterKey } from '../core/keys.js';
 
 export interface DeadLetter {
   entryId: string;

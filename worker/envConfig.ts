@@ -2,7 +2,7 @@
 // whose messages say what a variable must be, the operator caps from their variables, and one error that lists
 // every problem with the variable's name.
 import { z } from 'zod';
-import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../runner/protocol/limits.js';
+import { CAP_ENV, DEFAULT_CAPS, type OperatorCaps } from '../core/protocol/limits.js';
 
 /** Linux's MAX_ARG_STRLEN: the longest single argument or environment string execve accepts. */
 const LINUX_MAX_ARG_STRLEN = 128 * 1024;

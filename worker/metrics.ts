@@ -4,7 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import type { RedisClient } from './redisConnection.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { sampleQueue } from './queueDepth.js';
 import type { WorkerEvents } from './streamConsumer.js';
 

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisClient } from './redisConnection.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { WorkerState } from './streamConsumer.js';
 

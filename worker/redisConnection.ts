@@ -1,9 +1,9 @@
 // Redis connections that survive Redis restarts and, with REDIS_CLUSTER=true, a Redis Cluster's failovers:
 // reconnect with capped backoff, say so in the log, and let commands wait for the connection instead of
-// failing the job. Every key a command or script touches at once shares a hash slot (keys.ts), so callers
+// failing the job. Every key a command or script touches at once shares a hash slot (core/keys.ts), so callers
 // do not care which kind of client they hold.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 /** A single Redis node or a Redis Cluster: the same commands, routed by key on a cluster. */
 export type RedisClient = Redis | Cluster;

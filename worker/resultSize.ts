@@ -2,7 +2,7 @@
 // (checkCaps), but JSON escaping can still multiply output sixfold (a control byte becomes \u00XX): such a
 // result has its output texts shortened, longest first, until it fits. The verdict was decided on the whole
 // output; `resultTrimmed` says the stored texts are shorter than what the program printed.
-import type { CaseOutcome, JobResult } from '../runner/protocol/result.js';
+import type { CaseOutcome, JobResult } from '../core/protocol/result.js';
 
 type Text = 'stdout' | 'stderr' | 'compileOutput';
 

@@ -1,8 +1,8 @@
 // Results in Redis: written first-wins (a redelivered job never replaces a stored result) and announced on a
 // per-job events stream, so a waiter blocks with XREAD instead of polling and cannot miss the announcement.
 import type { RedisClient } from './redisConnection.js';
-import type { JobResult } from '../runner/protocol/result.js';
-import { jobStartsKey, RESULTS_FEED_KEY, resultEventsKey, resultKey, v1ResultEventsKey, v1ResultKey } from './keys.js';
+import type { JobResult } from '../core/protocol/result.js';
+import { jobStartsKey, RESULTS_FEED_KEY, resultEventsKey, resultKey, v1ResultEventsKey, v1ResultKey } from '../core/keys.js';
 
 const STORE_FIRST_WINS = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then

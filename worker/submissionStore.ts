@@ -2,8 +2,8 @@
 // result and before the stream entry is acknowledged, first result wins (the same rule as Redis), so the
 // table is a durable, queryable copy of what waiters saw. The schema comes from numbered migrations.
 import pg from 'pg';
-import type { JobResult } from '../runner/protocol/result.js';
-import type { Logger } from './logger.js';
+import type { JobResult } from '../core/protocol/result.js';
+import type { Logger } from '../core/logger.js';
 import { redactedUrl } from './redisConnection.js';
 
 export interface Migration {

@@ -1,5 +1,5 @@
 // Reads the sidecar's settings from the environment and runs it until SIGTERM or SIGINT.
-import type { Logger } from '../../worker/logger.js';
+import type { Logger } from '../../core/logger.js';
 import { createExecutor, SANDBOXES, SidecarDaemon, type SandboxSetting } from './daemon.js';
 
 export async function runSidecar(log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<number> {

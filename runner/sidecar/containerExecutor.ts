@@ -9,11 +9,11 @@ import { accessSync, chmodSync, constants, existsSync, readdirSync, rmSync } fro
 import { join } from 'node:path';
 import { readOomKills } from '../cgroupCounters.js';
 import { closePtyPool } from '../ptyPool.js';
-import type { Job } from '../protocol/job.js';
-import type { RunOutcome } from '../protocol/result.js';
-import { runnerKilledForMemory } from '../verdict.js';
-import { collectRunnerOutput } from '../../worker/transports/runnerOutput.js';
-import { jobDeadlineMs, runnerOutputCapBytes, TransportError } from '../../worker/transports/transport.js';
+import type { Job } from '../../core/protocol/job.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import { runnerKilledForMemory } from '../../core/verdict.js';
+import { collectRunnerOutput, jobDeadlineMs, runnerOutputCapBytes } from '../../core/protocol/runnerOutput.js';
+import { TransportError } from '../../core/errors.js';
 
 /** World-writable places a job could leave files in for the next one (the workspace is wiped too). */
 const SHARED_SCRATCH = ['/tmp', '/dev/shm'];

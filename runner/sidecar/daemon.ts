@@ -6,15 +6,15 @@ import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { JobRejected, normalizeJob, type Job } from '../protocol/job.js';
-import { JOB_UID_MIN } from '../protocol/limits.js';
-import { outcomeWithoutRun, type RunOutcome } from '../protocol/result.js';
+import { JobRejected, normalizeJob, type Job } from '../../core/protocol/job.js';
+import { JOB_UID_MIN } from '../../core/protocol/limits.js';
+import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
-import type { SandboxOwner } from '../../worker/transports/sandboxOwner.js';
-import type { Logger } from '../../worker/logger.js';
+import type { SandboxOwner } from '../../core/sandboxOwner.js';
+import type { Logger } from '../../core/logger.js';
 import { ContainerExecutor } from './containerExecutor.js';
-import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_INTERVAL_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from './protocol.js';
+import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_INTERVAL_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../core/protocol/sidecarExchange.js';
 
 export interface SidecarExecutor {
   readonly name: string;

@@ -6,8 +6,8 @@ import { signatureHeader, verifySignature } from '../../api/callbackSignature.js
 import { isPrivateAddress, parseCallbackUrl } from '../../api/callbackTarget.js';
 import { decode64, encode64, judge0Status } from '../../api/judge0Format.js';
 import { splitArguments } from '../../api/shellWords.js';
-import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
-import type { JobResult } from '../../runner/protocol/result.js';
+import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
+import type { JobResult } from '../../core/protocol/result.js';
 
 describe('Judge0 formats', () => {
   it("encodes as Ruby's Base64.encode64 (a newline every 60 characters and at the end) and decodes leniently", () => {

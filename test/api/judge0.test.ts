@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ALL_FIELDS, DEFAULT_FIELDS } from '../../api/judge0Format.js';
-import { DEFAULT_CAPS, DEFAULT_LIMITS } from '../../runner/protocol/limits.js';
+import { DEFAULT_CAPS, DEFAULT_LIMITS } from '../../core/protocol/limits.js';
 import { apiSuite, call } from './apiHarness.js';
 
 const suite = apiSuite();

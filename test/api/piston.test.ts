@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { piston } from 'piston-client';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
+import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
 import { apiSuite, call } from './apiHarness.js';
 
 const suite = apiSuite();

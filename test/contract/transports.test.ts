@@ -1,8 +1,8 @@
 // The contract every transport passes: the same programs, the same verdicts, the same measurements.
 // What hostile programs must not achieve (isolation) is the security battery's: test/security/.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LANGUAGES } from '../../runner/languages.js';
-import { normalizeJob, type JobInput } from '../../runner/protocol/job.js';
+import { LANGUAGES } from '../../core/languages.js';
+import { normalizeJob, type JobInput } from '../../core/protocol/job.js';
 import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { COMPILE_ERRORS, PROGRAMS, type Behaviour } from '../support/programs.js';

@@ -4,8 +4,8 @@
 // cgroups and tmpfs are reaped like any sandbox's: see the kill -9 test in test/worker/worker.test.ts).
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normalizeJob } from '../../runner/protocol/job.js';
-import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../worker/transports/containerLabels.js';
+import { normalizeJob } from '../../core/protocol/job.js';
+import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { POOLED_SANDBOX_SIZE } from '../../worker/transports/transport.js';

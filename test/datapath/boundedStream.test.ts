@@ -4,10 +4,10 @@
 // queue is under test here, not the sandbox, and 2,000 real sandboxes would take minutes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../runner/protocol/job.js';
-import type { RunOutcome } from '../../runner/protocol/result.js';
+import type { Job } from '../../core/protocol/job.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
 import { loadConfig } from '../../worker/config.js';
-import { deadLetterKey, resultEventsKey } from '../../worker/keys.js';
+import { deadLetterKey, resultEventsKey } from '../../core/keys.js';
 import { sampleQueue } from '../../worker/queueDepth.js';
 import { getResult, resultExists } from '../../worker/resultStore.js';
 import { StreamWorker } from '../../worker/streamConsumer.js';

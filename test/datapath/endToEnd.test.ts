@@ -3,8 +3,8 @@
 // recorder. Runs sandboxes: run it alone (flock /tmp/sandbox-tests.lock npx vitest run <this file>).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '../../runner/protocol/result.js';
-import { resultKey } from '../../worker/keys.js';
+import type { JobResult } from '../../core/protocol/result.js';
+import { resultKey } from '../../core/keys.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { metricsOf, startCloudWatchRecorder, type CloudWatchRecorder } from '../support/cloudwatchRecorder.js';
 import { freePort } from '../support/freePort.js';

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloudWatchPublisher } from '../../worker/cloudwatchPublisher.js';
 import { loadConfig } from '../../worker/config.js';
-import { createLogger } from '../../worker/logger.js';
+import { createLogger } from '../../core/logger.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../worker/metricsServer.js';
 import { connectRedis, type RedisClient } from '../../worker/redisConnection.js';

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RESULTS_FEED_KEY, resultKey, v1ResultKey } from '../../worker/keys.js';
+import { RESULTS_FEED_KEY, resultKey, v1ResultKey } from '../../core/keys.js';
 import { TestQueue, workerStarted } from '../support/jobQueue.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedisCluster, type TestCluster } from '../support/redisCluster.js';

@@ -4,7 +4,7 @@
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
-import { LABEL_JOB, LABEL_MANAGED } from '../../worker/transports/containerLabels.js';
+import { LABEL_JOB, LABEL_MANAGED } from '../../core/labels.js';
 import { startDockerSocketProxy, type DockerSocketProxy } from '../support/dockerSocketProxy.js';
 import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';

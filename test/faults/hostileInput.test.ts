@@ -5,8 +5,8 @@
 // than the result cap.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CAPS } from '../../runner/protocol/limits.js';
-import { jobStartsKey, resultEventsKey, resultKey } from '../../worker/keys.js';
+import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
+import { jobStartsKey, resultEventsKey, resultKey } from '../../core/keys.js';
 import { getResult } from '../../worker/resultStore.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { queueSuite } from '../support/queueSuite.js';

@@ -2,7 +2,7 @@
 // the job gets exactly one result, and the dead worker's sandbox (its container, or its cgroup and tmpfs) is
 // reaped once its heartbeat has expired.
 import { describe, expect, it } from 'vitest';
-import { LABEL_OWNER } from '../../worker/transports/containerLabels.js';
+import { LABEL_OWNER } from '../../core/labels.js';
 import { queueSuite } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';

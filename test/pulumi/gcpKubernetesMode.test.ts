@@ -1,7 +1,7 @@
 // The gcp stack with runnerMode=kubernetes (Pulumi.gcp.yaml plus that one override): the worker runs alone and starts
 // a runner Job per run, so it gets a ServiceAccount and a Role limited to Jobs, ConfigMaps, Pods and pod logs.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RUNNER_POD_LABELS } from '../../worker/transports/containerLabels.js';
+import { RUNNER_POD_LABELS } from '../../core/labels.js';
 import { runStack, type StackRun } from './harness.js';
 
 let run: StackRun;

@@ -6,9 +6,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { JobInput } from '../../runner/protocol/job.js';
-import { WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
-import type { RunOutcome, Status } from '../../runner/protocol/result.js';
+import type { JobInput } from '../../core/protocol/job.js';
+import { WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import type { RunOutcome, Status } from '../../core/protocol/result.js';
 import { loadConfig } from '../../worker/config.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { StreamWorker } from '../../worker/streamConsumer.js';

@@ -7,7 +7,7 @@
 // is then one namespace seen by two jobs.
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JOB_UID_MIN } from '../../runner/protocol/limits.js';
+import { JOB_UID_MIN } from '../../core/protocol/limits.js';
 import { workerStarted } from '../support/jobQueue.js';
 import { queueSuite } from '../support/queueSuite.js';
 import { dockerAvailable } from '../support/services.js';

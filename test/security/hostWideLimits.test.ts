@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '../../runner/protocol/result.js';
+import type { JobResult } from '../../core/protocol/result.js';
 import { workerStarted, type TestQueue } from '../support/jobQueue.js';
 import { queueSuite } from '../support/queueSuite.js';
 import { dockerAvailable } from '../support/services.js';

@@ -1,8 +1,8 @@
 // A test's side of the job queue: its own stream on a test Redis, jobs in, results and the queue's state out,
 // and the `code-exec worker` processes that serve it (stopped together after each test).
 import { randomUUID } from 'node:crypto';
-import type { JobResult } from '../../runner/protocol/result.js';
-import { deadLetterKey, DEFAULT_CONSUMER_GROUP, resultEventsKey } from '../../worker/keys.js';
+import type { JobResult } from '../../core/protocol/result.js';
+import { deadLetterKey, DEFAULT_CONSUMER_GROUP, resultEventsKey } from '../../core/keys.js';
 import { duplicateClient } from '../../worker/redisConnection.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import type { RedisEndpoint } from './redisServer.js';

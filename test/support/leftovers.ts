@@ -1,10 +1,10 @@
 // What a test must not leave behind: containers with our label, sandbox processes, job-uid processes,
 // per-job cgroups and tmpfs mounts, of every deployment (a reaper looks only at its own; a test leaves none).
-// Per-job names are `<deployment>~<owner>@<job>` (worker/transports/sandboxOwner.ts).
+// Per-job names are `<deployment>~<owner>@<job>` (core/sandboxOwner.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import { LABEL_JOB, LABEL_MANAGED, POOLED_JOB } from '../../worker/transports/containerLabels.js';
+import { LABEL_JOB, LABEL_MANAGED, POOLED_JOB } from '../../core/labels.js';
 import { DOCKER_SOCKET } from './services.js';
 
 /** Our containers; up to `pooledAllowed` idle warm-pool containers (of a live transport) are not counted. */

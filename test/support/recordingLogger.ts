@@ -1,5 +1,5 @@
 // A Logger that keeps its lines, so an in-process worker's test waits for what it logs instead of sleeping.
-import type { Logger } from '../../worker/logger.js';
+import type { Logger } from '../../core/logger.js';
 
 export type Line = Record<string, unknown> & { level: string; msg: string };
 

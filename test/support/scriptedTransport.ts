@@ -2,9 +2,10 @@
 // metrics count), where the transport is not what is under test: it answers each job with the outcome a
 // test scripts, at once. Real runs go through the process transport in test/datapath/endToEnd.test.ts and
 // the contract suite. It never starts a process and has nothing to reap.
-import type { Job } from '../../runner/protocol/job.js';
-import type { RunOutcome } from '../../runner/protocol/result.js';
-import { TransportError, type RunnerTransport } from '../../worker/transports/transport.js';
+import type { Job } from '../../core/protocol/job.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import { TransportError } from '../../core/errors.js';
+import type { RunnerTransport } from '../../worker/transports/transport.js';
 
 export class ScriptedTransport implements RunnerTransport {
   readonly mode = 'process' as const;

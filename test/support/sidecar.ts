@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
-import { HEARTBEAT_FILE } from '../../runner/sidecar/protocol.js';
+import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import { HEARTBEAT_FILE } from '../../core/protocol/sidecarExchange.js';
 import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
 import { RUNNER_IMAGE } from './services.js';
 

@@ -3,7 +3,7 @@
 // TRANSPORT_FACTORIES.
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
-import type { SandboxOwner } from '../../worker/transports/sandboxOwner.js';
+import type { SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from '../../worker/transports/transport.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from './services.js';

@@ -35,8 +35,8 @@ import {
 } from '../../components/kubernetesSpecs.js';
 import { minioBucketScript } from '../../components/local.js';
 import { defaultMaxConcurrentJobs, runnerSidecarMemory } from '../../components/runnerSizing.js';
-import { normalizeJob } from '../../runner/protocol/job.js';
-import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB } from '../../runner/protocol/limits.js';
+import { normalizeJob } from '../../core/protocol/job.js';
+import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB } from '../../core/protocol/limits.js';
 import { runnerJobSpec } from '../../worker/transports/kubernetesTransport.js';
 import {
   assertNoSecretsInPlainEnv,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkCaps, JobRejected, normalizeJob, parseJob, precheckJob } from '../../runner/protocol/job.js';
-import { DEFAULT_CAPS, defaultWallTimeMs } from '../../runner/protocol/limits.js';
+import { checkCaps, JobRejected, normalizeJob, parseJob, precheckJob } from '../../core/protocol/job.js';
+import { DEFAULT_CAPS, defaultWallTimeMs } from '../../core/protocol/limits.js';
 
 function rejection(fn: () => unknown): JobRejected {
   try {

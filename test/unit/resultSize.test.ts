@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobResult } from '../../runner/protocol/result.js';
+import type { JobResult } from '../../core/protocol/result.js';
 import { fitResult } from '../../worker/resultSize.js';
 
 const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));

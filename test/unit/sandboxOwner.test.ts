@@ -1,7 +1,7 @@
 // The deployment identity on every sandbox (issue 10, finding 7): one per queue (Redis, stream, group), the
 // same whatever credentials reach that Redis, and the names reapers read it back from.
 import { describe, expect, it } from 'vitest';
-import { deploymentId, ownerInName, sandboxName } from '../../worker/transports/sandboxOwner.js';
+import { deploymentId, ownerInName, sandboxName } from '../../core/sandboxOwner.js';
 
 const queue = { redisUrl: 'redis://10.0.0.5:6379/0', streamKey: 'code-execution-jobs', consumerGroup: 'execution-workers' };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeJob } from '../../runner/protocol/job.js';
-import type { LauncherReport, SandboxedRun } from '../../runner/sandboxedCommand.js';
-import { decideVerdict, outputMatches } from '../../runner/verdict.js';
+import { normalizeJob } from '../../core/protocol/job.js';
+import type { LauncherReport, SandboxedRun } from '../../core/protocol/launcherReport.js';
+import { decideVerdict, outputMatches } from '../../core/verdict.js';
 
 const job = normalizeJob({ id: 'v', language: 'python', code: '', timeLimitMs: 1000, memoryLimitMb: 64, expectedOutput: '1\n2' });
 

@@ -3,7 +3,7 @@
 // sandboxes: a worker of deployment B starting while A's job runs leaves A's sandbox alone (A's job
 // completes), and B still reaps what its own dead instance left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LABEL_DEPLOYMENT, LABEL_OWNER } from '../../worker/transports/containerLabels.js';
+import { LABEL_DEPLOYMENT, LABEL_OWNER } from '../../core/labels.js';
 import { TestQueue, workerStarted } from '../support/jobQueue.js';
 import { ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';
 import { queueSuite } from '../support/queueSuite.js';

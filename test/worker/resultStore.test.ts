@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcomeWithoutRun, type JobResult } from '../../runner/protocol/result.js';
-import { resultEventsKey, resultKey } from '../../worker/keys.js';
+import { outcomeWithoutRun, type JobResult } from '../../core/protocol/result.js';
+import { resultEventsKey, resultKey } from '../../core/keys.js';
 import { getResult, storeResult, waitForResult } from '../../worker/resultStore.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '../../runner/protocol/result.js';
+import type { JobResult } from '../../core/protocol/result.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';

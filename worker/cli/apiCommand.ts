@@ -1,7 +1,7 @@
 // `code-exec api`: serves the HTTP API (api/server.ts) until SIGTERM/SIGINT, then closes and exits 0.
 import { loadApiConfig } from '../../api/config.js';
 import { buildApiServer } from '../../api/server.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../core/logger.js';
 import { connectRedis } from '../redisConnection.js';
 
 export async function apiCommand(): Promise<number> {

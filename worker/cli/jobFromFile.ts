@@ -1,8 +1,8 @@
 // Builds a job from a source file and CLI flags, shared by `submit` (through the queue) and `run` (direct).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { languageOfFile, LANGUAGES } from '../../runner/languages.js';
-import type { JobInput } from '../../runner/protocol/job.js';
+import { languageOfFile, LANGUAGES } from '../../core/languages.js';
+import type { JobInput } from '../../core/protocol/job.js';
 
 export const JOB_FLAGS = {
   language: { type: 'string' },

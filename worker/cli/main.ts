@@ -1,13 +1,13 @@
-// The `code-exec` command line.
+// The `code-exec` command line (`code-exec sidecar` is the runner's, started by bin/code-exec.js: the worker
+// does not import the runner).
 import { parseArgs } from 'node:util';
 import { EnvConfigError } from '../envConfig.js';
-import { JobRejected } from '../../runner/protocol/job.js';
+import { JobRejected } from '../../core/protocol/job.js';
+import { RUNNER_MODE_DESCRIPTIONS, RUNNER_MODE_SETTINGS } from '../../core/runnerModes.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
 import { migrateCommand } from './migrateCommand.js';
 import { runCommand } from './runCommand.js';
-import { runSidecar } from '../../runner/sidecar/command.js';
-import { createLogger } from '../logger.js';
 import { statsCommand } from './statsCommand.js';
 import { submitCommand } from './submitCommand.js';
 import { workerCommand } from './workerCommand.js';
@@ -35,8 +35,11 @@ submit only:
   --no-wait               print the job id and return without waiting
   --timeout-ms N          how long to wait for the result (default 120000)
 
-environment: REDIS_URL (default redis://127.0.0.1:6379), REDIS_CLUSTER (true: REDIS_URL is a node of a Redis Cluster), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (auto|docker|process|sidecar|kubernetes),
+environment: REDIS_URL (default redis://127.0.0.1:6379), REDIS_CLUSTER (true: REDIS_URL is a node of a Redis Cluster), STREAM_KEY, CONSUMER_GROUP, RUNNER_MODE (${RUNNER_MODE_SETTINGS.join('|')}),
   SIDECAR_DIR, K8S_NAMESPACE, S3_BUCKET, S3_ENDPOINT, DATABASE_URL, METRICS_PORT (default 9464), CLOUDWATCH_METRICS (see README)
+
+runner modes (RUNNER_MODE):
+${RUNNER_MODE_SETTINGS.map((mode) => `  ${mode.padEnd(23)} ${RUNNER_MODE_DESCRIPTIONS[mode]}`).join('\n')}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -63,8 +66,6 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(file, values);
     case 'stats':
       return statsCommand();
-    case 'sidecar':
-      return runSidecar(createLogger({ component: 'sidecar' }));
     case 'demo':
       return demoCommand();
     case 'migrate':

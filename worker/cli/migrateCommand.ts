@@ -1,7 +1,7 @@
 // `code-exec migrate`: creates or updates the PostgreSQL schema (the `submissions` table) at DATABASE_URL,
 // prints what it applied and exits 0. Workers with DATABASE_URL run the same migrations when they start.
 import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../core/logger.js';
 import { isUnreachable, MIGRATIONS, SubmissionStore } from '../submissionStore.js';
 import { UsageError } from './jobFromFile.js';
 

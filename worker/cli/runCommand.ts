@@ -1,9 +1,9 @@
 // `code-exec run FILE`: the same runner through the configured transport, without the queue.
 import { hostname } from 'node:os';
-import { normalizeJob } from '../../runner/protocol/job.js';
-import type { JobResult } from '../../runner/protocol/result.js';
+import { normalizeJob } from '../../core/protocol/job.js';
+import type { JobResult } from '../../core/protocol/result.js';
 import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../core/logger.js';
 import { newInstanceId } from '../streamConsumer.js';
 import { selectTransport } from '../transports/selectTransport.js';
 import { jobFromFile, type JobFlags } from './jobFromFile.js';

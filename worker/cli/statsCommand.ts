@@ -1,6 +1,6 @@
 // `code-exec stats`: the queue at a glance, as JSON.
 import type { RedisClient } from '../redisConnection.js';
-import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY, deadLetterKey } from '../keys.js';
+import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY, deadLetterKey } from '../../core/keys.js';
 import { connectOnce } from './submitCommand.js';
 
 function record(flat: unknown[]): Record<string, unknown> {

@@ -1,5 +1,5 @@
 // `code-exec submit FILE`: XADD a job and, unless --no-wait, block until its result is stored.
-import { DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../keys.js';
+import { DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../../core/keys.js';
 import { clusterFromEnv, createRedisClient, redactedUrl, type RedisClient } from '../redisConnection.js';
 import { waitForResult } from '../resultStore.js';
 import { jobFromFile, UsageError, type JobFlags } from './jobFromFile.js';

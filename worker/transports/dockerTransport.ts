@@ -11,20 +11,21 @@
 // background.
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import type { Job } from '../../runner/protocol/job.js';
-import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
-import type { RunOutcome } from '../../runner/protocol/result.js';
-import { phaseClock } from '../../runner/phaseClock.js';
-import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from './containerLabels.js';
-import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
-import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
+import type { Job } from '../../core/protocol/job.js';
+import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import { phaseClock } from '../../core/phaseClock.js';
+import { runnerKilledForMemory } from '../../core/verdict.js';
+import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
+import { collectRunnerOutput, jobDeadlineMs, runnerOutputCapBytes, runnerReady } from '../../core/protocol/runnerOutput.js';
+import { TransportError } from '../../core/errors.js';
+import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
   socketPath: string;
   image: string;
-  /** The deployment (sandboxOwner.ts) and this worker instance, on its containers' labels, for the reaper. */
+  /** The deployment (core/sandboxOwner.ts) and this worker instance, on its containers' labels, for the reaper. */
   deployment: string;
   ownerId: string;
   /** Containers kept created and started ahead (0 or absent: every job creates its own). */

@@ -8,21 +8,22 @@
 // are deleted in `finally`; activeDeadlineSeconds and ttlSecondsAfterFinished bound what a dead worker leaves.
 import { randomBytes } from 'node:crypto';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig, type V1ConfigMap, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import type { Job } from '../../runner/protocol/job.js';
-import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
-import { outcomeWithoutRun, type RunOutcome } from '../../runner/protocol/result.js';
-import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from './containerLabels.js';
-import type { SandboxOwner } from './sandboxOwner.js';
-import { parseRunnerOutput } from './runnerOutput.js';
-import { jobDeadlineMs, runnerOutputCapBytes, TransportError, type RunnerTransport } from './transport.js';
+import type { Job } from '../../core/protocol/job.js';
+import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.js';
+import { runnerKilledForMemory } from '../../core/verdict.js';
+import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from '../../core/labels.js';
+import type { SandboxOwner } from '../../core/sandboxOwner.js';
+import { jobDeadlineMs, parseRunnerOutput, runnerOutputCapBytes } from '../../core/protocol/runnerOutput.js';
+import { TransportError } from '../../core/errors.js';
+import type { RunnerTransport } from './transport.js';
 
 export interface KubernetesTransportOptions {
   /** Namespace of the Jobs, pods and ConfigMaps (K8S_NAMESPACE). */
   namespace: string;
   /** The runner image (RUNNER_IMAGE), pullable by the cluster's nodes. */
   image: string;
-  /** The deployment (sandboxOwner.ts) and this worker instance, on its Jobs and ConfigMaps, for the reaper. */
+  /** The deployment (core/sandboxOwner.ts) and this worker instance, on its Jobs and ConfigMaps, for the reaper. */
   deployment: string;
   ownerId: string;
   /** Defaults to KubeConfig.loadFromDefault(): $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */

@@ -8,16 +8,17 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import type { Job } from '../../runner/protocol/job.js';
-import type { RunOutcome } from '../../runner/protocol/result.js';
-import { phaseClock } from '../../runner/phaseClock.js';
-import { runnerKilledForMemory } from '../../runner/verdict.js';
-import { collectRunnerOutput, runnerReady } from './runnerOutput.js';
+import type { Job } from '../../core/protocol/job.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import { phaseClock } from '../../core/phaseClock.js';
+import { runnerKilledForMemory } from '../../core/verdict.js';
+import { collectRunnerOutput, jobDeadlineMs, runnerOutputCapBytes, runnerReady } from '../../core/protocol/runnerOutput.js';
 import { requireRunnerBundle } from './runnerBundle.js';
 import { createSandboxCgroup, reapCgroups, type SandboxCgroup } from './sandboxCgroup.js';
-import { sandboxName, type SandboxOwner } from './sandboxOwner.js';
+import { sandboxName, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
-import { jobDeadlineMs, RUNNER_START_TIMEOUT_MS, runnerOutputCapBytes, sandboxBudget, TransportError, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
+import { TransportError } from '../../core/errors.js';
+import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */

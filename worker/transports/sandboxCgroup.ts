@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ownerInName } from './sandboxOwner.js';
+import { ownerInName } from '../../core/sandboxOwner.js';
 
 const ROOT = '/sys/fs/cgroup';
 const PARENT = 'code-execution';

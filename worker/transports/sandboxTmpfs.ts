@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../runner/protocol/limits.js';
-import { ownerInName } from './sandboxOwner.js';
+import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import { ownerInName } from '../../core/sandboxOwner.js';
 
 const run = promisify(execFile);
 const ROOT = '/run/code-execution';

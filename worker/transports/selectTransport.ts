@@ -1,12 +1,13 @@
-// RUNNER_MODE → a transport. `auto` (the default) picks docker when the engine answers and has the runner
-// image, else the process sandbox, and says which and why. `sidecar` and `kubernetes` are only ever chosen
-// explicitly.
+// RUNNER_MODE → a transport: one factory per runner mode (core/runnerModes.ts), so a mode without one does not
+// compile. `auto` (the default) picks docker when the engine answers and has the runner image, else the process
+// sandbox, and says which and why. `sidecar` and `kubernetes` are only ever chosen explicitly.
 import Docker from 'dockerode';
 import type { WorkerConfig } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
+import type { RunnerMode } from '../../core/runnerModes.js';
 import { DockerTransport } from './dockerTransport.js';
 import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
-import { deploymentId, type SandboxOwner } from './sandboxOwner.js';
+import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from './sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
 
@@ -25,13 +26,6 @@ async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   return null;
 }
 
-function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
-  if (!bubblewrapAvailable()) {
-    throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
-  }
-  return new ProcessTransport(owner, poolOptions(config, log));
-}
-
 /** The warm pool of the docker and process transports; a job of another size refits the sandbox it takes. */
 function poolOptions(config: WorkerConfig, log: Logger) {
   return {
@@ -41,33 +35,49 @@ function poolOptions(config: WorkerConfig, log: Logger) {
   };
 }
 
-/** `ownerId`: this worker instance. Its sandboxes also carry the deployment, computed here from its queue. */
-export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
-  const owner: SandboxOwner = { deployment: deploymentId(config), ownerId };
-  const docker = () => new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ...owner, ...poolOptions(config, log) });
-  if (config.runnerMode === 'docker') {
+type TransportFactory = (config: WorkerConfig, owner: SandboxOwner, log: Logger) => RunnerTransport | Promise<RunnerTransport>;
+
+const dockerTransport: TransportFactory = (config, owner, log) =>
+  new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ...owner, ...poolOptions(config, log) });
+
+function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
+  if (!bubblewrapAvailable()) {
+    throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
+  }
+  return new ProcessTransport(owner, poolOptions(config, log));
+}
+
+/** The transport of each mode when RUNNER_MODE names it. */
+const TRANSPORTS: Record<RunnerMode, TransportFactory> = {
+  async docker(config, owner, log) {
     const problem = await dockerReadiness(config);
     if (problem) throw new Error(`RUNNER_MODE=docker, but ${problem}`);
-    return docker();
-  }
-  if (config.runnerMode === 'process') return processTransport(config, owner, log);
-  if (config.runnerMode === 'sidecar') {
+    return dockerTransport(config, owner, log);
+  },
+  process: processTransport,
+  sidecar(config, owner, log) {
     const sidecar = new SidecarTransport(config.sidecarDir, owner);
     // Not fatal: the sidecar container may start after the worker. Jobs wait for it (and are retried).
     const problem = sidecar.sidecarProblem();
     if (problem) log.warn('runner sidecar not seen yet', { reason: problem });
     return sidecar;
-  }
-  if (config.runnerMode === 'kubernetes') {
+  },
+  async kubernetes(config, owner, log) {
     // Loaded only here: the Kubernetes client costs every other mode about a second of start-up.
     const { KubernetesTransport } = await import('./kubernetesTransport.js');
     log.info('runner mode kubernetes', { namespace: config.k8sNamespace, image: config.runnerImage });
     return new KubernetesTransport({ namespace: config.k8sNamespace, image: config.runnerImage, ...owner });
-  }
+  },
+};
+
+/** `ownerId`: this worker instance. Its sandboxes also carry the deployment, computed here from its queue. */
+export async function selectTransport(config: WorkerConfig, ownerId: string, log: Logger): Promise<RunnerTransport> {
+  const owner: SandboxOwner = { deployment: deploymentId(config), ownerId };
+  if (config.runnerMode !== 'auto') return TRANSPORTS[config.runnerMode](config, owner, log);
   const problem = await dockerReadiness(config);
   if (!problem) {
     log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });
-    return docker();
+    return dockerTransport(config, owner, log);
   }
   log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
   return processTransport(config, owner, log);

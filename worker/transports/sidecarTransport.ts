@@ -1,16 +1,17 @@
 // The sidecar transport (ECS/Fargate, a GKE pod): the worker hands each job to the runner sidecar through the
-// shared directory (runner/sidecar/protocol.ts) and waits for its result file. The sidecar holds the
+// shared directory (core/protocol/sidecarExchange.ts) and waits for its result file. The sidecar holds the
 // sandboxes; this side only writes, waits and cleans up.
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Job } from '../../runner/protocol/job.js';
-import type { RunOutcome } from '../../runner/protocol/result.js';
-import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../runner/sidecar/protocol.js';
-import { parseRunnerOutput } from './runnerOutput.js';
-import { ownerInName, sandboxName, type SandboxOwner } from './sandboxOwner.js';
-import { jobDeadlineMs, TransportError, type RunnerTransport } from './transport.js';
+import type { Job } from '../../core/protocol/job.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../core/protocol/sidecarExchange.js';
+import { jobDeadlineMs, parseRunnerOutput } from '../../core/protocol/runnerOutput.js';
+import { ownerInName, sandboxName, type SandboxOwner } from '../../core/sandboxOwner.js';
+import { TransportError } from '../../core/errors.js';
+import type { RunnerTransport } from './transport.js';
 
 /** Beyond the job's own deadline: the sidecar's start-up of the job and the result's way back. */
 const DEADLINE_MARGIN_MS = 5000;

@@ -1,9 +1,10 @@
 // The one interface every runner transport implements. A transport only moves a job to the runner program
 // and its JSON result back; it never decides a verdict.
-import { testCasesOf, type Job } from '../../runner/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../runner/protocol/limits.js';
-import type { PhaseClock } from '../../runner/phaseClock.js';
-import type { RunnerMode, RunOutcome } from '../../runner/protocol/result.js';
+import type { Job } from '../../core/protocol/job.js';
+import { COMPILE_MAX_PROCESSES, DEFAULT_LIMITS, SANDBOX_OVERHEAD_MB, SANDBOX_OVERHEAD_TASKS } from '../../core/protocol/limits.js';
+import type { PhaseClock } from '../../core/phaseClock.js';
+import type { RunOutcome } from '../../core/protocol/result.js';
+import type { RunnerMode } from '../../core/runnerModes.js';
 
 export interface RunnerTransport {
   readonly mode: RunnerMode;
@@ -17,30 +18,6 @@ export interface RunnerTransport {
    * engine was unreachable). Returns how many were removed.
    */
   reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number>;
-}
-
-/** The job never got a trustworthy outcome (engine down, runner crashed, timeout): retry elsewhere. */
-export class TransportError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TransportError';
-  }
-}
-
-/** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
-export function jobDeadlineMs(job: Job): number {
-  return compileWallTimeMs(job.compileTimeLimitMs) + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
-}
-
-/**
- * Bytes of runner stdout a transport accepts: both capped streams of every case (with `testCases`, the top
- * level repeats the decisive case's), the compiler's output, each at most 6 bytes per byte once JSON-escaped
- * (a control byte becomes \u00XX), plus room for the other fields. A result a runner can legitimately print
- * must fit, or a job whose output is all control bytes fails on every delivery.
- */
-export function runnerOutputCapBytes(job: Job): number {
-  const streams = (testCasesOf(job).length + (job.testCases ? 1 : 0)) * 2;
-  return (streams * job.maxOutputBytes + COMPILE_OUTPUT_BYTES) * 6 + 512 * 1024;
 }
 
 /** How long a warm pool's runner may take to start and say it is ready. */

@@ -2,7 +2,7 @@
 // stopped the program wins over its symptoms (a program killed for output also exits by a signal).
 import type { Job } from './protocol/job.js';
 import { outcomeWithoutRun, type RunOutcome, type Status } from './protocol/result.js';
-import type { SandboxedRun } from './sandboxedCommand.js';
+import type { SandboxedRun } from './protocol/launcherReport.js';
 
 export interface Verdict {
   status: Status;

@@ -1,9 +1,27 @@
-// Collects and reads the runner program's output. Its stdout carries one JSON line and nothing else (user
-// output travels inside the JSON), so anything unexpected means the runner did not finish: a TransportError.
-// Its stderr is its log, kept short for error messages.
+// The runner program's output, as every transport (and the sidecar) reads it, and how long and how big it may
+// be. Its stdout carries one JSON line and nothing else (user output travels inside the JSON), so anything
+// unexpected means the runner did not finish: a TransportError. Its stderr is its log, kept short for errors.
 import type { Readable } from 'node:stream';
-import { RUNNER_READY, STATUSES, type RunOutcome } from '../../runner/protocol/result.js';
-import { TransportError } from './transport.js';
+import { TransportError } from '../errors.js';
+import { testCasesOf, type Job } from './job.js';
+import { COMPILE_OUTPUT_BYTES, compileWallTimeMs } from './limits.js';
+import { RUNNER_READY, STATUSES, type RunOutcome } from './result.js';
+
+/** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
+export function jobDeadlineMs(job: Job): number {
+  return compileWallTimeMs(job.compileTimeLimitMs) + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
+}
+
+/**
+ * Bytes of runner stdout a transport accepts: both capped streams of every case (with `testCases`, the top
+ * level repeats the decisive case's), the compiler's output, each at most 6 bytes per byte once JSON-escaped
+ * (a control byte becomes \u00XX), plus room for the other fields. A result a runner can legitimately print
+ * must fit, or a job whose output is all control bytes fails on every delivery.
+ */
+export function runnerOutputCapBytes(job: Job): number {
+  const streams = (testCasesOf(job).length + (job.testCases ? 1 : 0)) * 2;
+  return (streams * job.maxOutputBytes + COMPILE_OUTPUT_BYTES) * 6 + 512 * 1024;
+}
 
 export function parseRunnerOutput(stdout: string, context: string): RunOutcome {
   const line = stdout.trim().split('\n').pop() ?? '';

@@ -1,4 +1,5 @@
 // Job protocol v1.1: the result every job ends with, as stored at `code-execution:{<id>}:result`.
+import type { RunnerMode } from '../runnerModes.js';
 
 export const STATUSES = [
   'accepted',
@@ -72,8 +73,6 @@ export interface Phases {
   /** With a warm pool: 1 when the job found a sandbox ready, 0 when it had to set one up (a pool hit or miss). */
   poolHit?: 0 | 1;
 }
-
-export type RunnerMode = 'docker' | 'process' | 'sidecar' | 'kubernetes';
 
 /** The stored result: the runner's outcome plus where, when and how often it ran. */
 export interface JobResult extends RunOutcome {

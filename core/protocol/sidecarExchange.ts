@@ -8,7 +8,7 @@
 //   <dir>/.sidecar-heartbeat             rewritten by the sidecar every second while it runs
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { RunOutcome } from '../protocol/result.js';
+import type { RunOutcome } from './result.js';
 
 export const JOB_FILE = 'job.json';
 export const CLAIM_FILE = 'job.claimed';

@@ -1,0 +1,24 @@
+// What the sandbox-exec launcher reports about one run of a command (measured by the kernel, read from a
+// private fd the job never sees), and the run with its captured output: the input of the verdict.
+
+export interface LauncherReport {
+  exitCode: number | null;
+  signal: string | null;
+  cpuMs: number;
+  wallMs: number;
+  maxRssKb: number;
+  killedBy: 'wall' | 'request' | null;
+  execError: string | null;
+  /** CPU the launcher itself used (it shares the sandbox cgroup with the job). */
+  selfCpuMs: number;
+}
+
+export interface SandboxedRun {
+  report: LauncherReport;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Output in arrival order across both streams (compiler diagnostics), capped like each stream. */
+  interleaved: Buffer;
+}
