@@ -10,6 +10,7 @@
 //                                    answers at once (scripts/queueOnlyWorker.ts): the queue's own cost
 //   BENCH_GAP_MS (default 1000)      the pause between jobs of the "gap" latency series (warm modes), for the pool
 //   BENCH_CPU (default process,docker) modes of the CPU-bound series: 1 s C and python loops, 20 test cases
+//   DOCKER_RUNTIME                   passed to the docker-mode workers: the engine's OCI runtime (runc, crun)
 //
 // CPU per job is the whole machine's (from /proc/stat: every process, dockerd and containerd included, and the
 // kernel's threads), over a throughput run, less nothing: compare it with the bare runs' figure.
@@ -232,7 +233,8 @@ interface ModeFigures {
 function workerFor(mode: string, env: Record<string, string>): WorkerHandle {
   if (mode === 'queue-only') return startLoggingProcess(['--import', 'tsx', join('scripts', 'queueOnlyWorker.ts')], { LOG_LEVEL: 'info', ...env });
   const [runnerMode, pool] = mode.split('-');
-  return startWorker({ RUNNER_MODE: runnerMode, ...(pool === 'cold' ? { POOL_SIZE: '0' } : {}), LOG_LEVEL: 'info', ...env });
+  const runtime: Record<string, string> = process.env.DOCKER_RUNTIME ? { DOCKER_RUNTIME: process.env.DOCKER_RUNTIME } : {};
+  return startWorker({ RUNNER_MODE: runnerMode, ...(pool === 'cold' ? { POOL_SIZE: '0' } : {}), LOG_LEVEL: 'info', ...runtime, ...env });
 }
 
 async function withWorker<T>(mode: string, redisUrl: string, redis: Redis, concurrency: number, use: (w: WorkerHandle, stream: string, waiter: Redis) => Promise<T>): Promise<T> {

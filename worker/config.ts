@@ -13,6 +13,7 @@ const envSchema = z.object({
   CONSUMER_GROUP: z.string().min(1).default(DEFAULT_CONSUMER_GROUP),
   WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
+  DOCKER_RUNTIME: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be the name of a runtime the engine knows (docker info: Runtimes), e.g. runc or crun')),
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
   SIDECAR_DIR: z.string().min(1).default('/shared'),
   K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
@@ -49,6 +50,8 @@ export interface WorkerConfig {
   consumerGroup: string;
   workerName: string;
   dockerSocket: string;
+  /** docker mode: the engine's OCI runtime for runner containers (DOCKER_RUNTIME); undefined: the engine's default. */
+  dockerRuntime?: string;
   runnerImage: string;
   runnerMode: RunnerModeSetting;
   /** The directory shared with the runner sidecar (RUNNER_MODE=sidecar). */
@@ -116,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     consumerGroup: e.CONSUMER_GROUP,
     workerName: e.WORKER_NAME,
     dockerSocket: e.DOCKER_SOCKET,
+    dockerRuntime: e.DOCKER_RUNTIME,
     runnerImage: e.RUNNER_IMAGE,
     runnerMode: e.RUNNER_MODE,
     sidecarDir: e.SIDECAR_DIR,

@@ -5,12 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
 import { faultyRunner, type FaultyRunner } from '../support/faultyRunner.js';
-import { queueSuite } from '../support/queueSuite.js';
+import { queueSuite, queueSuiteModes } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
-import { dockerAvailable } from '../support/services.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
-const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
+const MODES = await queueSuiteModes();
 
 const suite = queueSuite();
 let queue: TestQueue | undefined;

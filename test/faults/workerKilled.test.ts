@@ -3,12 +3,11 @@
 // reaped once its heartbeat has expired.
 import { describe, expect, it } from 'vitest';
 import { LABEL_OWNER } from '../../core/labels.js';
-import { queueSuite } from '../support/queueSuite.js';
+import { queueSuite, queueSuiteModes } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
 import { ourContainers, sandboxCgroups, sandboxMounts } from '../support/leftovers.js';
-import { dockerAvailable } from '../support/services.js';
 
-const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
+const MODES = await queueSuiteModes();
 
 const suite = queueSuite();
 let queue: TestQueue | undefined;

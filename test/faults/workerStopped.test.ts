@@ -2,11 +2,10 @@
 // and acknowledges the job before it exits; past SHUTDOWN_GRACE_MS it leaves the job pending for another.
 import { describe, expect, it } from 'vitest';
 import { getResult } from '../../worker/resultStore.js';
-import { queueSuite } from '../support/queueSuite.js';
+import { queueSuite, queueSuiteModes } from '../support/queueSuite.js';
 import { type TestQueue, workerStarted } from '../support/jobQueue.js';
-import { dockerAvailable } from '../support/services.js';
 
-const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
+const MODES = await queueSuiteModes();
 
 const suite = queueSuite();
 let queue: TestQueue | undefined;

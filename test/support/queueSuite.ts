@@ -6,9 +6,19 @@ import { TestQueue } from './jobQueue.js';
 import { expectNothingLeft } from './leftovers.js';
 import { startRedisCluster, type TestCluster } from './redisCluster.js';
 import { startRedis, type TestRedis } from './redisServer.js';
+import { dockerAvailable } from './services.js';
 
 /** TEST_REDIS=cluster: the suites that read it run on a 3-master Redis Cluster instead of one node (onCluster.test.ts). */
 export const ON_CLUSTER = process.env.TEST_REDIS === 'cluster';
+
+/**
+ * The transports a queue suite runs its tests on: process, and docker when the engine is here. On a cluster only
+ * process: how a transport runs a job does not depend on Redis's topology, and the docker runs are the single
+ * Redis ones' (CI time).
+ */
+export async function queueSuiteModes(): Promise<string[]> {
+  return ['process', ...(!ON_CLUSTER && (await dockerAvailable()) ? ['docker'] : [])];
+}
 
 export interface QueueSuite<R extends TestRedis | TestCluster = TestRedis | TestCluster> {
   readonly redis: R;

@@ -2,11 +2,10 @@
 // behaves under faults (killed or stopped mid-job, Redis or Docker lost, poison jobs, duplicates): test/faults/.
 import { describe, expect, it } from 'vitest';
 import { workerStarted, type TestQueue } from '../support/jobQueue.js';
-import { queueSuite } from '../support/queueSuite.js';
-import { dockerAvailable } from '../support/services.js';
+import { queueSuite, queueSuiteModes } from '../support/queueSuite.js';
 import type { WorkerHandle } from '../support/workerProcess.js';
 
-const MODES = ['process', ...((await dockerAvailable()) ? ['docker'] : [])];
+const MODES = await queueSuiteModes();
 const suite = queueSuite();
 
 /** A worker as deployed: the default warm pool of 2 (TestQueue's own workers run without one). */

@@ -34,6 +34,8 @@ export interface DockerTransportOptions {
   poolLimits?: SandboxSize;
   /** Told when preparing a pooled container fails (jobs then create their own). */
   onPoolError?: (err: Error) => void;
+  /** The OCI runtime the engine starts runner containers with (`runc`, `crun`, …); absent: the engine's default. */
+  runtime?: string;
 }
 
 /** Mounted over /dev/pts: nothing in it, nothing can be put in it. */
@@ -71,6 +73,7 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
     AttachStderr: true,
     Tty: false,
     HostConfig: {
+      ...(opts.runtime ? { Runtime: opts.runtime } : {}),
       NetworkMode: 'none',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
@@ -103,6 +106,8 @@ interface Attached {
 }
 
 const ENGINE_LOST = 'lost the Docker engine while the runner container ran';
+/** How many times close() asks the engine to remove a container it refused to remove. */
+const CLOSE_REMOVAL_TRIES = 5;
 
 export class DockerTransport implements RunnerTransport {
   readonly mode = 'docker' as const;
@@ -286,7 +291,13 @@ export class DockerTransport implements RunnerTransport {
   /** Drains the pool and kills the containers of jobs still running: their entries stay pending for another worker. */
   async close(): Promise<void> {
     await this.pool?.close();
-    for (const c of [...this.active, ...[...this.unremoved].map((id) => this.docker.getContainer(id))]) void this.remove(c);
+    for (const c of this.active) void this.remove(c);
     await Promise.all(this.removals);
+    // A busy engine can refuse a removal for a moment (one in progress, a filesystem still busy): this instance's
+    // leftovers are its own to remove before it goes, so it tries again a few times.
+    for (let attempt = 0; this.unremoved.size && attempt < CLOSE_REMOVAL_TRIES; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 500));
+      await Promise.all([...this.unremoved].map((id) => this.remove(this.docker.getContainer(id))));
+    }
   }
 }

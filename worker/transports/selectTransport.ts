@@ -38,7 +38,7 @@ function poolOptions(config: WorkerConfig, log: Logger) {
 type TransportFactory = (config: WorkerConfig, owner: SandboxOwner, log: Logger) => RunnerTransport | Promise<RunnerTransport>;
 
 const dockerTransport: TransportFactory = (config, owner, log) =>
-  new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, ...owner, ...poolOptions(config, log) });
+  new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, runtime: config.dockerRuntime, ...owner, ...poolOptions(config, log) });
 
 function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
   if (!bubblewrapAvailable()) {
