@@ -4,24 +4,21 @@ import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandCommand, languageFor } from '../core/languages.js';
+import { judgeJob, JOB_ENV, planJob, type StepPlan, type StepResult } from '../core/judge.js';
 import { phaseClock, type PhaseClock } from '../core/phaseClock.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
 import { sampleMemory } from './memorySampler.js';
-import { normalizeJob, testCasesOf, type Job, type TestCase } from '../core/protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, JOB_UID_MIN, MAX_FILE_BYTES } from '../core/protocol/limits.js';
-import type { CaseOutcome, RunOutcome } from '../core/protocol/result.js';
-import type { LauncherReport, SandboxedRun } from '../core/protocol/launcherReport.js';
-import { runSandboxed, type SandboxLimits } from './sandboxedCommand.js';
-import { decideVerdict, type SandboxMeasures } from '../core/verdict.js';
+import { normalizeJob, type Job } from '../core/protocol/job.js';
+import { JOB_UID_MIN } from '../core/protocol/limits.js';
+import type { RunOutcome } from '../core/protocol/result.js';
+import type { LauncherReport } from '../core/protocol/launcherReport.js';
+import { runSandboxed } from './sandboxedCommand.js';
+import type { SandboxMeasures } from '../core/verdict.js';
 
 export interface ExecuteOptions {
   workspace: string;
   launcher: string;
 }
-
-/** What user code sees as its environment: nothing of the runner's or the worker's. */
-const JOB_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/tmp', LANG: 'C.UTF-8' };
 
 /**
  * Where job code may write besides the workspace (/dev/shm exists only where the platform gives the sidecar's
@@ -32,25 +29,6 @@ const JOB_SCRATCH = [JOB_ENV.TMPDIR, '/dev/shm'];
 /** A uid no other job is likely to hold, so per-uid limits (RLIMIT_NPROC) and kill(-1) stay per job. */
 function sandboxUid(): number {
   return randomInt(JOB_UID_MIN, 1_000_000_000);
-}
-
-function limitsFor(job: Job, cpuMs: number, wallMs: number, nproc: number): SandboxLimits {
-  return {
-    cpuMs,
-    wallMs,
-    nproc,
-    fsizeBytes: MAX_FILE_BYTES,
-    stackBytes: job.memoryLimitMb * 1024 * 1024,
-    nofile: 256,
-  };
-}
-
-function writeSources(job: Job, workspace: string): { entry: string; sources: string[] } {
-  const recipe = languageFor(job.language)!;
-  const files = job.files ?? [{ name: recipe.sourceFile, content: job.code ?? '' }];
-  for (const f of files) writeFileSync(join(workspace, f.name), f.content, { mode: 0o644, flag: 'wx' });
-  const sources = files.map((f) => f.name).filter((n) => recipe.extensions.some((ext) => n.endsWith(ext)));
-  return { entry: files[0].name, sources: sources.length ? sources : [files[0].name] };
 }
 
 interface Before {
@@ -80,13 +58,11 @@ function measureAround(before: Before, report: LauncherReport, sampledKb: number
 }
 
 interface RunContext {
-  common: { launcher: string; cwd: string; env: Record<string, string> };
-  command: string[];
   /** Each case's stdin, written before any job code ran. */
   stdinPaths: string[];
   /** The runner's own directory in /tmp (the stdin files): the one entry there a case may see. */
   privateDir: string;
-  /** Entries of the workspace as the compile step left it. */
+  /** Entries of the workspace as the compile step (or the sources) left it. */
   compiled: Set<string>;
 }
 
@@ -113,65 +89,37 @@ function freshScratch(ctx: RunContext, workspace: string): void {
   if (left.length) throw new Error(`cannot remove what an earlier command of the job left: ${left.slice(0, 5).join(', ')}`);
 }
 
-/** Runs the built program on one input and judges it. */
-async function runCase(job: Job, ctx: RunContext, testCase: TestCase, index: number): Promise<CaseOutcome> {
-  const stdinPath = ctx.stdinPaths[index];
-  freshScratch(ctx, ctx.common.cwd);
+/** Runs one step of the plan through the launcher and measures it; the judge decides what it means. */
+async function runStep(ctx: RunContext, workspace: string, launcher: string, step: StepPlan): Promise<StepResult> {
+  if (step.kind === 'case') freshScratch(ctx, workspace);
   const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
   const sampler = sampleMemory();
-  let run: SandboxedRun;
+  let run;
   let sampledKb: number;
   try {
     run = await runSandboxed({
-      ...ctx.common,
+      launcher,
+      cwd: workspace,
+      env: JOB_ENV,
+      // Compiler and program get different uids: in the sticky workspace the program can then neither
+      // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
       uid: sandboxUid(),
-      command: ctx.command,
-      stdinPath,
-      limits: limitsFor(job, job.timeLimitMs, job.wallTimeLimitMs, job.maxProcesses),
-      outputCapBytes: job.maxOutputBytes,
-      wipe: [...JOB_SCRATCH, ctx.common.cwd],
+      command: step.command,
+      stdinPath: step.stdinIndex === null ? null : ctx.stdinPaths[step.stdinIndex],
+      limits: step.limits,
+      outputCapBytes: step.outputCapBytes,
+      // A compiler's temporary files go, what it made in the workspace is the program; a case leaves nothing.
+      wipe: step.kind === 'compile' ? JOB_SCRATCH : [...JOB_SCRATCH, workspace],
     });
   } finally {
     // Always stopped: a live sampling timer would keep the runner from exiting.
     sampledKb = sampler.stop();
   }
-  const measured = measureAround(before, run.report, sampledKb);
-  const verdict = decideVerdict(job, run, measured, testCase.expectedOutput);
-  return {
-    status: verdict.status,
-    stdout: run.stdout.toString('utf8'),
-    stderr: run.stderr.toString('utf8'),
-    exitCode: run.report.exitCode,
-    signal: run.report.signal,
-    timeMs: measured.cpuMs,
-    wallTimeMs: run.report.wallMs,
-    memoryKb: measured.memoryKb,
-    stdoutTruncated: run.stdoutTruncated,
-    stderrTruncated: run.stderrTruncated,
-    message: verdict.message,
-  };
-}
-
-const SKIPPED: CaseOutcome = {
-  status: 'skipped', stdout: '', stderr: '', exitCode: null, signal: null, timeMs: 0, wallTimeMs: 0, memoryKb: 0,
-  stdoutTruncated: false, stderrTruncated: false, message: 'not run: an earlier case failed and the job stops on the first failure',
-};
-
-/** The job's outcome from its cases: the first failure speaks for the job (see RunOutcome). */
-function summarize(job: Job, cases: CaseOutcome[], compileOutput: string, compilations: number): RunOutcome {
-  const ran = cases.filter((c) => c.status !== 'skipped');
-  const decisive = ran.find((c) => c.status !== 'accepted') ?? ran[ran.length - 1];
-  const { status, ...rest } = decisive;
-  return {
-    ...rest,
-    status: status as RunOutcome['status'],
-    timeMs: Math.max(...ran.map((c) => c.timeMs)),
-    memoryKb: Math.max(...ran.map((c) => c.memoryKb)),
-    wallTimeMs: ran.reduce((n, c) => n + c.wallTimeMs, 0),
-    compileOutput,
-    compilations,
-    ...(job.testCases ? { testCases: cases } : {}),
-  };
+  if (step.kind === 'compile') {
+    ctx.compiled = new Set(readdirSync(workspace));
+    run = { ...run, stdout: run.interleaved };
+  }
+  return { run, measured: measureAround(before, run.report, sampledKb) };
 }
 
 /**
@@ -196,82 +144,21 @@ export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOut
 }
 
 async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise<RunOutcome> {
-  const recipe = languageFor(job.language)!;
+  const plan = planJob(job);
   // Runner-private files (stdin) live outside the workspace in a directory only root can enter.
   const privateDir = mkdtempSync(join(tmpdir(), 'runner-'));
   try {
-    const { entry, sources } = writeSources(job, opts.workspace);
+    for (const f of plan.files) writeFileSync(join(opts.workspace, f.name), f.content, { mode: 0o644, flag: 'wx' });
     // Every case's stdin now, while the /tmp it shares with the job is empty: a program that fills /tmp (it may,
     // within its size and inode caps) must not leave the runner unable to write the next case's input.
-    const stdinPaths = testCasesOf(job).map((testCase, i) => {
+    const stdinPaths = plan.stdins.map((stdin, i) => {
       const path = join(privateDir, `stdin-${i}`);
-      writeFileSync(path, testCase.stdin, { mode: 0o600 });
+      writeFileSync(path, stdin, { mode: 0o600 });
       return path;
     });
-    const ctx = { entry, sources, memoryMb: job.memoryLimitMb };
-    // Compiler and program get different uids: in the sticky workspace the program can then neither
-    // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
-    const common = { launcher: opts.launcher, cwd: opts.workspace, env: JOB_ENV };
+    const ctx: RunContext = { stdinPaths, privateDir, compiled: new Set(readdirSync(opts.workspace)) };
     clock.lap('workspaceMs');
-
-    let compileOutput = '';
-    let compilations = 0;
-    if (recipe.compile) {
-      compilations++;
-      const compile = await runSandboxed({
-        ...common,
-        uid: sandboxUid(),
-        command: expandCommand(recipe.compile, ctx),
-        stdinPath: null,
-        limits: limitsFor(job, job.compileTimeLimitMs, compileWallTimeMs(job.compileTimeLimitMs), COMPILE_MAX_PROCESSES),
-        outputCapBytes: COMPILE_OUTPUT_BYTES,
-        // The compiler's temporary files go; what it made in the workspace is the program.
-        wipe: JOB_SCRATCH,
-      });
-      clock.lap('compileMs');
-      compileOutput = compile.interleaved.toString('utf8');
-      const r = compile.report;
-      const failed = r.execError || r.killedBy || r.signal || r.exitCode !== 0 || r.cpuMs > job.compileTimeLimitMs;
-      if (failed) {
-        const why = r.execError
-          ? `compiler could not start: ${r.execError}`
-          : r.killedBy === 'wall' || r.signal === 'SIGXCPU' || r.cpuMs > job.compileTimeLimitMs
-            ? `compilation exceeded its ${job.compileTimeLimitMs} ms limit`
-            : r.signal
-              ? `compiler killed by ${r.signal}`
-              : `compiler exited with code ${r.exitCode}`;
-        return {
-          status: r.execError ? 'internal_error' : 'compile_error',
-          stdout: '',
-          stderr: '',
-          compileOutput,
-          compilations,
-          exitCode: r.exitCode,
-          signal: r.signal,
-          timeMs: r.cpuMs,
-          wallTimeMs: r.wallMs,
-          memoryKb: r.maxRssKb,
-          stdoutTruncated: false,
-          stderrTruncated: false,
-          message: why,
-        };
-      }
-    }
-
-    const run: RunContext = {
-      common,
-      command: [...expandCommand(recipe.run, ctx), ...job.args],
-      stdinPaths,
-      privateDir,
-      compiled: new Set(readdirSync(opts.workspace)),
-    };
-    const cases: CaseOutcome[] = [];
-    for (const [i, testCase] of testCasesOf(job).entries()) {
-      const failedBefore = cases.some((c) => c.status !== 'accepted');
-      cases.push(job.stopOnFirstFailure && failedBefore ? SKIPPED : await runCase(job, run, testCase, i));
-    }
-    clock.lap('runMs');
-    return summarize(job, cases, compileOutput, compilations);
+    return await judgeJob(job, plan, (step) => runStep(ctx, opts.workspace, opts.launcher, step), clock);
   } finally {
     rmSync(privateDir, { recursive: true, force: true });
   }

@@ -3,16 +3,7 @@
 // what the kernel measured read from a private fd the job never sees.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import type { LauncherReport, SandboxedRun } from '../core/protocol/launcherReport.js';
-
-export interface SandboxLimits {
-  cpuMs: number;
-  wallMs: number;
-  nproc: number;
-  fsizeBytes: number;
-  stackBytes: number;
-  nofile: number;
-}
+import type { LauncherReport, SandboxedRun, SandboxLimits } from '../core/protocol/launcherReport.js';
 
 export interface SandboxedCommand {
   launcher: string;

@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,13 +28,23 @@ for (const [entry, file] of [['runner/main.ts', 'runner.js'], ['runner/sidecar/m
 // The bundle is ESM; this marks it so wherever dist/ is mounted (bubblewrap binds it alone).
 writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 
-execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, 'sandbox-exec'), join(root, 'runner/sandbox/sandbox-exec.c')], {
-  stdio: 'inherit',
-});
+// The native programs: the one-shot launcher (the Node runner's, inside sidecar and Kubernetes containers), the
+// docker transport's container entrypoint and the process transport's supervisor. They share jobexec.c and
+// (the last two) sandbox.c; runner/Dockerfile compiles the same list.
+const sandbox = (file) => join(root, 'runner/sandbox', file);
+const NATIVE = {
+  'sandbox-exec': ['sandbox-exec.c', 'jobexec.c'],
+  'sandbox-executor': ['executor.c', 'sandbox.c', 'jobexec.c'],
+  'sandbox-supervisor': ['supervisor.c', 'sandbox.c', 'jobexec.c'],
+};
+for (const [program, sources] of Object.entries(NATIVE)) {
+  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, program), ...sources.map(sandbox)], { stdio: 'inherit' });
+}
 // Identifies the runner code an image was built from (the bundles hold the core/ code the runner uses):
 // images.sh labels the image with it.
 const hash = createHash('sha256');
-for (const file of [join(out, 'runner.js'), join(out, 'sidecar.js'), join(root, 'runner/sandbox/sandbox-exec.c'), join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
+const sandboxSources = readdirSync(join(root, 'runner/sandbox')).sort().map(sandbox);
+for (const file of [join(out, 'runner.js'), join(out, 'sidecar.js'), ...sandboxSources, join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
 
-console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', sidecar: 'dist/sidecar.js', launcher: 'dist/sandbox-exec' }));
+console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', sidecar: 'dist/sidecar.js', native: Object.keys(NATIVE).map((p) => `dist/${p}`) }));

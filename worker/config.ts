@@ -16,6 +16,7 @@ const envSchema = z.object({
   DOCKER_RUNTIME: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be the name of a runtime the engine knows (docker info: Runtimes), e.g. runc or crun')),
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
   SIDECAR_DIR: z.string().min(1).default('/shared'),
+  SANDBOX_SUPERVISOR: optional(z.string().regex(/^\//, 'must be an absolute path to a sandbox-supervisor build')),
   K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
   RUNNER_MODE: z.enum(RUNNER_MODE_SETTINGS, { errorMap: () => ({ message: `must be one of ${RUNNER_MODE_SETTINGS.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
@@ -52,6 +53,8 @@ export interface WorkerConfig {
   dockerSocket: string;
   /** docker mode: the engine's OCI runtime for runner containers (DOCKER_RUNTIME); undefined: the engine's default. */
   dockerRuntime?: string;
+  /** process mode: the sandbox supervisor program (SANDBOX_SUPERVISOR); undefined: the one `npm run build` made. */
+  sandboxSupervisor?: string;
   runnerImage: string;
   runnerMode: RunnerModeSetting;
   /** The directory shared with the runner sidecar (RUNNER_MODE=sidecar). */
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     workerName: e.WORKER_NAME,
     dockerSocket: e.DOCKER_SOCKET,
     dockerRuntime: e.DOCKER_RUNTIME,
+    sandboxSupervisor: e.SANDBOX_SUPERVISOR,
     runnerImage: e.RUNNER_IMAGE,
     runnerMode: e.RUNNER_MODE,
     sidecarDir: e.SIDECAR_DIR,

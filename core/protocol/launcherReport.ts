@@ -13,6 +13,16 @@ export interface LauncherReport {
   selfCpuMs: number;
 }
 
+/** The kernel limits one command of a job runs under. */
+export interface SandboxLimits {
+  cpuMs: number;
+  wallMs: number;
+  nproc: number;
+  fsizeBytes: number;
+  stackBytes: number;
+  nofile: number;
+}
+
 export interface SandboxedRun {
   report: LauncherReport;
   stdout: Buffer;

@@ -167,8 +167,9 @@ const hostWide: Attack[] = [
         r.testCases!.forEach((c, i) => {
           const seen = scratchSeen(c.stdout);
           expect(seen.stdin).toBe(cases[i].stdin);
-          expect(seen.tmp).toHaveLength(1);
-          expect(seen.tmp[0]).toMatch(/^runner-/);
+          // Empty, or (the Node runner in containers) only the runner's own private directory.
+          expect(seen.tmp.filter((name) => !/^runner-/.test(name))).toEqual([]);
+          expect(seen.tmp.length).toBeLessThanOrEqual(1);
           expect(seen.ws).toEqual(['main.py']);
         });
       });
@@ -740,7 +741,8 @@ const processes: Attack[] = [
         'import ctypes, os, signal',
         'libc = ctypes.CDLL(None, use_errno=True)',
         'launcher = os.getppid()',
-        'runner = int(open(f"/proc/{launcher}/stat").read().rsplit(")", 1)[1].split()[1])',
+        // Where the job's parent is the sandbox's pid 1, nothing above it is visible (its parent reads as 0): pid 1 again.
+        'runner = int(open(f"/proc/{launcher}/stat").read().rsplit(")", 1)[1].split()[1]) or 1',
         'def attempt(name, fn):',
         '    try:',
         '        rc = fn()',

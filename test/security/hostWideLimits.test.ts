@@ -144,10 +144,13 @@ describe.each(MODES)('host-wide kernel limits (%s transport)', (mode) => {
 });
 
 describe.each(MODES)('a fresh /tmp for every test case (%s transport)', (mode) => {
-  /** What every case must find: /tmp holding only the runner's own directory, the workspace only the program. */
+  /**
+   * What every case must find: an empty /tmp (where the Node runner judges, inside containers: only its own
+   * private directory), the workspace only the program.
+   */
   const expectFresh = (seen: ReturnType<typeof scratchSeen>, program: string[]) => {
-    expect(seen.tmp).toHaveLength(1);
-    expect(seen.tmp[0]).toMatch(/^runner-/);
+    expect(seen.tmp.filter((name) => !/^runner-/.test(name))).toEqual([]);
+    expect(seen.tmp.length).toBeLessThanOrEqual(1);
     expect(seen.ws).toEqual(program);
   };
 

@@ -1,14 +1,17 @@
 // A broken runner environment for one kind of job, made outside the product (no test hook in it): the
 // sandbox program the worker starts fails for jobs whose id starts with
-//   poison-    the runner dies (SIGSEGV) before it prints anything: a crash on every delivery;
-//   failing-   the runner starts without its sandbox launcher and reports internal_error.
-// Every other job runs normally. process: a `bwrap` first on the worker's PATH that wraps the real one;
-// docker: an image built FROM the runner image whose entrypoint wraps the runner.
+//   poison-    the sandbox dies (SIGSEGV) before it reports anything: a crash on every delivery;
+//   failing-   the program cannot start (docker: the runner has no launcher; process: the job's PATH leads
+//              nowhere), which the judge reports as internal_error.
+// Every other job runs normally. process: a SANDBOX_SUPERVISOR that stands between the worker and the real
+// supervisor, reading the frames both ways (runner/sandbox/supervisor.c); docker: an image built FROM the runner
+// image whose entrypoint wraps the runner.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SUPERVISOR_BINARY } from '../../worker/transports/processTransport.js';
 import { RUNNER_IMAGE } from './services.js';
 
 export interface FaultyRunner {
@@ -17,18 +20,40 @@ export interface FaultyRunner {
   remove(): Promise<void>;
 }
 
-// bwrap's arguments name the job's cgroups `<deployment>~<owner>@<job id>-<random>`; --setenv after --clearenv survives it.
-const BWRAP_WRAPPER = `#!/bin/sh
-case "$*" in
-  *"@poison-"*) kill -SEGV $$ ;;
-  *"@failing-"*)
-    for a do
-      shift
-      set -- "$@" "$a"
-      [ "$a" = --clearenv ] && set -- "$@" --setenv SANDBOX_EXEC /nonexistent/sandbox-exec
-    done ;;
-esac
-exec "$REAL_BWRAP" "$@"
+// The job frame carries the job id as its label; the request's PATH entry is length-prefixed.
+const SUPERVISOR_WRAPPER = `#!/usr/bin/python3
+import struct, subprocess, sys, threading
+real = subprocess.Popen([REAL_SUPERVISOR] + sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out, lock = sys.stdout.buffer, threading.Lock()
+def frames(stream):
+    while True:
+        head = stream.read(4)
+        if len(head) < 4:
+            return
+        yield head + stream.read(struct.unpack('<I', head)[0])
+def send(frame):
+    with lock:
+        out.write(frame)
+        out.flush()
+def upstream():
+    for frame in frames(real.stdout):
+        send(frame)
+threading.Thread(target=upstream, daemon=True).start()
+for frame in frames(sys.stdin.buffer):
+    job_id, kind = struct.unpack('<IB', frame[4:9])
+    if kind == ord('J'):
+        label = frame[9 + 16:9 + 16 + struct.unpack('<I', frame[9 + 12:9 + 16])[0]].decode()
+        if label.startswith('poison-'):
+            send(struct.pack('<IIBiI', 13, job_id, ord('E'), 11, 0))
+            continue
+        if label.startswith('failing-'):
+            old, new = b'PATH=/usr/local/bin:/usr/bin:/bin', b'PATH=/nonexistent'
+            body = frame[4:].replace(struct.pack('<I', len(old)) + old, struct.pack('<I', len(new)) + new)
+            frame = struct.pack('<I', len(body)) + body
+    real.stdin.write(frame)
+    real.stdin.flush()
+real.stdin.close()
+real.wait()
 `;
 
 // In the container this shell is pid 1, which a signal with the default action does not kill: the crash is a child's.
@@ -44,14 +69,12 @@ printf '%s' "$job" | node /opt/runner/runner.js "$@"
 export async function faultyRunner(mode: string): Promise<FaultyRunner> {
   const dir = mkdtempSync(join(tmpdir(), 'faulty-runner-'));
   if (mode === 'process') {
-    const realBwrap = execFileSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(dir, 'bwrap'), BWRAP_WRAPPER.replace('"$REAL_BWRAP"', `'${realBwrap}'`));
-    chmodSync(join(dir, 'bwrap'), 0o755);
+    const wrapper = join(dir, 'sandbox-supervisor');
+    writeFileSync(wrapper, SUPERVISOR_WRAPPER.replace('REAL_SUPERVISOR', JSON.stringify(SUPERVISOR_BINARY)));
+    chmodSync(wrapper, 0o755);
     chmodSync(dir, 0o755);
     return {
-      // No warm pool: the wrapper tells jobs apart by the sandbox's name, and a pooled sandbox is set up (and named)
-      // before its job is known.
-      env: { PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, POOL_SIZE: '0' },
+      env: { SANDBOX_SUPERVISOR: wrapper },
       remove: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }

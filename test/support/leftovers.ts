@@ -21,7 +21,11 @@ export async function ourContainers(pooledAllowed = 0): Promise<string[]> {
   }
 }
 
-/** Sandbox processes on this host: launchers, bubblewrap, anything running as a job uid (≥ 100000). */
+/** The launcher, the supervisor (its name cut to the kernel's 15 characters) and its sandboxes' two processes. */
+const SUPERVISOR = 'sandbox-supervi';
+const SANDBOX_COMMANDS = ['sandbox-exec', SUPERVISOR, 'sandbox-parent', 'sandbox-init'];
+
+/** Sandbox processes on this host: launchers, sandbox supervisors and their sandboxes, anything running as a job uid (≥ 100000). */
 export function sandboxProcesses(): string[] {
   const out = execFileSync('ps', ['-eo', 'pid=,uid=,stat=,comm='], { encoding: 'utf8' });
   return out
@@ -32,7 +36,7 @@ export function sandboxProcesses(): string[] {
       const [, uid, stat, comm] = l.split(/\s+/);
       // A zombie runs nothing and holds no memory; bubblewrap's exit can leave one for init to collect.
       if (stat.startsWith('Z')) return false;
-      return Number(uid) >= 100_000 || comm === 'bwrap' || comm === 'sandbox-exec';
+      return Number(uid) >= 100_000 || SANDBOX_COMMANDS.includes(comm);
     });
 }
 
@@ -48,25 +52,29 @@ export function sandboxMounts(): string[] {
 }
 
 /**
- * Idle warm-pool sandboxes of the process transport (named `<owner>@pooled-…`), when there are no more than
- * `allowed` of them: they and their bubblewrap processes belong to a live transport. Job-uid processes never do.
+ * What a live process transport keeps between jobs: its supervisor, and up to `allowed` idle warm-pool sandboxes
+ * (cgroups named `<owner>@pooled-…`, two processes each). Job-uid processes never belong to it.
  */
-function idlePooledSandboxes(cgroups: string[], processes: string[], allowed: number): { cgroups: string[]; processes: string[] } {
+function idlePooledSandboxes(cgroups: string[], processes: string[], allowed: number | null): { cgroups: string[]; processes: string[] } {
+  if (allowed === null) return { cgroups, processes };
   const pooledName = (entry: string) => entry.match(/@pooled-[0-9a-f]+/)?.[0];
   const names = new Set(cgroups.map(pooledName).filter(Boolean));
-  const bwrap = processes.filter((p) => p.split(/\s+/)[3] === 'bwrap');
-  if (allowed === 0 || names.size > allowed || bwrap.length > 2 * allowed) return { cgroups, processes };
-  return { cgroups: cgroups.filter((c) => !pooledName(c)), processes: processes.filter((p) => !bwrap.includes(p)) };
+  const command = (p: string) => p.split(/\s+/)[3];
+  const supervisors = processes.filter((p) => command(p) === SUPERVISOR);
+  const sandboxes = processes.filter((p) => ['sandbox-parent', 'sandbox-init'].includes(command(p)));
+  if (names.size > allowed || supervisors.length > 1 || sandboxes.length > 2 * allowed) return { cgroups, processes };
+  return { cgroups: cgroups.filter((c) => !pooledName(c)), processes: processes.filter((p) => !supervisors.includes(p) && !sandboxes.includes(p)) };
 }
 
 /**
  * Polls until nothing is left (containers are removed asynchronously), then reports what remains. With
- * `pooledAllowed`, that many idle warm-pool sandboxes (containers or bubblewrap) of a live transport may stay.
+ * `pooledAllowed` (a live transport), its supervisor and that many idle warm-pool sandboxes (containers or
+ * supervised sandboxes) may stay.
  */
-export async function expectNothingLeft(timeoutMs = 15_000, pooledAllowed = 0): Promise<void> {
+export async function expectNothingLeft(timeoutMs = 15_000, pooledAllowed: number | null = null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const containers = await ourContainers(pooledAllowed);
+    const containers = await ourContainers(pooledAllowed ?? 0);
     const { cgroups, processes } = idlePooledSandboxes([...sandboxCgroups(), ...sandboxMounts()], sandboxProcesses(), pooledAllowed);
     if (!containers.length && !processes.length && !cgroups.length) return;
     if (Date.now() > deadline) {

@@ -1,25 +1,31 @@
-// The docker transport: a fresh hardened container per job. The runner starts as uid 0 with every
-// capability dropped except SETUID and SETGID, which it needs for one thing: dropping the job to its own
-// uid (setgroups/setresgid/setresuid in sandbox-exec). No network, read-only root, no new privileges,
-// memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp and the workspace, no
-// /dev/shm and no ptys, no log driver (the streams are attached instead), labels for the reaper; removed after its job, or,
-// when the engine cannot be reached then, by the reaper once it answers again.
+// The docker transport: a fresh hardened container per job. Its entrypoint is the sandbox executor
+// (runner/sandbox/executor.c), which starts as uid 0 with every capability dropped except SETUID and SETGID, which it
+// needs for one thing: dropping each step of the job to its own uid. No network, read-only root, no new privileges,
+// memory = memory+swap, one CPU, a pids limit, size- and inode-capped tmpfs for /tmp, /dev/shm and the workspace,
+// no ptys, no log driver, labels for the reaper; removed after its job, or, when the engine cannot be reached then,
+// by the reaper once it answers again.
 //
-// With a warm pool (POOL_SIZE), containers are created, attached and started ahead: the runner inside starts
-// and waits for its job on stdin. A job takes one (refitted to the job's memory and pids limits when they are
-// not the pool's), and the container is destroyed after that one job like any other; the pool refills in the
-// background.
+// The job and its reports travel over a unix socket in a directory bind-mounted into that one container (not
+// Docker's attach stream), and the worker judges the reports (core/judge.ts). With a warm pool (POOL_SIZE),
+// containers are created and started ahead with the executor waiting on its socket; a job takes one (refitted to
+// the job's memory and pids limits when they are not the pool's), and the container ends with that one job.
 import Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Job } from '../../core/protocol/job.js';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
-import { phaseClock } from '../../core/phaseClock.js';
+import { phaseClock, type PhaseClock } from '../../core/phaseClock.js';
 import { runnerKilledForMemory } from '../../core/verdict.js';
 import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
-import { collectRunnerOutput, jobDeadlineMs, runnerOutputCapBytes, runnerReady } from '../../core/protocol/runnerOutput.js';
+import { jobDeadlineMs } from '../../core/protocol/runnerOutput.js';
+import { planJob } from '../../core/judge.js';
 import { TransportError } from '../../core/errors.js';
-import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
+import { ownerInName, sandboxName } from '../../core/sandboxOwner.js';
+import { ContainerChannel } from './containerChannel.js';
+import { encodeRequest, judgeInSandbox, SandboxEnded } from './stepSession.js';
+import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withJudgedPhases } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
@@ -52,25 +58,25 @@ function sameBudget(a: SandboxSize, b: SandboxSize): boolean {
   return x.memoryBytes === y.memoryBytes && x.pidsMax === y.pidsMax;
 }
 
-export function runnerContainerSpec(job: Job, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
-  return containerSpec(job, job.id, opts);
+/** Per container: the directory bind-mounted at /exchange, where the executor listens. Root only. */
+const EXCHANGE_ROOT = '/run/code-execution/docker';
+const EXECUTOR_SOCKET = '/exchange/socket';
+
+export function runnerContainerSpec(job: Job, opts: DockerTransportOptions, exchangeDir: string): Docker.ContainerCreateOptions {
+  return containerSpec(job, job.id, opts, exchangeDir);
 }
 
-function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransportOptions): Docker.ContainerCreateOptions {
+function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransportOptions, exchangeDir: string): Docker.ContainerCreateOptions {
   const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
     Image: opts.image,
-    Cmd: ['--workspace', '/workspace', ...(jobLabel === POOLED_JOB ? ['--started-ahead'] : [])],
+    Entrypoint: ['/opt/runner/sandbox-executor'],
+    Cmd: ['--socket', EXECUTOR_SOCKET],
     User: '0:0',
     WorkingDir: '/workspace',
     Env: [],
     Labels: containerLabels(opts, jobLabel),
     NetworkDisabled: true,
-    OpenStdin: true,
-    StdinOnce: true,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
     Tty: false,
     HostConfig: {
       ...(opts.runtime ? { Runtime: opts.runtime } : {}),
@@ -85,24 +91,22 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
         { Name: 'nofile', Soft: 1024, Hard: 1024 },
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
+      Binds: [`${exchangeDir}:/exchange:rw`],
       // An empty read-only tmpfs over /dev/pts instead of the container's devpts (and so /dev/ptmx, a link into
-      // it, leads nowhere): ptys come from a host-wide pool (kernel.pty.max) no job may draw from.
-      Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec`, '/dev/pts': NO_PTYS },
-      // Own IPC namespace without /dev/shm: a third tmpfs would be memory outside every budget.
+      // it, leads nowhere): ptys come from a host-wide pool (kernel.pty.max) no job may draw from. /dev/shm is a
+      // capped tmpfs of its own (POSIX semaphores, multiprocessing), charged to the container's memory like the others.
+      Tmpfs: { '/tmp': tmpfs, '/workspace': `${tmpfs},exec`, '/dev/shm': `${tmpfs},noexec`, '/dev/pts': NO_PTYS },
       IpcMode: 'none',
       LogConfig: { Type: 'none', Config: {} },
     },
   };
 }
 
-/** A container with its streams attached (before start, so no output is missed). */
-interface Attached {
+/** A started container whose executor has taken the worker's connection and is ready for its job. */
+interface Ready {
   container: Docker.Container;
-  stream: NodeJS.ReadWriteStream;
-  stdout: PassThrough;
-  stderr: PassThrough;
-  ended: Promise<void>;
-  started: boolean;
+  channel: ContainerChannel;
+  exchangeDir: string;
 }
 
 const ENGINE_LOST = 'lost the Docker engine while the runner container ran';
@@ -112,9 +116,9 @@ const CLOSE_REMOVAL_TRIES = 5;
 export class DockerTransport implements RunnerTransport {
   readonly mode = 'docker' as const;
   readonly docker: Docker;
-  private readonly active = new Set<Docker.Container>();
+  private readonly active = new Set<Ready>();
   private readonly removals = new Set<Promise<void>>();
-  private readonly pool: WarmPool<Attached> | null;
+  private readonly pool: WarmPool<Ready> | null;
   /** Ids of our containers whose removal failed (engine unreachable): reapOrphans tries again. */
   private readonly unremoved = new Set<string>();
 
@@ -123,7 +127,7 @@ export class DockerTransport implements RunnerTransport {
     const { poolSize = 0, poolLimits } = opts;
     if (poolSize > 0 && !poolLimits) throw new Error('a docker warm pool needs poolLimits (the size its sandboxes start with)');
     this.pool = poolSize > 0
-      ? new WarmPool(poolSize, () => this.prepare(containerSpec(poolLimits!, POOLED_JOB, opts), true), (c) => this.remove(c.container), opts.onPoolError ?? (() => {}))
+      ? new WarmPool(poolSize, () => this.prepare(poolLimits!, POOLED_JOB), (c) => this.remove(c), opts.onPoolError ?? (() => {}))
       : null;
   }
 
@@ -134,57 +138,49 @@ export class DockerTransport implements RunnerTransport {
 
   async run(job: Job): Promise<RunOutcome> {
     const clock = phaseClock();
-    let attached: Attached | undefined;
+    let ready: Ready | undefined;
     let pooled: boolean | undefined;
     try {
-      attached = this.pool?.take();
-      pooled = this.pool ? attached !== undefined : undefined;
-      if (!attached) attached = await this.prepare(runnerContainerSpec(job, this.opts), false);
+      ready = this.pool?.take();
+      pooled = this.pool ? ready !== undefined : undefined;
+      if (!ready) ready = await this.prepare(job, job.id);
       // An engine round trip: only for a job whose size is not the pool's.
-      else if (!sameBudget(job, this.opts.poolLimits!)) await attached.container.update(cgroupLimits(job));
-      this.active.add(attached.container);
+      else if (!sameBudget(job, this.opts.poolLimits!)) await ready.container.update(cgroupLimits(job));
+      this.active.add(ready);
       clock.lap('sandboxMs');
-      const outcome = await this.execute(attached, job);
-      clock.lap('runnerMs');
-      return withTransportPhases(outcome, clock, pooled);
+      return withJudgedPhases(await this.execute(ready, job, clock), clock, pooled);
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);
     } finally {
-      if (attached) {
-        this.active.delete(attached.container);
+      if (ready) {
+        this.active.delete(ready);
         // Not awaited: the result need not wait for the container's removal (close() does).
-        void this.remove(attached.container);
+        void this.remove(ready);
       }
     }
   }
 
-  private async prepare(spec: Docker.ContainerCreateOptions, start: boolean): Promise<Attached> {
-    const container = await this.docker.createContainer(spec);
+  /** Creates and starts a container, and connects to its executor once it listens. */
+  private async prepare(size: SandboxSize, jobLabel: string): Promise<Ready> {
+    const exchangeDir = join(EXCHANGE_ROOT, sandboxName(this.opts, `${jobLabel}-${randomBytes(4).toString('hex')}`));
+    mkdirSync(exchangeDir, { recursive: true, mode: 0o700 });
+    let container: Docker.Container | undefined;
     try {
-      const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      this.docker.modem.demuxStream(stream, stdout, stderr);
-      const ended = new Promise<void>((resolve) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', () => resolve());
-      });
-      if (start) {
-        const ready = runnerReady(stderr, RUNNER_START_TIMEOUT_MS);
-        await container.start();
-        await ready;
-      }
-      return { container, stream, stdout, stderr, ended, started: start };
+      container = await this.docker.createContainer(containerSpec(size, jobLabel, this.opts, exchangeDir));
+      await container.start();
+      const channel = await ContainerChannel.connect(join(exchangeDir, 'socket'), RUNNER_START_TIMEOUT_MS);
+      return { container, channel, exchangeDir };
     } catch (err) {
-      await this.remove(container);
+      if (container) await this.remove({ container, exchangeDir });
+      else rmSync(exchangeDir, { recursive: true, force: true });
       throw err;
     }
   }
 
-  /** Removes a container; one the engine could not be asked to remove is left to reapOrphans. */
-  private remove(container: Docker.Container): Promise<void> {
+  /** Removes a container and its exchange directory; one the engine could not be asked to remove is left to reapOrphans. */
+  private remove({ container, channel, exchangeDir }: { container: Docker.Container; channel?: ContainerChannel; exchangeDir: string }): Promise<void> {
+    channel?.close();
     const removal = container
       .remove({ force: true })
       .then(() => void this.unremoved.delete(container.id))
@@ -192,67 +188,43 @@ export class DockerTransport implements RunnerTransport {
         if (err.statusCode === 404) this.unremoved.delete(container.id);
         else this.unremoved.add(container.id);
       })
-      .finally(() => this.removals.delete(removal));
+      .finally(() => {
+        rmSync(exchangeDir, { recursive: true, force: true });
+        this.removals.delete(removal);
+      });
     this.removals.add(removal);
     return removal;
   }
 
-  private async execute({ container, stream, stdout, stderr, ended, started }: Attached, job: Job): Promise<RunOutcome> {
-    const output = collectRunnerOutput(runnerOutputCapBytes(job), () => void container.kill().catch(() => {}));
-    stdout.on('data', output.onStdout);
-    stderr.on('data', output.onStderr);
-    if (!started) await container.start();
-    stream.end(JSON.stringify(job));
-
+  private async execute({ container, channel }: Ready, job: Job, clock: PhaseClock): Promise<RunOutcome> {
+    const plan = planJob(job);
+    channel.sendRequest(encodeRequest(plan));
+    clock.lap('workspaceMs');
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), jobDeadlineMs(job));
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void container.kill().catch(() => {});
+        reject(new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`));
+      }, jobDeadlineMs(job));
     });
-    let waiting = true;
+    const judged = judgeInSandbox(job, plan, channel, clock);
+    // Past the deadline the channel still ends (the kill closes it): nobody waits for it then.
+    judged.catch(() => {});
     try {
-      const waited = await Promise.race([
-        // The result line is the runner's last word: read it then, not after the engine reports the exit.
-        output.complete.then(() => 'result' as const),
-        // Its request can fail outright too (EPIPE, ECONNRESET) when the connection drops before it is written.
-        (container.wait() as Promise<{ StatusCode: number }>).catch((err: Error) => {
-          throw new TransportError(`${ENGINE_LOST}: ${err.message}`);
-        }),
-        // wait() never settles when the engine's connection drops mid-request (docker-modem ignores a response
-        // cut short): once the attach stream is over, the engine is asked directly, and not answering fails.
-        ended.then(() => this.exitStatus(container, () => waiting)),
-        deadline,
-      ]);
-      if (waited === 'timeout') {
-        await container.kill().catch(() => {});
-        throw new TransportError(`runner container gave no result within ${jobDeadlineMs(job)} ms`);
-      }
-      if (waited === 'result') return output.parse('result line');
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
-      try {
-        return output.parse(`container exit ${waited.StatusCode}`);
-      } catch (error) {
-        if ((await container.inspect()).State.OOMKilled) return runnerKilledForMemory(job);
-        throw error;
-      }
-    } finally {
-      waiting = false;
-      clearTimeout(timer);
-    }
-  }
-
-  /** The container's exit status once it has stopped; a TransportError when the engine does not answer. */
-  private async exitStatus(container: Docker.Container, waiting: () => boolean): Promise<{ StatusCode: number }> {
-    for (;;) {
+      return await Promise.race([judged, deadline]);
+    } catch (err) {
+      if (!(err instanceof SandboxEnded)) throw err;
+      // The executor never ends its channel before the job: the container died (the kernel's OOM killer, or a kill).
       let state: Docker.ContainerInspectInfo['State'];
       try {
         state = (await container.inspect()).State;
-      } catch (err) {
-        throw new TransportError(`${ENGINE_LOST}: ${(err as Error).message}`);
+      } catch (inspectErr) {
+        throw new TransportError(`${ENGINE_LOST}: ${(inspectErr as Error).message} (${err.message})`);
       }
-      if (!state.Running) return { StatusCode: state.ExitCode };
-      // The runner closed its output but lives on: poll until it stops or the job's deadline.
-      if (!waiting()) return { StatusCode: -1 };
-      await new Promise((r) => setTimeout(r, 100));
+      if (state.OOMKilled) return runnerKilledForMemory(job);
+      throw new TransportError(`runner container ended with no result (exit ${state.ExitCode}): ${err.message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -266,7 +238,7 @@ export class DockerTransport implements RunnerTransport {
     const containers = await this.docker.listContainers({ all: true, filters: { label } });
     let reaped = 0;
     for (const id of this.unremoved) {
-      await this.remove(this.docker.getContainer(id));
+      await this.remove({ container: this.docker.getContainer(id), exchangeDir: join(EXCHANGE_ROOT, '.none') });
       if (!this.unremoved.has(id)) reaped++;
     }
     for (const c of containers) {
@@ -274,6 +246,16 @@ export class DockerTransport implements RunnerTransport {
       if (owner === this.opts.ownerId || (owner && (await isOwnerAlive(owner)))) continue;
       await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
       reaped++;
+    }
+    // Exchange directories of containers that are gone (their worker died before removing them).
+    const live = new Set((await this.docker.listContainers({ all: true, filters: { label } })).flatMap((c) => c.Mounts.map((m) => m.Source)));
+    if (existsSync(EXCHANGE_ROOT)) {
+      for (const name of readdirSync(EXCHANGE_ROOT)) {
+        const owner = ownerInName(name, this.opts.deployment);
+        const dir = join(EXCHANGE_ROOT, name);
+        if (owner === null || live.has(dir) || owner === this.opts.ownerId || (await isOwnerAlive(owner))) continue;
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
     return reaped;
   }
@@ -297,7 +279,7 @@ export class DockerTransport implements RunnerTransport {
     // leftovers are its own to remove before it goes, so it tries again a few times.
     for (let attempt = 0; this.unremoved.size && attempt < CLOSE_REMOVAL_TRIES; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 500));
-      await Promise.all([...this.unremoved].map((id) => this.remove(this.docker.getContainer(id))));
+      await Promise.all([...this.unremoved].map((id) => this.remove({ container: this.docker.getContainer(id), exchangeDir: join(EXCHANGE_ROOT, '.none') })));
     }
   }
 }

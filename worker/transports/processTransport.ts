@@ -1,38 +1,53 @@
-// The process transport: the runner on this host inside a bubblewrap sandbox (no network, own pid, ipc,
-// uts and cgroup namespaces, read-only system directories, a /dev without ptys, private size-capped /tmp and
-// workspace, only SETUID/SETGID kept) in a per-job cgroup. The embedded default where Docker is absent.
-//
-// With a warm pool (POOL_SIZE), sandboxes are set up ahead and their runner started, waiting for a job on
-// stdin; a job takes one, fits its cgroup to the job's limits, and the sandbox is torn down after that one
-// job like any other while the pool refills in the background.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+// The process transport: jobs in sandboxes on this host, made by one long-lived sandbox supervisor per
+// transport (runner/sandbox/supervisor.c). Each job gets a fresh sandbox (own pid, mount, network, ipc, uts and
+// cgroup namespaces, its own new cgroup, tmpfs /workspace, /tmp and /dev/shm inside its mount namespace,
+// read-only system directories, a /dev without ptys) that the supervisor prepared ahead; no Node.js process
+// and no fork of the worker per job. The embedded default where Docker is absent.
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
+import { planJob } from '../../core/judge.js';
 import { phaseClock } from '../../core/phaseClock.js';
 import { runnerKilledForMemory } from '../../core/verdict.js';
-import { collectRunnerOutput, jobDeadlineMs, runnerOutputCapBytes, runnerReady } from '../../core/protocol/runnerOutput.js';
-import { requireRunnerBundle } from './runnerBundle.js';
-import { createSandboxCgroup, reapCgroups, type SandboxCgroup } from './sandboxCgroup.js';
+import { jobDeadlineMs } from '../../core/protocol/runnerOutput.js';
+import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
+import { DIST_DIR } from './runnerBundle.js';
+import { reapCgroups } from './sandboxCgroup.js';
 import { sandboxName, type SandboxOwner } from '../../core/sandboxOwner.js';
-import { createSandboxTmpfs, reapTmpfs, type SandboxTmpfs } from './sandboxTmpfs.js';
 import { TransportError } from '../../core/errors.js';
-import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withTransportPhases } from './transport.js';
-import { WarmPool } from './warmPool.js';
+import { SandboxSupervisor } from './sandboxSupervisor.js';
+import { encodeRequest, judgeInSandbox, SandboxEnded } from './stepSession.js';
+import { POOLED_SANDBOX_SIZE, sandboxBudget, type SandboxSize, withJudgedPhases } from './transport.js';
+import type { RunnerTransport } from './transport.js';
 
 /** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
 const ETC_ENTRIES = ['ssl', 'alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'nsswitch.conf', 'passwd', 'group', 'localtime'];
 const ETC_PREFIXES = ['java-', 'python3'];
 
-export function bubblewrapAvailable(): boolean {
-  return spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status === 0;
+/**
+ * Devices of the sandbox's /dev, bound from the host. No pts and no ptmx: the ptys of every devpts instance count
+ * against one host-wide limit (kernel.pty.max), so a job could take the host's terminals.
+ */
+const SANDBOX_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+export const SUPERVISOR_BINARY = join(DIST_DIR, 'sandbox-supervisor');
+
+/** Why this host cannot run the process transport, or null when it can. */
+export function processSandboxProblem(supervisor = SUPERVISOR_BINARY): string | null {
+  if (process.getuid?.() !== 0) return 'the process transport must run as root (it creates namespaces and cgroups, then drops each job to its own uid)';
+  if (!existsSync(supervisor)) return `the sandbox supervisor is missing at ${supervisor}: run \`npm run build\``;
+  try {
+    accessSync('/sys/fs/cgroup', constants.W_OK);
+  } catch {
+    return '/sys/fs/cgroup is not writable here: the process transport needs its own cgroups';
+  }
+  return null;
 }
 
+/** What the sandboxes see of the host: /usr and the toolchains' /etc entries, read-only. */
 function systemMounts(): string[] {
-  // Directories bwrap creates implicitly are root-only; the job's uid must traverse these.
-  const args = ['/etc', '/opt', '/sys', '/sys/fs', '/sys/fs/cgroup'].flatMap((d) => ['--perms', '0755', '--dir', d]);
-  args.push('--ro-bind', '/usr', '/usr');
+  const args = ['--ro-bind', '/usr', '/usr'];
   for (const dir of ['/bin', '/lib', '/lib64', '/sbin']) {
     if (!existsSync(dir)) continue;
     if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
@@ -40,216 +55,106 @@ function systemMounts(): string[] {
   }
   const etc = readdirSync('/etc').filter((e) => ETC_ENTRIES.includes(e) || ETC_PREFIXES.some((p) => e.startsWith(p)));
   for (const e of etc) args.push('--ro-bind', `/etc/${e}`, `/etc/${e}`);
+  for (const dev of SANDBOX_DEVICES) args.push('--dev', dev);
   return args;
 }
 
-/**
- * The sandbox's /dev, built here rather than with bubblewrap's --dev: that one mounts a devpts instance, and the
- * ptys of every devpts instance count against one host-wide limit (kernel.pty.max, /proc/sys/kernel/pty/nr),
- * so a job could take the host's terminals and every other sandbox's. This one has the usual character devices
- * bound from the host and the fd links, no pts, no ptmx, no shm, and is read-only.
- */
-const SANDBOX_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
-
-function deviceMounts(): string[] {
-  const args = ['--perms', '0755', '--size', '65536', '--tmpfs', '/dev'];
-  for (const dev of SANDBOX_DEVICES) args.push('--dev-bind', `/dev/${dev}`, `/dev/${dev}`);
-  args.push('--symlink', '/proc/self/fd', '/dev/fd');
-  for (const [fd, name] of ['stdin', 'stdout', 'stderr'].entries()) args.push('--symlink', `/proc/self/fd/${fd}`, `/dev/${name}`);
-  return [...args, '--remount-ro', '/dev'];
-}
-
-export function bubblewrapArgs(dist: string, cgroup: SandboxCgroup, tmpfs: SandboxTmpfs, startedAhead = false): string[] {
-  return [
-    '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    '--die-with-parent', '--new-session', '--hostname', 'sandbox',
-    '--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID',
-    '--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'LANG', 'C.UTF-8',
-    ...systemMounts(),
-    '--proc', '/proc', ...deviceMounts(),
-    '--bind', tmpfs.tmp, '/tmp',
-    '--bind', tmpfs.workspace, '/workspace',
-    '--ro-bind', dist, '/opt/runner',
-    '--ro-bind', process.execPath, '/opt/node',
-    // Only this job's own cgroups, where the runner reads its OOM and CPU counters.
-    ...cgroup.binds.flatMap(([host, inside]) => ['--ro-bind', host, inside]),
-    '--chdir', '/workspace',
-    '/opt/node', '/opt/runner/runner.js', '--workspace', '/workspace', ...(startedAhead ? ['--started-ahead'] : []),
-  ];
-}
-
 export interface ProcessTransportOptions {
-  /** Sandboxes kept set up ahead with the runner started in them (0 or absent: every job sets up its own). */
+  /** Sandboxes kept ready ahead of jobs (0 or absent: each job waits for its own). */
   poolSize?: number;
-  /** With a pool: the size pooled sandboxes start with (the size most jobs have); others are refitted when taken. */
+  /** The size ready sandboxes start with (the size most jobs have); others are refitted when taken. */
   poolLimits?: SandboxSize;
-  /** Told when preparing a pooled sandbox fails (jobs then set up their own). */
+  /** The supervisor program (default: the one `npm run build` made). */
+  supervisor?: string;
+  /** Told what the supervisor logs (a sandbox that could not be prepared, a cgroup that would not go). */
   onPoolError?: (err: Error) => void;
-}
-
-/** A sandbox set up with its runner started and waiting for a job on stdin. */
-interface Prepared {
-  child: ChildProcess;
-  cgroup: SandboxCgroup;
-  tmpfs: SandboxTmpfs;
-  /** How the sandbox ended: its exit code or signal, or why it could not start. */
-  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
 }
 
 export class ProcessTransport implements RunnerTransport {
   readonly mode = 'process' as const;
-  private readonly dist = requireRunnerBundle();
-  private readonly active = new Set<number>();
-  private readonly teardowns = new Set<Promise<void>>();
-  private readonly pool: WarmPool<Prepared> | null;
+  private supervisor: SandboxSupervisor | null = null;
+  private readonly poolSize: number;
+  private readonly args: string[];
+  private readonly binary: string;
+  private readonly onLog: (line: string) => void;
 
-  /** `owner`: on every sandbox's name (cgroups, tmpfs), for the reaper. */
+  /** `owner`: on every sandbox's name (its cgroup), for the reaper. */
   constructor(
     private readonly owner: SandboxOwner,
     opts: ProcessTransportOptions = {},
   ) {
-    const { poolSize = 0, poolLimits } = opts;
-    if (poolSize > 0 && !poolLimits) throw new Error('a process warm pool needs poolLimits (the size its sandboxes start with)');
-    this.pool = poolSize > 0
-      ? new WarmPool(poolSize, () => this.prepare('pooled', poolLimits!, true), (p) => this.teardown(p), opts.onPoolError ?? (() => {}))
-      : null;
+    this.binary = opts.supervisor ?? SUPERVISOR_BINARY;
+    const problem = processSandboxProblem(this.binary);
+    if (problem) throw new Error(problem);
+    this.poolSize = opts.poolSize ?? 0;
+    const budget = sandboxBudget(opts.poolLimits ?? POOLED_SANDBOX_SIZE);
+    this.args = [
+      '--ready', String(this.poolSize),
+      '--name-prefix', sandboxName(owner, this.poolSize > 0 ? 'pooled-' : 'sandbox-'),
+      '--memory-bytes', String(budget.memoryBytes), '--pids-max', String(budget.pidsMax),
+      '--tmpfs-mb', String(WORKSPACE_SIZE_MB), '--tmpfs-inodes', String(WORKSPACE_INODES),
+      ...systemMounts(),
+    ];
+    const report = opts.onPoolError ?? (() => {});
+    this.onLog = (line) => report(new Error(`sandbox supervisor: ${line}`));
+    // Started now, not with the first job: it is part of the transport, and jobs should not wait for its start.
+    this.running();
   }
 
-  /** Pooled sandboxes ready for a job now. */
+  /** The supervisor, started again if it died (its jobs failed with it and are retried). */
+  private running(): SandboxSupervisor {
+    if (!this.supervisor?.alive) this.supervisor = new SandboxSupervisor({ binary: this.binary, args: this.args, onLog: this.onLog });
+    return this.supervisor;
+  }
+
+  /** Sandboxes ready for a job now. */
   get pooledReady(): number {
-    return this.pool?.readyCount ?? 0;
+    return this.supervisor?.readyCount ?? 0;
   }
 
   async run(job: Job): Promise<RunOutcome> {
     const clock = phaseClock();
-    let sandbox = this.pool?.take();
-    const pooled = this.pool ? sandbox !== undefined : undefined;
+    const plan = planJob(job);
+    const supervisor = this.running();
+    const session = supervisor.start(job.id, sandboxBudget(job), encodeRequest(plan));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        session.kill();
+        reject(new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`));
+      }, jobDeadlineMs(job));
+    });
     try {
-      if (sandbox) sandbox.cgroup.setBudget(sandboxBudget(job));
-      else sandbox = await this.prepare(job.id, job);
-      clock.lap('sandboxMs');
-      const outcome = await this.execute(sandbox, job);
-      clock.lap('runnerMs');
-      return withTransportPhases(outcome, clock, pooled);
+      const judged = (async () => {
+        const hit = await session.assigned();
+        clock.lap('sandboxMs');
+        clock.lap('workspaceMs');
+        return { outcome: await judgeInSandbox(job, plan, session, clock), hit };
+      })();
+      // Past the deadline the session still ends (the kill ends its sandbox): nobody waits for it then.
+      judged.catch(() => {});
+      const { outcome, hit } = await Promise.race([judged, deadline]);
+      return withJudgedPhases(outcome, clock, this.poolSize > 0 ? hit : undefined);
     } catch (err) {
-      if (err instanceof TransportError && sandbox && sandbox.cgroup.oomKills() > 0) return runnerKilledForMemory(job);
+      if (err instanceof SandboxEnded) {
+        if (err.oomKills > 0) return runnerKilledForMemory(job);
+        throw new TransportError(`process sandbox failed: ${err.message}`);
+      }
       throw err;
     } finally {
-      // Not awaited: the result need not wait for the cgroup and tmpfs to go (close() does).
-      if (sandbox) void this.teardown(sandbox);
-    }
-  }
-
-  /**
-   * Sets up a sandbox (tmpfs, cgroup sized for `size`) and starts the runner in it, waiting for its job; for
-   * the pool, only resolves once the runner is loaded.
-   */
-  private async prepare(label: string, size: SandboxSize, awaitReady = false): Promise<Prepared> {
-    const name = sandboxName(this.owner, `${label}-${randomBytes(4).toString('hex')}`);
-    const tmpfs = await createSandboxTmpfs(name);
-    let cgroup: SandboxCgroup;
-    try {
-      cgroup = createSandboxCgroup(name, sandboxBudget(size));
-    } catch (err) {
-      await tmpfs.remove();
-      throw err;
-    }
-    // The shell joins the cgroup, then becomes bwrap: everything in the sandbox is born inside the budget.
-    const child = spawn('/bin/sh', ['-c', 'for f in $CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec bwrap "$@"', 'sh', ...bubblewrapArgs(this.dist, cgroup, tmpfs, awaitReady)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGROUP_PROCS: cgroup.procsFiles.join(' ') },
-    });
-    this.active.add(child.pid!);
-    child.stdin!.on('error', () => {});
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-      child.on('error', (error) => resolve({ code: null, signal: null, error }));
-      child.on('close', (code, signal) => {
-        this.active.delete(child.pid!);
-        resolve({ code, signal });
-      });
-    });
-    const prepared = { child, cgroup, tmpfs, closed };
-    if (awaitReady) {
-      try {
-        await runnerReady(child.stderr!, RUNNER_START_TIMEOUT_MS);
-      } catch (err) {
-        await this.teardown(prepared);
-        throw err;
-      }
-    }
-    return prepared;
-  }
-
-  private execute({ child, closed }: Prepared, job: Job): Promise<RunOutcome> {
-    const killAll = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    };
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killAll();
-    }, jobDeadlineMs(job));
-    const output = collectRunnerOutput(runnerOutputCapBytes(job), killAll);
-    child.stdout!.on('data', output.onStdout);
-    child.stderr!.on('data', output.onStderr);
-    child.stdin!.end(JSON.stringify(job));
-    // The result is read as soon as its line is complete; the sandbox's exit (pid namespace teardown) is
-    // left to the teardown after the job.
-    const ended = Promise.race([output.complete.then(() => null), closed]);
-    return ended.then((exit) => {
       clearTimeout(timer);
-      if (exit === null) return output.parse('result line');
-      const { code, signal, error } = exit;
-      if (error) throw new TransportError(`cannot start bubblewrap (${error.message}); install it with apt-get install bubblewrap`);
-      if (timedOut) throw new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`);
-      if (code === 97) throw new TransportError('cannot join the job cgroup; run the worker as root');
-      return output.parse(`bwrap exit ${code ?? signal}`);
-    });
+      supervisor.forget(session);
+    }
   }
 
-  private teardown(sandbox: Prepared): Promise<void> {
-    const done = (async () => {
-      try {
-        process.kill(-sandbox.child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-      await sandbox.closed;
-      try {
-        await sandbox.cgroup.remove();
-      } finally {
-        await sandbox.tmpfs.remove();
-      }
-    })().finally(() => this.teardowns.delete(done));
-    this.teardowns.add(done);
-    return done;
-  }
-
-  /**
-   * Sandboxes die with their worker (bubblewrap --die-with-parent); their cgroups and tmpfs are left to remove,
-   * this deployment's only: another deployment's owners are alive or not in a Redis this worker does not see.
-   */
+  /** Sandboxes die with their supervisor; cgroups of this deployment's dead owners are left to remove. */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
     const { deployment, ownerId } = this.owner;
-    const isGone = async (owner: string) => owner !== ownerId && !(await isOwnerAlive(owner));
-    return (await reapCgroups(deployment, isGone)) + (await reapTmpfs(deployment, isGone));
+    return reapCgroups(deployment, async (owner) => owner !== ownerId && !(await isOwnerAlive(owner)));
   }
 
-  /** Drains the pool and kills the sandboxes of jobs still running: their entries stay pending for another worker. */
+  /** Ends the supervisor and every sandbox: jobs still running fail, their entries stay pending for another worker. */
   async close(): Promise<void> {
-    await this.pool?.close();
-    for (const pid of this.active) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    await Promise.allSettled([...this.teardowns]);
+    await this.supervisor?.close();
   }
 }

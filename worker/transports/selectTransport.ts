@@ -6,7 +6,7 @@ import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../../core/logger.js';
 import type { RunnerMode } from '../../core/runnerModes.js';
 import { DockerTransport } from './dockerTransport.js';
-import { bubblewrapAvailable, ProcessTransport } from './processTransport.js';
+import { processSandboxProblem, ProcessTransport } from './processTransport.js';
 import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from './sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
@@ -41,10 +41,9 @@ const dockerTransport: TransportFactory = (config, owner, log) =>
   new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, runtime: config.dockerRuntime, ...owner, ...poolOptions(config, log) });
 
 function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
-  if (!bubblewrapAvailable()) {
-    throw new Error('the process transport needs bubblewrap: apt-get install -y bubblewrap (or run Docker and `npm run images`)');
-  }
-  return new ProcessTransport(owner, poolOptions(config, log));
+  const problem = processSandboxProblem(config.sandboxSupervisor);
+  if (problem) throw new Error(`${problem} (or run Docker and \`npm run images\`)`);
+  return new ProcessTransport(owner, { ...poolOptions(config, log), supervisor: config.sandboxSupervisor });
 }
 
 /** The transport of each mode when RUNNER_MODE names it. */
@@ -79,6 +78,6 @@ export async function selectTransport(config: WorkerConfig, ownerId: string, log
     log.info('runner mode auto: using docker', { socket: config.dockerSocket, image: config.runnerImage });
     return dockerTransport(config, owner, log);
   }
-  log.info('runner mode auto: using process (bubblewrap)', { reason: problem });
+  log.info('runner mode auto: using process (the sandbox supervisor)', { reason: problem });
   return processTransport(config, owner, log);
 }

@@ -48,3 +48,13 @@ export function withTransportPhases(outcome: RunOutcome, clock: PhaseClock, pool
   const poolHit = pooled === undefined ? {} : { poolHit: pooled ? (1 as const) : (0 as const) };
   return { ...outcome, phases: { ...clock.phases, ...outcome.phases, ...poolHit } };
 }
+
+/**
+ * For transports that judge in the worker (process, docker): the clock's phases, with runner (the request handed
+ * over until the outcome: workspace, compile, run) and, with a warm pool, poolHit.
+ */
+export function withJudgedPhases(outcome: RunOutcome, clock: PhaseClock, pooled?: boolean): RunOutcome {
+  const p = clock.phases;
+  const runnerMs = Math.round(((p.workspaceMs ?? 0) + (p.compileMs ?? 0) + (p.runMs ?? 0)) * 10) / 10;
+  return { ...outcome, phases: { ...p, runnerMs, ...(pooled === undefined ? {} : { poolHit: pooled ? 1 : 0 }) } };
+}

@@ -1,0 +1,235 @@
+/* See jobexec.h. */
+#define _GNU_SOURCE
+#include "jobexec.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+uid_t random_job_uid(void) {
+  uint32_t r = 0;
+  while (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {}
+  return (uid_t)(JOB_UID_MIN + r % (1000000000u - JOB_UID_MIN));
+}
+
+/* The killer's real and saved uid: no job holds it (job uids are >= 100000), so no job may signal the killer,
+ * while its effective uid (the job's) lets it signal every process of the job. */
+#define KILLER_UID 99999
+
+/* Kill every process owned by the job's uid: a helper whose effective uid is the job's may signal exactly
+ * those processes (kill(-1) skips the caller), which reaches setsid'd and double-forked escapees without
+ * CAP_KILL. Its real and saved uid are KILLER_UID, so the job cannot stop or kill it in turn. Repeated
+ * because a fork bomb may still be mid-fork. */
+void kill_job_uid(uid_t uid, gid_t gid) {
+  for (int round = 0; round < 3; round++) {
+    pid_t killer = fork();
+    if (killer == 0) {
+      alarm(2);
+      if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(KILLER_UID, uid, KILLER_UID)) _exit(1);
+      kill(-1, SIGKILL);
+      _exit(0);
+    }
+    if (killer > 0) {
+      int st;
+      while (waitpid(killer, &st, 0) < 0 && errno == EINTR) {}
+    }
+  }
+}
+
+/* Removes, under the directory open at dirfd, every entry the caller's uid owns (a directory of its own is
+ * made searchable and emptied first: its owner may chmod it) and looks for more inside directories of others
+ * it may enter. Never follows a link and never leaves the file system `dev`. Returns how many it removed. */
+static long wipe_tree(int dirfd, dev_t dev, uid_t uid, int depth) {
+  long removed = 0;
+  if (depth > 128) return 0;
+  int fd = dup(dirfd);
+  if (fd < 0) return 0;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      if (st.st_uid == uid && unlinkat(dirfd, e->d_name, 0) == 0) removed++;
+      continue;
+    }
+    if (st.st_dev != dev) continue;
+    if (st.st_uid == uid) fchmodat(dirfd, e->d_name, 0700, 0);
+    int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub >= 0) {
+      struct stat opened;
+      if (fstat(sub, &opened) == 0 && opened.st_dev == dev && opened.st_ino == st.st_ino) removed += wipe_tree(sub, dev, uid, depth + 1);
+      close(sub);
+    }
+    if (st.st_uid == uid && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0) removed++;
+  }
+  closedir(d);
+  return removed;
+}
+
+long long wipe_owned(uid_t uid, gid_t gid, const char *const *dirs, int count) {
+  if (count == 0) return 0;
+  pid_t wiper = fork();
+  if (wiper == 0) {
+    alarm(20);
+    if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) _exit(1);
+    for (int i = 0; i < count; i++) {
+      int root = open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat st;
+      if (root < 0) continue;
+      /* Entries removed while a directory is read may hide others from that same read: go again while it removes. */
+      if (fstat(root, &st) == 0) {
+        for (int pass = 0; pass < 4 && wipe_tree(root, st.st_dev, uid, 0) > 0; pass++) {}
+      }
+      close(root);
+    }
+    _exit(0);
+  }
+  if (wiper < 0) return 0;
+  int st;
+  struct rusage ru;
+  while (wait4(wiper, &st, 0, &ru) < 0 && errno == EINTR) {}
+  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+static int set_limit(int resource, rlim_t soft, rlim_t hard) {
+  struct rlimit rl = { soft, hard };
+  return setrlimit(resource, &rl);
+}
+
+/* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
+ * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
+ * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, kernel AIO and huge pages (host-wide pools),
+ * fanotify, modules, and socket(). clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
+#if defined(__x86_64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#define DENY(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+/* As if the kernel had no such call: callers with a fallback (libaio users, liburing) take it. */
+#define ABSENT(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS)
+
+int install_job_seccomp(void) {
+#ifdef SANDBOX_AUDIT_ARCH
+  const unsigned long ns_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+                                 CLONE_NEWUTS | CLONE_NEWCGROUP;
+  struct sock_filter filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#if defined(__x86_64__)
+    /* x32 syscalls would bypass the numbers below. */
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+#endif
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    DENY(__NR_unshare), DENY(__NR_setns), DENY(__NR_mount), DENY(__NR_umount2), DENY(__NR_pivot_root),
+    DENY(__NR_add_key), DENY(__NR_request_key), DENY(__NR_keyctl), DENY(__NR_bpf), DENY(__NR_perf_event_open),
+    DENY(__NR_userfaultfd), DENY(__NR_io_uring_setup), DENY(__NR_io_uring_enter), DENY(__NR_io_uring_register),
+    DENY(__NR_init_module), DENY(__NR_finit_module), DENY(__NR_delete_module), DENY(__NR_kexec_load),
+    DENY(__NR_open_by_handle_at), DENY(__NR_name_to_handle_at), DENY(__NR_fsopen), DENY(__NR_fsmount),
+    DENY(__NR_move_mount), DENY(__NR_open_tree),
+    /* System V and POSIX IPC objects outlive the processes that made them: memory no job should leave. */
+    DENY(__NR_msgget), DENY(__NR_semget), DENY(__NR_shmget), DENY(__NR_mq_open),
+    /* Kernel AIO contexts count against one host-wide limit (fs.aio-max-nr, /proc/sys/fs/aio-nr): a job that
+     * holds them all breaks io_setup for every other process on the host. */
+    ABSENT(__NR_io_setup), ABSENT(__NR_io_destroy), ABSENT(__NR_io_submit), ABSENT(__NR_io_cancel),
+    ABSENT(__NR_io_getevents), ABSENT(__NR_io_pgetevents),
+    /* fanotify groups and marks: no job watches the file system (unprivileged fanotify exists since Linux 5.13). */
+    DENY(__NR_fanotify_init), DENY(__NR_fanotify_mark),
+    /* No socket() at all, of any family: where the sandbox shares a network namespace (the sidecar shares its
+     * task's) this keeps the job off Redis, the metadata endpoint, the internet and the abstract unix sockets
+     * of that namespace; elsewhere it backs up the namespace. socketpair() stays: runtimes use it internally,
+     * and a connected pair reaches nothing outside the job. */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+    /* Huge pages come from the host's pool (vm.nr_hugepages), which no memory cgroup charges: mmap with
+     * MAP_HUGETLB and memfd_create with MFD_HUGETLB are refused (transparent huge pages are ordinary memory). */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 4),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[3])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MAP_HUGETLB, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_memfd_create, 0, 4),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, MFD_HUGETLB, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    /* clone with any namespace flag (the flags are the first argument on x86_64 and aarch64). */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 3),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, ns_flags, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { (unsigned short)(sizeof filter / sizeof filter[0]), filter };
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#else
+#error "sandbox-exec needs a seccomp filter for this architecture"
+#endif
+}
+
+int enter_job(const struct job_limits *l, uid_t uid, gid_t gid, const char *cwd, int keep_fd) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid();
+
+  rlim_t cpu_s = (rlim_t)((l->cpu_ms + 999) / 1000);
+  if (cpu_s < 1) cpu_s = 1;
+  if (set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1) || set_limit(RLIMIT_NPROC, (rlim_t)l->nproc, (rlim_t)l->nproc) ||
+      set_limit(RLIMIT_FSIZE, (rlim_t)l->fsize, (rlim_t)l->fsize) || set_limit(RLIMIT_STACK, (rlim_t)l->stack, (rlim_t)l->stack) ||
+      set_limit(RLIMIT_NOFILE, (rlim_t)l->nofile, (rlim_t)l->nofile) || set_limit(RLIMIT_CORE, 0, 0) ||
+      set_limit(RLIMIT_MEMLOCK, 0, 0) || set_limit(RLIMIT_MSGQUEUE, 0, 0))
+    return -1;
+
+  /* Under memory pressure the kernel must pick the job, never what reports on it. */
+  int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (adj >= 0) {
+    ssize_t ignored = write(adj, "1000", 4);
+    (void)ignored;
+    close(adj);
+  }
+
+  if (cwd && chdir(cwd) != 0) return -1;
+  /* No capability can come back, whatever the job executes (where the caller may drop them: CAP_SETPCAP). */
+  for (int cap = 0; cap <= 63; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) return -1;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  if (install_job_seccomp() != 0) return -1;
+  /* The job must not outlive what watches it (the parent-death signal survives exec, not setuid: set after it). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+  /* Only stdin, stdout and stderr cross into the job: report channels and anything else stay behind, so the
+   * job cannot write its own verdict. keep_fd is close-on-exec. */
+  if (keep_fd > 3) syscall(SYS_close_range, 3, keep_fd - 1, 0);
+  syscall(SYS_close_range, (keep_fd >= 3 ? keep_fd : 2) + 1, ~0U, 0);
+  return 0;
+}

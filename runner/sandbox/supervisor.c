@@ -1,0 +1,762 @@
+/*
+ * sandbox-supervisor: the process transport's trusted, long-lived half. Started once per worker (or sidecar),
+ * it keeps sandboxes ready ahead of jobs and hands each job to one of them; no Node.js runs per job.
+ *
+ * A ready sandbox is a child in fresh pid, mount, network, ipc, uts and cgroup namespaces and its own freshly
+ * created cgroup (never reused), with a root of its own: read-only binds of the system directories it was told
+ * about, a fresh /proc, a read-only /dev of a few devices, and tmpfs /workspace, /tmp and /dev/shm mounted inside
+ * its mount namespace (size- and inode-capped, charged to the job's memory cgroup, gone with the namespace).
+ * It waits for one job, runs its steps (a compile step, then each case) under fresh uids with kernel limits
+ * (jobexec.h), reports each step, and exits; the supervisor removes its cgroup afterwards. Policy (the commands,
+ * the limits, the verdict) is the worker's: this program enforces and measures.
+ *
+ * usage: sandbox-supervisor --ready N --name-prefix P --memory-bytes N --pids-max N --tmpfs-mb N --tmpfs-inodes N
+ *          [--ro-bind SRC DST]... [--symlink TARGET DST]... [--dev NAME]...
+ *
+ * Wire (native byte order; both ends are on this host). Worker -> supervisor, on stdin:
+ *   u32 len | u32 id | u8 type | payload[len - 5]
+ *   'J' job:      u64 memory bytes | u32 pids max | u32 n, label[n] | request (see parse_request)
+ *   'C' decision: u8 'c' to run the next step, anything else to end the job
+ *   'K' kill:     (none)
+ * Supervisor -> worker, on stdout, the same header:
+ *   'A' assigned: u8 1 when a ready sandbox took the job, 0 when one was prepared for it
+ *   'R' step report (see send_step_report)    'F' refused: text    'E' ended: i32 wait status | u32 OOM kills
+ *   'Y' ready count: u32 (id 0)               'L' log line: JSON (id 0)
+ * A frame the supervisor cannot parse is refused ('F'), never run.
+ */
+#define _GNU_SOURCE
+#include "jobexec.h"
+#include "sandbox.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FRAME (64u << 20)
+#define MAX_SANDBOXES 256
+#define MAX_MOUNTS 96
+#define MAX_PENDING 256
+#define ROOT_BASE "/run/code-execution/.sandbox-root"
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_PARENT "code-execution"
+
+static long long parse_num(const char *name, const char *value) {
+  char *end = NULL;
+  errno = 0;
+  long long n = strtoll(value, &end, 10);
+  if (errno || !end || *end || n < 0) {
+    fprintf(stderr, "sandbox-supervisor: %s needs a non-negative integer, got '%s'\n", name, value);
+    exit(125);
+  }
+  return n;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t w = write(fd, text, strlen(text));
+  int e = errno;
+  close(fd);
+  errno = e;
+  return w == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* ---------- options ---------- */
+
+struct mount_spec {
+  char kind; /* 'b' read-only bind, 's' symlink, 'd' device */
+  const char *src, *dst;
+};
+
+static struct {
+  int ready;
+  const char *prefix;
+  long long memory_bytes, pids_max, tmpfs_mb, tmpfs_inodes;
+  struct mount_spec mounts[MAX_MOUNTS];
+  int mount_count;
+} opt;
+
+static void usage(const char *why) {
+  fprintf(stderr, "sandbox-supervisor: %s\n", why);
+  exit(125);
+}
+
+static void parse_options(int argc, char **argv) {
+  int have = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (i + 1 >= argc) usage("option without a value");
+    const char *v = argv[++i];
+    if (strcmp(a, "--ready") == 0) { opt.ready = (int)parse_num(a, v); have |= 1; }
+    else if (strcmp(a, "--name-prefix") == 0) { opt.prefix = v; have |= 2; }
+    else if (strcmp(a, "--memory-bytes") == 0) { opt.memory_bytes = parse_num(a, v); have |= 4; }
+    else if (strcmp(a, "--pids-max") == 0) { opt.pids_max = parse_num(a, v); have |= 8; }
+    else if (strcmp(a, "--tmpfs-mb") == 0) { opt.tmpfs_mb = parse_num(a, v); have |= 16; }
+    else if (strcmp(a, "--tmpfs-inodes") == 0) { opt.tmpfs_inodes = parse_num(a, v); have |= 32; }
+    else if (strcmp(a, "--ro-bind") == 0 || strcmp(a, "--symlink") == 0) {
+      if (i + 1 >= argc) usage("--ro-bind and --symlink take two values");
+      if (opt.mount_count >= MAX_MOUNTS) usage("too many mounts");
+      const char *dst = argv[++i];
+      if (dst[0] != '/' || strstr(dst, "..")) usage("a mount destination must be an absolute path without ..");
+      opt.mounts[opt.mount_count++] = (struct mount_spec){ a[2] == 'r' ? 'b' : 's', v, dst };
+    } else if (strcmp(a, "--dev") == 0) {
+      if (opt.mount_count >= MAX_MOUNTS) usage("too many mounts");
+      if (strchr(v, '/') || v[0] == '.') usage("--dev takes a device name in /dev");
+      opt.mounts[opt.mount_count++] = (struct mount_spec){ 'd', v, v };
+    } else usage("unknown option");
+  }
+  if (have != 63) usage("missing a required option");
+  if (opt.ready > MAX_SANDBOXES / 2) usage("--ready is too large");
+}
+
+/* ---------- cgroups (v1 and v2) ---------- */
+
+static int cgroup_v2;
+static const char *const V1_CONTROLLERS[] = { "memory", "pids", "cpu", "cpuacct" };
+#define V1_COUNT 4
+
+struct cgroup {
+  char dirs[V1_COUNT][PATH_MAX];
+  int count;
+};
+
+static void cgroup_init(void) {
+  struct stat st;
+  cgroup_v2 = stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0;
+  if (cgroup_v2) {
+    mkdir(CGROUP_ROOT "/" CGROUP_PARENT, 0755);
+    write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory +pids +cpu");
+    write_file(CGROUP_ROOT "/" CGROUP_PARENT "/cgroup.subtree_control", "+memory +pids +cpu");
+  } else {
+    char path[PATH_MAX];
+    for (int i = 0; i < V1_COUNT; i++) {
+      snprintf(path, sizeof path, CGROUP_ROOT "/%s/" CGROUP_PARENT, V1_CONTROLLERS[i]);
+      mkdir(path, 0755);
+    }
+  }
+}
+
+static int cgroup_write(const struct cgroup *cg, int index, const char *file, const char *value) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", cg->dirs[index], file);
+  return write_file(path, value);
+}
+
+static int cgroup_read(const struct cgroup *cg, int index, const char *file, char *out, size_t size) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", cg->dirs[index], file);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t r = read(fd, out, size - 1);
+  close(fd);
+  if (r < 0) return -1;
+  out[r] = 0;
+  return 0;
+}
+
+/* memory+swap may never be below memory: memory first when shrinking, memory+swap first when growing. */
+static int cgroup_set_budget(const struct cgroup *cg, long long memory_bytes, long long pids_max) {
+  char value[32];
+  snprintf(value, sizeof value, "%lld", memory_bytes);
+  if (cgroup_v2) {
+    if (cgroup_write(cg, 0, "memory.max", value)) return -1;
+  } else {
+    char current[64] = "0";
+    cgroup_read(cg, 0, "memory.limit_in_bytes", current, sizeof current);
+    int growing = memory_bytes > strtoll(current, NULL, 10);
+    char memsw[PATH_MAX + 64];
+    snprintf(memsw, sizeof memsw, "%s/memory.memsw.limit_in_bytes", cg->dirs[0]);
+    int has_memsw = access(memsw, F_OK) == 0;
+    if (growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
+    if (cgroup_write(cg, 0, "memory.limit_in_bytes", value)) return -1;
+    if (!growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
+  }
+  snprintf(value, sizeof value, "%lld", pids_max);
+  return cgroup_write(cg, cgroup_v2 ? 0 : 1, "pids.max", value);
+}
+
+static int cgroup_create(struct cgroup *cg, const char *name) {
+  memset(cg, 0, sizeof *cg);
+  if (cgroup_v2) {
+    snprintf(cg->dirs[0], PATH_MAX, CGROUP_ROOT "/" CGROUP_PARENT "/%s", name);
+    cg->count = 1;
+  } else {
+    for (int i = 0; i < V1_COUNT; i++) snprintf(cg->dirs[i], PATH_MAX, CGROUP_ROOT "/%s/" CGROUP_PARENT "/%s", V1_CONTROLLERS[i], name);
+    cg->count = V1_COUNT;
+  }
+  /* cpu and cpuacct may be one hierarchy under two names: the same directory twice is harmless. */
+  for (int i = 0; i < cg->count; i++) {
+    if (mkdir(cg->dirs[i], 0755) != 0 && errno != EEXIST) return -1;
+  }
+  if (cgroup_v2) {
+    cgroup_write(cg, 0, "memory.swap.max", "0");
+    cgroup_write(cg, 0, "cpu.max", "100000 100000");
+  } else {
+    cgroup_write(cg, 0, "memory.swappiness", "0");
+    if (cgroup_write(cg, 2, "cpu.cfs_period_us", "100000") || cgroup_write(cg, 2, "cpu.cfs_quota_us", "100000")) return -1;
+  }
+  return cgroup_set_budget(cg, opt.memory_bytes, opt.pids_max);
+}
+
+/* 0 once every directory is gone; -1 while one still has tasks (the kernel frees it a moment after they exit). */
+static int cgroup_remove(const struct cgroup *cg) {
+  int left = 0;
+  for (int i = 0; i < cg->count; i++) {
+    if (rmdir(cg->dirs[i]) != 0 && errno != ENOENT) left = 1;
+  }
+  return left ? -1 : 0;
+}
+
+static long long cgroup_oom_kills(const struct cgroup *cg) {
+  char text[4096];
+  if (cgroup_read(cg, 0, cgroup_v2 ? "memory.events" : "memory.oom_control", text, sizeof text)) return 0;
+  long long n = keyed_value(text, "oom_kill");
+  return n < 0 ? 0 : n;
+}
+
+/* ---------- inside a sandbox: its root ---------- */
+
+static void make_parents(const char *path) {
+  char copy[PATH_MAX];
+  snprintf(copy, sizeof copy, "%s", path);
+  for (char *p = copy + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    mkdir(copy, 0755);
+    *p = '/';
+  }
+}
+
+static int bind_read_only(const char *src, const char *dst) {
+  struct stat st;
+  if (stat(src, &st) != 0) return -1;
+  make_parents(dst);
+  if (S_ISDIR(st.st_mode)) {
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST) return -1;
+  } else {
+    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+  }
+  if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+  return mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+/*
+ * Builds the sandbox's root on a small tmpfs and pivots into it. /dev is built here, not bound: a devpts
+ * instance would share the host-wide pty limit, so there is none; /dev/shm is its own tmpfs.
+ */
+static void setup_root(int sock, const struct cgroup *cg) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) sandbox_fail(sock, "make / private");
+  if (mount("sandbox", ROOT_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")) sandbox_fail(sock, "root tmpfs");
+  if (chdir(ROOT_BASE)) sandbox_fail(sock, "chdir to the root");
+  const char *dirs[] = { "proc", "dev", "tmp", "workspace", "etc", "sys", "sys/fs", "sys/fs/cgroup" };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    if (mkdir(dirs[i], 0755) && errno != EEXIST) sandbox_fail(sock, dirs[i]);
+  }
+  char dst[PATH_MAX];
+  for (int i = 0; i < opt.mount_count; i++) {
+    const struct mount_spec *m = &opt.mounts[i];
+    if (m->kind == 'd') continue;
+    snprintf(dst, sizeof dst, ".%s", m->dst);
+    if (m->kind == 's') {
+      make_parents(dst);
+      if (symlink(m->src, dst)) sandbox_fail(sock, m->dst);
+    } else if (bind_read_only(m->src, dst)) sandbox_fail(sock, m->dst);
+  }
+  /* The job sees its own cgroup's counters (read-only), nothing else of /sys. */
+  if (cgroup_v2) {
+    if (bind_read_only(cg->dirs[0], "./sys/fs/cgroup")) sandbox_fail(sock, "bind the cgroup");
+  } else if (bind_read_only(cg->dirs[0], "./sys/fs/cgroup/memory") || bind_read_only(cg->dirs[3], "./sys/fs/cgroup/cpuacct")) {
+    sandbox_fail(sock, "bind the cgroup");
+  }
+  if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) sandbox_fail(sock, "mount /proc");
+  if (mount("sandbox", "dev", "tmpfs", MS_NOSUID, "size=64k,nr_inodes=64,mode=0755")) sandbox_fail(sock, "mount /dev");
+  for (int i = 0; i < opt.mount_count; i++) {
+    const struct mount_spec *m = &opt.mounts[i];
+    if (m->kind != 'd') continue;
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "/dev/%s", m->src);
+    snprintf(dst, sizeof dst, "dev/%s", m->src);
+    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) sandbox_fail(sock, dst);
+    close(fd);
+    if (mount(src, dst, NULL, MS_BIND, NULL)) sandbox_fail(sock, dst);
+  }
+  const char *links[][2] = { { "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" } };
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+    if (symlink(links[i][0], links[i][1])) sandbox_fail(sock, links[i][1]);
+  }
+  if (mkdir("dev/shm", 01777)) sandbox_fail(sock, "dev/shm");
+  if (mount(NULL, "dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)) sandbox_fail(sock, "read-only /dev");
+  if (sandbox_mount_tmpfs("workspace", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", 0)) sandbox_fail(sock, "mount /workspace");
+  if (syscall(SYS_pivot_root, ".", ".")) sandbox_fail(sock, "pivot_root");
+  if (umount2(".", MNT_DETACH)) sandbox_fail(sock, "detach the old root");
+  if (chdir("/")) sandbox_fail(sock, "chdir /");
+  if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)) sandbox_fail(sock, "read-only root");
+  if (sandbox_mount_tmpfs("/tmp", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", 0) ||
+      sandbox_mount_tmpfs("/dev/shm", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", MS_NOEXEC))
+    sandbox_fail(sock, "mount /tmp and /dev/shm");
+  if (sethostname("sandbox", 7)) sandbox_fail(sock, "hostname");
+}
+
+/* ---------- the supervisor ---------- */
+
+enum state { FREE, PREPARING, READY, BUSY, ENDED };
+
+struct sandbox {
+  enum state state;
+  pid_t pid;
+  int sock;
+  uint32_t job;
+  struct cgroup cg;
+  struct buf in;
+  char failure[512];
+  long long remove_until;
+};
+
+static struct sandbox boxes[MAX_SANDBOXES];
+
+struct pending {
+  uint32_t id;
+  char *frame;
+  size_t size;
+};
+static struct pending pending[MAX_PENDING];
+static int pending_count;
+static long long next_prepare_at;
+static int last_ready_reported = -1;
+
+static void emit(uint32_t id, uint8_t type, const void *payload, uint32_t n) {
+  struct buf b = { 0 };
+  buf_u32(&b, n + 5);
+  buf_u32(&b, id);
+  buf_u8(&b, type);
+  buf_put(&b, payload, n);
+  if (write_all(1, b.p, b.len)) {
+    /* The worker is gone: nothing to serve. */
+    for (int i = 0; i < MAX_SANDBOXES; i++) if (boxes[i].pid > 0) kill(boxes[i].pid, SIGKILL);
+    _exit(0);
+  }
+  free(b.p);
+}
+
+static void emit_text(uint32_t id, uint8_t type, const char *text) { emit(id, type, text, (uint32_t)strlen(text)); }
+
+static void log_json(const char *level, const char *msg, const char *detail) {
+  char line[1024];
+  snprintf(line, sizeof line, "{\"level\":\"%s\",\"msg\":\"%s\",\"detail\":\"", level, msg);
+  size_t n = strlen(line);
+  for (const char *p = detail; *p && n < sizeof line - 8; p++) {
+    if (*p == '"' || *p == '\\') line[n++] = '\\';
+    line[n++] = (*p >= 0x20) ? *p : ' ';
+  }
+  snprintf(line + n, sizeof line - n, "\"}");
+  emit_text(0, 'L', line);
+}
+
+static int count(enum state s) {
+  int n = 0;
+  for (int i = 0; i < MAX_SANDBOXES; i++) n += boxes[i].state == s;
+  return n;
+}
+
+static void report_ready(void) {
+  uint32_t ready = (uint32_t)count(READY);
+  if ((int)ready == last_ready_reported) return;
+  last_ready_reported = (int)ready;
+  emit(0, 'Y', &ready, 4);
+}
+
+/* P: the sandbox's parent on the host side, in its cgroup; I, its child, is pid 1 of the sandbox. */
+/* pid 1 of the sandbox: set up its root, say ready, serve one job. */
+static void sandbox_main(int sock, const struct cgroup *cg) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
+  setup_root(sock, cg);
+  sandbox_send_frame(sock, 'Y', NULL, 0);
+  struct sandbox_config config = { 1, opt.tmpfs_mb, opt.tmpfs_inodes, 0 };
+  sandbox_serve(sock, &config);
+}
+
+static void start_sandbox_processes(int sock, const struct cgroup *cg) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl(PR_SET_NAME, "sandbox-parent", 0, 0, 0);
+  if (getppid() == 1) _exit(1);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (dup2(sock, 3) != 3) _exit(1);
+  syscall(SYS_close_range, 4, ~0U, 0);
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  if (devnull > 2) close(devnull);
+  sock = 3;
+  sandbox_open_counters(cg->dirs[0], cg->dirs[cgroup_v2 ? 0 : 3], cgroup_v2);
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", getpid());
+  char path[PATH_MAX + 64];
+  for (int i = 0; i < cg->count; i++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[i]);
+    if (write_file(path, pid)) sandbox_fail(sock, "join the sandbox cgroup");
+  }
+  if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP)) sandbox_fail(sock, "unshare namespaces");
+  /* Blocked before the fork so that no SIGCHLD of a step is lost before I reads its signalfd. */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  pid_t init = fork();
+  if (init < 0) sandbox_fail(sock, "fork the sandbox");
+  if (init == 0) sandbox_main(sock, cg);
+  close(sock);
+  int st;
+  while (waitpid(init, &st, 0) < 0 && errno == EINTR) {}
+  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static struct sandbox *prepare(void) {
+  struct sandbox *b = NULL;
+  for (int i = 0; i < MAX_SANDBOXES && !b; i++) if (boxes[i].state == FREE) b = &boxes[i];
+  if (!b) return NULL;
+  memset(b, 0, sizeof *b);
+  char name[512];
+  uint32_t r;
+  while (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {}
+  snprintf(name, sizeof name, "%s%08x", opt.prefix, r);
+  if (cgroup_create(&b->cg, name)) {
+    char why[600];
+    snprintf(why, sizeof why, "cannot create the sandbox cgroup %s: %s (run the worker as root)", b->cg.dirs[0], strerror(errno));
+    cgroup_remove(&b->cg);
+    log_json("error", "cannot prepare a sandbox", why);
+    return NULL;
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)) abort();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pair[0]);
+    close(pair[1]);
+    cgroup_remove(&b->cg);
+    return NULL;
+  }
+  if (pid == 0) {
+    close(pair[0]);
+    start_sandbox_processes(pair[1], &b->cg);
+  }
+  close(pair[1]);
+  fcntl(pair[0], F_SETFL, O_NONBLOCK);
+  b->state = PREPARING;
+  b->pid = pid;
+  b->sock = pair[0];
+  return b;
+}
+
+static void fail_pending(const char *why) {
+  if (!pending_count) return;
+  emit_text(pending[0].id, 'F', why);
+  free(pending[0].frame);
+  memmove(pending, pending + 1, (size_t)(pending_count - 1) * sizeof *pending);
+  pending_count--;
+}
+
+/* Keeps --ready sandboxes ready or on their way, plus one for each job waiting. */
+static void top_up(void) {
+  if (now_ms() < next_prepare_at) return;
+  while (count(READY) + count(PREPARING) < opt.ready + pending_count) {
+    if (!prepare()) {
+      next_prepare_at = now_ms() + 1000;
+      fail_pending("cannot prepare a sandbox (see the worker log)");
+      return;
+    }
+  }
+}
+
+static void assign(struct sandbox *b, uint32_t id, const char *payload, size_t size, int hit) {
+  uint64_t memory;
+  uint32_t pids, label_len;
+  if (size < 16) goto malformed;
+  memcpy(&memory, payload, 8);
+  memcpy(&pids, payload + 8, 4);
+  memcpy(&label_len, payload + 12, 4);
+  if ((uint64_t)label_len > size - 16) goto malformed;
+  if (memory < (16u << 20) || pids < 8) {
+    emit_text(id, 'F', "refused: a job's sandbox budget is below the minimum (16 MiB, 8 tasks)");
+    return;
+  }
+  if (cgroup_set_budget(&b->cg, (long long)memory, pids)) {
+    char why[256];
+    snprintf(why, sizeof why, "cannot fit the sandbox cgroup to the job: %s", strerror(errno));
+    emit_text(id, 'F', why);
+    kill(b->pid, SIGKILL);
+    b->state = ENDED;
+    return;
+  }
+  const char *body = payload + 16 + label_len;
+  uint32_t body_size = (uint32_t)(size - 16 - label_len);
+  uint8_t h = (uint8_t)hit;
+  b->state = BUSY;
+  b->job = id;
+  emit(id, 'A', &h, 1);
+  if (write_all(b->sock, &body_size, 4) || write_all(b->sock, body, body_size)) kill(b->pid, SIGKILL);
+  return;
+malformed:
+  emit_text(id, 'F', "refused: a malformed job frame");
+}
+
+static struct sandbox *busy_with(uint32_t id) {
+  for (int i = 0; i < MAX_SANDBOXES; i++) if (boxes[i].state == BUSY && boxes[i].job == id) return &boxes[i];
+  return NULL;
+}
+
+static void on_worker_frame(uint32_t id, uint8_t type, const char *payload, size_t size) {
+  if (type == 'J') {
+    if (busy_with(id)) {
+      emit_text(id, 'F', "refused: a job with this id is running");
+      return;
+    }
+    for (int i = 0; i < MAX_SANDBOXES; i++) {
+      if (boxes[i].state == READY) {
+        assign(&boxes[i], id, payload, size, 1);
+        top_up();
+        report_ready();
+        return;
+      }
+    }
+    if (pending_count >= MAX_PENDING) {
+      emit_text(id, 'F', "refused: too many jobs waiting for a sandbox");
+      return;
+    }
+    char *copy = malloc(size ? size : 1);
+    memcpy(copy, payload, size);
+    pending[pending_count++] = (struct pending){ id, copy, size };
+    top_up();
+  } else if (type == 'C') {
+    struct sandbox *b = busy_with(id);
+    if (b && size == 1) write_all(b->sock, payload, 1);
+  } else if (type == 'K') {
+    struct sandbox *b = busy_with(id);
+    if (b) kill(b->pid, SIGKILL);
+    for (int i = 0; i < pending_count; i++) {
+      if (pending[i].id != id) continue;
+      free(pending[i].frame);
+      memmove(pending + i, pending + i + 1, (size_t)(pending_count - i - 1) * sizeof *pending);
+      pending_count--;
+      emit_text(id, 'F', "killed before it started");
+      break;
+    }
+  } else {
+    emit_text(id, 'F', "refused: unknown frame type");
+  }
+}
+
+static void on_sandbox_frame(struct sandbox *b, uint8_t type, const char *payload, uint32_t size) {
+  if (type == 'Y' && b->state == PREPARING) {
+    b->state = READY;
+    if (pending_count) {
+      struct pending p = pending[0];
+      memmove(pending, pending + 1, (size_t)(pending_count - 1) * sizeof *pending);
+      pending_count--;
+      assign(b, p.id, p.frame, p.size, 0);
+      free(p.frame);
+    }
+    report_ready();
+  } else if (type == 'R' && b->state == BUSY) {
+    emit(b->job, 'R', payload, size);
+  } else if (type == 'F') {
+    if (b->state == BUSY) emit(b->job, 'F', payload, size);
+    else snprintf(b->failure, sizeof b->failure, "%.*s", (int)size, payload);
+  }
+}
+
+static void read_sandbox(struct sandbox *b) {
+  char chunk[65536];
+  for (;;) {
+    ssize_t r = read(b->sock, chunk, sizeof chunk);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0 || errno != EAGAIN) {
+        close(b->sock);
+        b->sock = -1;
+      }
+      break;
+    }
+    buf_put(&b->in, chunk, (size_t)r);
+  }
+  while (b->in.len >= 5) {
+    uint32_t len;
+    memcpy(&len, b->in.p, 4);
+    if (len == 0 || len > MAX_FRAME) {
+      kill(b->pid, SIGKILL);
+      b->in.len = 0;
+      break;
+    }
+    if (b->in.len < 4 + (size_t)len) break;
+    on_sandbox_frame(b, (uint8_t)b->in.p[4], b->in.p + 5, len - 1);
+    buf_drop(&b->in, 4 + (size_t)len);
+  }
+}
+
+static void on_sandbox_exit(struct sandbox *b, int status) {
+  if (b->sock >= 0) {
+    read_sandbox(b);
+    if (b->sock >= 0) close(b->sock);
+    b->sock = -1;
+  }
+  if (b->state == BUSY) {
+    struct buf e = { 0 };
+    buf_i32(&e, status);
+    buf_u32(&e, (uint32_t)cgroup_oom_kills(&b->cg));
+    emit(b->job, 'E', e.p, (uint32_t)e.len);
+    free(e.p);
+  } else if (b->state == PREPARING) {
+    log_json("error", "a sandbox failed to start", b->failure[0] ? b->failure : "it exited before it was ready");
+    char why[600];
+    snprintf(why, sizeof why, "cannot prepare a sandbox: %s", b->failure[0] ? b->failure : "it exited before it was ready");
+    fail_pending(why);
+    next_prepare_at = now_ms() + 1000;
+  }
+  free(b->in.p);
+  b->in = (struct buf){ 0 };
+  b->pid = 0;
+  b->state = ENDED;
+  b->remove_until = now_ms() + 10000;
+}
+
+/* Ended sandboxes' cgroups go as soon as the kernel lets them; one that never does is reported and left. */
+static void remove_ended(void) {
+  for (int i = 0; i < MAX_SANDBOXES; i++) {
+    struct sandbox *b = &boxes[i];
+    if (b->state != ENDED || b->pid) continue;
+    if (cgroup_remove(&b->cg) == 0) b->state = FREE;
+    else if (now_ms() > b->remove_until) {
+      log_json("error", "cannot remove a sandbox cgroup", b->cg.dirs[0]);
+      b->state = FREE;
+    }
+  }
+}
+
+static void reap(void) {
+  for (;;) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p <= 0) return;
+    for (int i = 0; i < MAX_SANDBOXES; i++) {
+      if (boxes[i].pid == p) on_sandbox_exit(&boxes[i], st);
+    }
+  }
+}
+
+static void shut_down(int sigfd) {
+  for (int i = 0; i < MAX_SANDBOXES; i++) if (boxes[i].pid > 0) kill(boxes[i].pid, SIGKILL);
+  long long until = now_ms() + 5000;
+  for (;;) {
+    int live = 0;
+    for (int i = 0; i < MAX_SANDBOXES; i++) live += boxes[i].pid > 0;
+    if (!live) break;
+    struct pollfd pfd = { sigfd, POLLIN, 0 };
+    poll(&pfd, 1, 50);
+    struct signalfd_siginfo info;
+    while (read(sigfd, &info, sizeof info) > 0) {}
+    reap();
+    if (now_ms() > until) break;
+  }
+  while (now_ms() < until) {
+    remove_ended();
+    if (!count(ENDED)) break;
+    struct timespec pause = { 0, 20 * 1000000 };
+    nanosleep(&pause, NULL);
+  }
+  exit(0);
+}
+
+int main(int argc, char **argv) {
+  parse_options(argc, argv);
+  /* Dies with the worker that started it; its sandboxes die with it (their parent-death signals). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() == 1) return 1;
+  if (geteuid() != 0) usage("must run as root (it creates namespaces and cgroups, then drops each job to its own uid)");
+  signal(SIGPIPE, SIG_IGN);
+  mkdir("/run/code-execution", 0755);
+  if (mkdir(ROOT_BASE, 0755) && errno != EEXIST) usage("cannot create " ROOT_BASE);
+  cgroup_init();
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+  fcntl(0, F_SETFL, O_NONBLOCK);
+  struct buf in = { 0 };
+  top_up();
+  report_ready();
+  for (;;) {
+    struct pollfd pfd[MAX_SANDBOXES + 2];
+    int index[MAX_SANDBOXES + 2];
+    int n = 0;
+    pfd[n++] = (struct pollfd){ 0, POLLIN, 0 };
+    pfd[n++] = (struct pollfd){ sigfd, POLLIN, 0 };
+    for (int i = 0; i < MAX_SANDBOXES; i++) {
+      if (boxes[i].sock >= 0 && boxes[i].pid > 0 && (boxes[i].state == PREPARING || boxes[i].state == READY || boxes[i].state == BUSY)) {
+        index[n] = i;
+        pfd[n++] = (struct pollfd){ boxes[i].sock, POLLIN, 0 };
+      }
+    }
+    int waiting = count(ENDED) > 0 || (now_ms() < next_prepare_at);
+    poll(pfd, (nfds_t)n, waiting ? 20 : -1);
+    for (int k = 2; k < n; k++) {
+      if (pfd[k].revents) read_sandbox(&boxes[index[k]]);
+    }
+    if (pfd[1].revents) {
+      struct signalfd_siginfo info;
+      while (read(sigfd, &info, sizeof info) > 0) {}
+      reap();
+    }
+    if (pfd[0].revents) {
+      char chunk[65536];
+      for (;;) {
+        ssize_t r = read(0, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) shut_down(sigfd);
+        if (r < 0) break;
+        buf_put(&in, chunk, (size_t)r);
+      }
+      while (in.len >= 9) {
+        uint32_t len, id;
+        memcpy(&len, in.p, 4);
+        memcpy(&id, in.p + 4, 4);
+        if (len < 5 || len > MAX_FRAME) {
+          /* The stream cannot be followed past a frame it cannot read: stop serving rather than guess. */
+          log_json("error", "refused a frame it cannot read; stopping", "frame length out of range");
+          shut_down(sigfd);
+        }
+        if (in.len < 4 + (size_t)len) break;
+        on_worker_frame(id, (uint8_t)in.p[8], in.p + 9, len - 5);
+        buf_drop(&in, 4 + (size_t)len);
+      }
+    }
+    remove_ended();
+    top_up();
+    report_ready();
+  }
+}

@@ -1,0 +1,96 @@
+// The worker's end of a runner container's executor socket (runner/sandbox/executor.c): frames of u32 length |
+// u8 type | payload, as any sandbox speaks them (runner/sandbox/sandbox.h).
+import { existsSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { TransportError } from '../../core/errors.js';
+import type { StepResult } from '../../core/judge.js';
+import { decodeStepReport, SandboxEnded, u32, type StepSession } from './stepSession.js';
+
+type Frame = { type: string; payload: Buffer };
+
+export class ContainerChannel implements StepSession {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly frames: Frame[] = [];
+  private waiter: ((f: Frame | null) => void) | null = null;
+  private ended = false;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const end = () => {
+      this.ended = true;
+      this.waiter?.(null);
+      this.waiter = null;
+    };
+    socket.on('close', end);
+    socket.on('error', end);
+  }
+
+  /** Connects once the executor listens (it creates the socket when it starts) and waits for it to say ready. */
+  static async connect(path: string, timeoutMs: number): Promise<ContainerChannel> {
+    const deadline = Date.now() + timeoutMs;
+    // The executor binds its socket a few milliseconds after the container starts.
+    for (let wait = 1; !existsSync(path); wait = Math.min(wait * 2, 20)) {
+      if (Date.now() > deadline) throw new TransportError(`the runner container's executor did not listen within ${timeoutMs} ms`);
+      await delay(wait);
+    }
+    const socket = createConnection(path);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const channel = new ContainerChannel(socket);
+    const ready = await channel.next();
+    if (ready?.type !== 'Y') throw new TransportError(`the runner container's executor did not say ready: ${ready?.payload.toString('utf8') ?? 'its channel closed'}`);
+    return channel;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 5) {
+      if (this.chunks[0].length < 5) this.chunks = [Buffer.concat(this.chunks)];
+      const len = this.chunks[0].readUInt32LE(0);
+      if (this.buffered < 4 + len) return;
+      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      const frame = { type: String.fromCharCode(all[4]), payload: all.subarray(5, 4 + len) };
+      const rest = all.subarray(4 + len);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = null;
+        w(frame);
+      } else this.frames.push(frame);
+    }
+  }
+
+  private next(): Promise<Frame | null> {
+    const f = this.frames.shift();
+    if (f) return Promise.resolve(f);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  sendRequest(request: Buffer): void {
+    this.socket.write(Buffer.concat([u32(request.length), request]));
+  }
+
+  async report(merged: boolean): Promise<StepResult> {
+    const f = await this.next();
+    if (f?.type === 'R') return decodeStepReport(f.payload, merged);
+    if (f?.type === 'F') throw new SandboxEnded(f.payload.toString('utf8'), 0);
+    throw new SandboxEnded(f ? `unexpected frame ${f.type} from the executor` : 'the executor closed its channel before the job was done', 0);
+  }
+
+  decide(goOn: boolean): void {
+    if (!this.ended) this.socket.write(goOn ? 'c' : 's');
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
