@@ -46,8 +46,11 @@ describe.each(MODES)('poison jobs (%s transport)', (mode) => {
       queue = suite.newQueue();
       const w = queue.startWorker(mode, { ...faulty.env, MAX_DELIVERIES: '3', CLAIM_IDLE_MS: '1000' });
       await workerStarted(w);
-      const crash = await queue.submit({ id: `poison-${Date.now()}`, code: 'print("never printed")' });
-      const error = await queue.submit({ id: `failing-${Date.now()}`, code: 'print("never printed")' });
+      // The id in the source too: that is where a runner container sees it (test/support/faultyRunner.ts).
+      const crashId = `poison-${Date.now()}`;
+      const errorId = `failing-${Date.now()}`;
+      const crash = await queue.submit({ id: crashId, code: `print("never printed")  # ${crashId}` });
+      const error = await queue.submit({ id: errorId, code: `print("never printed")  # ${errorId}` });
 
       // Not final while deliveries are left: after a failed attempt nothing is stored and the entry stays pending.
       for (const id of [crash, error]) {

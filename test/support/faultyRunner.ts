@@ -1,6 +1,6 @@
 // A broken runner environment for one kind of job, made outside the product (no test hook in it): the
 // sandbox program the worker starts fails for jobs whose id starts with
-//   poison-    the sandbox dies (SIGSEGV) before it reports anything: a crash on every delivery;
+//   poison-    the sandbox dies before it reports anything: a crash on every delivery;
 //   failing-   the program cannot start (docker: the runner has no launcher; process: the job's PATH leads
 //              nowhere), which the judge reports as internal_error.
 // Every other job runs normally. process: a SANDBOX_SUPERVISOR that stands between the worker and the real
@@ -56,14 +56,50 @@ real.stdin.close()
 real.wait()
 `;
 
-// In the container this shell is pid 1, which a signal with the default action does not kill: the crash is a child's.
-const ENTRYPOINT_WRAPPER = `#!/bin/sh
-job="$(cat)"
-case "$job" in
-  *'"id":"poison-'*) sh -c 'kill -SEGV $$'; exit $? ;;
-  *'"id":"failing-'*) export SANDBOX_EXEC=/nonexistent/sandbox-exec ;;
-esac
-printf '%s' "$job" | node /opt/runner/runner.js "$@"
+// In the runner image, in place of the executor (the container's entrypoint): it listens where the worker expects
+// the executor, starts the real one on a socket beside it and passes the frames through, looking at the request.
+// A job's id reaches the container only in its source (the tests put it there).
+const EXECUTOR_WRAPPER = `#!/usr/bin/python3
+import os, socket, struct, subprocess, sys, threading, time
+path = sys.argv[2]
+real = path + '.real'
+subprocess.Popen(['/opt/runner/sandbox-executor.real', '--socket', real])
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+server.listen(1)
+inner = socket.socket(socket.AF_UNIX)
+for _ in range(2000):
+    try:
+        inner.connect(real)
+        break
+    except OSError:
+        time.sleep(0.005)
+worker, _ = server.accept()
+os.unlink(path)
+def exactly(s, n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            sys.exit(0)
+        data += chunk
+    return data
+def pump(src, dst):
+    while True:
+        data = src.recv(65536)
+        if not data:
+            return
+        dst.sendall(data)
+threading.Thread(target=pump, args=(inner, worker), daemon=True).start()
+size = exactly(worker, 4)
+body = exactly(worker, struct.unpack('<I', size)[0])
+if b'poison-' in body:
+    sys.exit(139)
+if b'failing-' in body:
+    old, new = b'PATH=/usr/local/bin:/usr/bin:/bin', b'PATH=/nonexistent'
+    body = body.replace(struct.pack('<I', len(old)) + old, struct.pack('<I', len(new)) + new)
+inner.sendall(struct.pack('<I', len(body)) + body)
+pump(worker, inner)
 `;
 
 export async function faultyRunner(mode: string): Promise<FaultyRunner> {
@@ -80,10 +116,12 @@ export async function faultyRunner(mode: string): Promise<FaultyRunner> {
   }
   if (mode !== 'docker') throw new Error(`no faulty runner for the ${mode} transport`);
   const tag = `code-runner-faulty:${randomBytes(4).toString('hex')}`;
-  writeFileSync(join(dir, 'entrypoint.sh'), ENTRYPOINT_WRAPPER);
+  writeFileSync(join(dir, 'executor'), EXECUTOR_WRAPPER);
+  // COPY keeps the mode (the engine's classic builder has no --chmod).
+  chmodSync(join(dir, 'executor'), 0o755);
   writeFileSync(
     join(dir, 'Dockerfile'),
-    `FROM ${RUNNER_IMAGE}\nCOPY entrypoint.sh /opt/faulty/entrypoint.sh\nENTRYPOINT ["/bin/sh", "/opt/faulty/entrypoint.sh"]\n`,
+    `FROM ${RUNNER_IMAGE}\nUSER root\nRUN mv /opt/runner/sandbox-executor /opt/runner/sandbox-executor.real\nCOPY executor /opt/runner/sandbox-executor\nUSER 1000\n`,
   );
   try {
     execFileSync('docker', ['build', '-q', '-t', tag, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -91,8 +129,7 @@ export async function faultyRunner(mode: string): Promise<FaultyRunner> {
     rmSync(dir, { recursive: true, force: true });
   }
   return {
-    // No warm pool: the wrapper reads the job before starting the runner, so a pooled container never gets ready.
-    env: { RUNNER_IMAGE: tag, POOL_SIZE: '0' },
+    env: { RUNNER_IMAGE: tag },
     remove: async () => void execFileSync('docker', ['rmi', '-f', tag], { stdio: 'ignore' }),
   };
 }

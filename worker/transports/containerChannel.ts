@@ -9,6 +9,17 @@ import { decodeStepReport, SandboxEnded, u32, type StepSession } from './stepSes
 
 type Frame = { type: string; payload: Buffer };
 
+function connectOnce(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
 export class ContainerChannel implements StepSession {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -35,11 +46,17 @@ export class ContainerChannel implements StepSession {
       if (Date.now() > deadline) throw new TransportError(`the runner container's executor did not listen within ${timeoutMs} ms`);
       await delay(wait);
     }
-    const socket = createConnection(path);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
+    // The socket exists from its bind(); until the executor's listen() a connection is refused.
+    let socket: Socket;
+    for (;;) {
+      try {
+        socket = await connectOnce(path);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+        await delay(2);
+      }
+    }
     const channel = new ContainerChannel(socket);
     const ready = await channel.next();
     if (ready?.type !== 'Y') throw new TransportError(`the runner container's executor did not say ready: ${ready?.payload.toString('utf8') ?? 'its channel closed'}`);

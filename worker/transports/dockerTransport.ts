@@ -11,7 +11,7 @@
 // the job's memory and pids limits when they are not the pool's), and the container ends with that one job.
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Job } from '../../core/protocol/job.js';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
@@ -58,9 +58,13 @@ function sameBudget(a: SandboxSize, b: SandboxSize): boolean {
   return x.memoryBytes === y.memoryBytes && x.pidsMax === y.pidsMax;
 }
 
-/** Per container: the directory bind-mounted at /exchange, where the executor listens. Root only. */
+/**
+ * Per container: the directory bind-mounted at /exchange, where the executor listens. Root only. Named at random
+ * (a unix socket's path may not pass 107 bytes), with its owner in OWNER_FILE for the reaper.
+ */
 const EXCHANGE_ROOT = '/run/code-execution/docker';
 const EXECUTOR_SOCKET = '/exchange/socket';
+const OWNER_FILE = 'owner';
 
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions, exchangeDir: string): Docker.ContainerCreateOptions {
   return containerSpec(job, job.id, opts, exchangeDir);
@@ -163,8 +167,9 @@ export class DockerTransport implements RunnerTransport {
 
   /** Creates and starts a container, and connects to its executor once it listens. */
   private async prepare(size: SandboxSize, jobLabel: string): Promise<Ready> {
-    const exchangeDir = join(EXCHANGE_ROOT, sandboxName(this.opts, `${jobLabel}-${randomBytes(4).toString('hex')}`));
+    const exchangeDir = join(EXCHANGE_ROOT, randomBytes(8).toString('hex'));
     mkdirSync(exchangeDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(exchangeDir, OWNER_FILE), sandboxName(this.opts, jobLabel));
     let container: Docker.Container | undefined;
     try {
       container = await this.docker.createContainer(containerSpec(size, jobLabel, this.opts, exchangeDir));
@@ -251,8 +256,13 @@ export class DockerTransport implements RunnerTransport {
     const live = new Set((await this.docker.listContainers({ all: true, filters: { label } })).flatMap((c) => c.Mounts.map((m) => m.Source)));
     if (existsSync(EXCHANGE_ROOT)) {
       for (const name of readdirSync(EXCHANGE_ROOT)) {
-        const owner = ownerInName(name, this.opts.deployment);
         const dir = join(EXCHANGE_ROOT, name);
+        let owner: string | null;
+        try {
+          owner = ownerInName(readFileSync(join(dir, OWNER_FILE), 'utf8'), this.opts.deployment);
+        } catch {
+          continue;
+        }
         if (owner === null || live.has(dir) || owner === this.opts.ownerId || (await isOwnerAlive(owner))) continue;
         rmSync(dir, { recursive: true, force: true });
       }

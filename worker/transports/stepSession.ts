@@ -8,7 +8,9 @@ import type { Job } from '../../core/protocol/job.js';
 import type { LauncherReport } from '../../core/protocol/launcherReport.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+/** Signal numbers to names, the first name of each number (SIGABRT, not its alias SIGIOT). */
+const SIGNAL_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(n)) SIGNAL_NAMES.set(n, name);
 
 export function u32(n: number): Buffer {
   const b = Buffer.allocUnsafe(4);
