@@ -109,3 +109,20 @@ export const JOB_UID_MIN = 100_000;
 export const MAX_FILE_BYTES = 32 << 20;
 /** Compiler diagnostics kept in `compileOutput`. */
 export const COMPILE_OUTPUT_BYTES = 65536;
+
+/** The limits a sandbox is sized by: a job's, or (for a warm pool) the most any job may ask for. */
+export interface SandboxSize {
+  memoryLimitMb: number;
+  maxProcesses: number;
+}
+
+/** The size warm pools prepare sandboxes for: a job with the default limits, the size most jobs have. */
+export const POOLED_SANDBOX_SIZE: SandboxSize = { memoryLimitMb: DEFAULT_LIMITS.memoryLimitMb, maxProcesses: DEFAULT_LIMITS.maxProcesses };
+
+/** What the sandbox's cgroup enforces: the job's memory plus the sandbox's overhead (no swap), and its tasks. */
+export function sandboxBudget(size: SandboxSize): { memoryBytes: number; pidsMax: number } {
+  return {
+    memoryBytes: (size.memoryLimitMb + SANDBOX_OVERHEAD_MB) * 1024 * 1024,
+    pidsMax: Math.max(size.maxProcesses, COMPILE_MAX_PROCESSES) + SANDBOX_OVERHEAD_TASKS,
+  };
+}

@@ -1,16 +1,15 @@
 // The runner sidecar (`code-exec sidecar`, or /opt/runner/sidecar.js in the runner image): serves the jobs the
 // worker drops into the shared directory (see protocol.ts), one directory per job, and answers each with a
 // result file. It never talks to Redis, and nothing in the shared directory is trusted beyond its schema.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { JobRejected, normalizeJob, type Job } from '../../core/protocol/job.js';
 import { JOB_UID_MIN } from '../../core/protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.js';
-import { ProcessTransport } from '../../worker/transports/processTransport.js';
-import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import { DIST_DIR } from '../../core/runnerBundle.js';
+import { SupervisedSandboxes, supervisedSandboxProblem } from '../../core/sandbox/supervisedSandboxes.js';
 import type { SandboxOwner } from '../../core/sandboxOwner.js';
 import type { Logger } from '../../core/logger.js';
 import { ContainerExecutor } from './containerExecutor.js';
@@ -27,26 +26,18 @@ export interface SidecarExecutor {
 export const SANDBOXES = ['auto', 'bubblewrap', 'container'] as const;
 export type SandboxSetting = (typeof SANDBOXES)[number];
 
-function canUseBubblewrap(): boolean {
-  if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) return false;
-  try {
-    accessSync('/sys/fs/cgroup', constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
- * `bubblewrap`: each job in its own namespaces and cgroup on this host (the process transport's sandbox),
- * several at once. `container`: the sidecar's container is the sandbox (see ContainerExecutor). `auto`
- * picks bubblewrap where it and writable cgroups exist.
+ * `bubblewrap` (a historical name): each job in a supervised sandbox of its own on this host (the process
+ * transport's: own namespaces and cgroup), several at once. `container`: the sidecar's container is the sandbox
+ * (see ContainerExecutor). `auto` picks the first where the sidecar can make such sandboxes (root, writable
+ * cgroups, the supervisor built).
  */
 export function createExecutor(setting: SandboxSetting, workspace: string, concurrency: number, dir: string): SidecarExecutor {
-  const kind = setting === 'auto' ? (canUseBubblewrap() ? 'bubblewrap' : 'container') : setting;
+  const kind = setting === 'auto' ? (supervisedSandboxProblem() === null ? 'bubblewrap' : 'container') : setting;
   if (kind === 'container') return new ContainerExecutor(workspace, join(DIST_DIR, 'runner.js'));
-  const transport = new ProcessTransport(sidecarOwner(dir));
-  return { name: 'bubblewrap', concurrency, run: (job) => transport.run(job), close: () => transport.close() };
+  const sandboxes = new SupervisedSandboxes(sidecarOwner(dir));
+  return { name: 'bubblewrap', concurrency, run: (job) => sandboxes.run(job), close: () => sandboxes.close() };
 }
 
 /**

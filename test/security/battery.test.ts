@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../core/protocol/job.js';
-import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import { DIST_DIR } from '../../core/runnerBundle.js';
 import { TransportError } from '../../core/errors.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';

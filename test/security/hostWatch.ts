@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { LABEL_JOB, POOLED_JOB } from '../../core/labels.js';
-import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import { DIST_DIR } from '../../core/runnerBundle.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { DOCKER_SOCKET } from '../support/services.js';
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SUPERVISOR_BINARY } from '../../worker/transports/processTransport.js';
+import { SUPERVISOR_BINARY } from '../../core/sandbox/supervisedSandboxes.js';
 import { RUNNER_IMAGE } from './services.js';
 
 export interface FaultyRunner {

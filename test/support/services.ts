@@ -3,7 +3,7 @@
 import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import { DIST_DIR } from '../../core/runnerBundle.js';
 
 /** The runner image built from this checkout's dist/ (images.sh tags it with dist/runner-hash). */
 export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? `code-runner:${readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim()}`;

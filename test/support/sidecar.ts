@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import { HEARTBEAT_FILE } from '../../core/protocol/sidecarExchange.js';
-import { DIST_DIR } from '../../worker/transports/runnerBundle.js';
+import { DIST_DIR } from '../../core/runnerBundle.js';
 import { RUNNER_IMAGE } from './services.js';
 
 export type SidecarPosture = 'process' | 'container';

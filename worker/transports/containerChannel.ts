@@ -5,7 +5,7 @@ import { createConnection, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransportError } from '../../core/errors.js';
 import type { StepResult } from '../../core/judge.js';
-import { decodeStepReport, SandboxEnded, u32, type StepSession } from './stepSession.js';
+import { decodeStepReport, SandboxEnded, u32, type StepSession } from '../../core/sandbox/wire.js';
 
 type Frame = { type: string; payload: Buffer };
 

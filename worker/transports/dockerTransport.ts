@@ -24,8 +24,8 @@ import { planJob } from '../../core/judge.js';
 import { TransportError } from '../../core/errors.js';
 import { ownerInName, sandboxName } from '../../core/sandboxOwner.js';
 import { ContainerChannel } from './containerChannel.js';
-import { encodeRequest, judgeInSandbox, SandboxEnded } from './stepSession.js';
-import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize, withJudgedPhases } from './transport.js';
+import { encodeRequest, judgeInSandbox, SandboxEnded, withJudgedPhases } from '../../core/sandbox/wire.js';
+import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize } from './transport.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {

@@ -1,150 +1,30 @@
-// The process transport: jobs in sandboxes on this host, made by one long-lived sandbox supervisor per
-// transport (runner/sandbox/supervisor.c). Each job gets a fresh sandbox (own pid, mount, network, ipc, uts and
-// cgroup namespaces, its own new cgroup, tmpfs /workspace, /tmp and /dev/shm inside its mount namespace,
-// read-only system directories, a /dev without ptys) that the supervisor prepared ahead; no Node.js process
-// and no fork of the worker per job. The embedded default where Docker is absent.
-import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+// The process transport: jobs in sandboxes on this host, made by a long-lived sandbox supervisor
+// (core/sandbox/supervisedSandboxes.ts, runner/sandbox/supervisor.c). The embedded default where Docker is absent.
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
-import { planJob } from '../../core/judge.js';
-import { phaseClock } from '../../core/phaseClock.js';
-import { runnerKilledForMemory } from '../../core/verdict.js';
-import { jobDeadlineMs } from '../../core/protocol/runnerOutput.js';
-import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
-import { DIST_DIR } from './runnerBundle.js';
+import { SupervisedSandboxes, type SupervisedSandboxOptions } from '../../core/sandbox/supervisedSandboxes.js';
+import type { SandboxOwner } from '../../core/sandboxOwner.js';
 import { reapCgroups } from './sandboxCgroup.js';
-import { sandboxName, type SandboxOwner } from '../../core/sandboxOwner.js';
-import { TransportError } from '../../core/errors.js';
-import { SandboxSupervisor } from './sandboxSupervisor.js';
-import { encodeRequest, judgeInSandbox, SandboxEnded } from './stepSession.js';
-import { POOLED_SANDBOX_SIZE, sandboxBudget, type SandboxSize, withJudgedPhases } from './transport.js';
 import type { RunnerTransport } from './transport.js';
-
-/** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
-const ETC_ENTRIES = ['ssl', 'alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'nsswitch.conf', 'passwd', 'group', 'localtime'];
-const ETC_PREFIXES = ['java-', 'python3'];
-
-/**
- * Devices of the sandbox's /dev, bound from the host. No pts and no ptmx: the ptys of every devpts instance count
- * against one host-wide limit (kernel.pty.max), so a job could take the host's terminals.
- */
-const SANDBOX_DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
-
-export const SUPERVISOR_BINARY = join(DIST_DIR, 'sandbox-supervisor');
-
-/** Why this host cannot run the process transport, or null when it can. */
-export function processSandboxProblem(supervisor = SUPERVISOR_BINARY): string | null {
-  if (process.getuid?.() !== 0) return 'the process transport must run as root (it creates namespaces and cgroups, then drops each job to its own uid)';
-  if (!existsSync(supervisor)) return `the sandbox supervisor is missing at ${supervisor}: run \`npm run build\``;
-  try {
-    accessSync('/sys/fs/cgroup', constants.W_OK);
-  } catch {
-    return '/sys/fs/cgroup is not writable here: the process transport needs its own cgroups';
-  }
-  return null;
-}
-
-/** What the sandboxes see of the host: /usr and the toolchains' /etc entries, read-only. */
-function systemMounts(): string[] {
-  const args = ['--ro-bind', '/usr', '/usr'];
-  for (const dir of ['/bin', '/lib', '/lib64', '/sbin']) {
-    if (!existsSync(dir)) continue;
-    if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
-    else args.push('--ro-bind', dir, dir);
-  }
-  const etc = readdirSync('/etc').filter((e) => ETC_ENTRIES.includes(e) || ETC_PREFIXES.some((p) => e.startsWith(p)));
-  for (const e of etc) args.push('--ro-bind', `/etc/${e}`, `/etc/${e}`);
-  for (const dev of SANDBOX_DEVICES) args.push('--dev', dev);
-  return args;
-}
-
-export interface ProcessTransportOptions {
-  /** Sandboxes kept ready ahead of jobs (0 or absent: each job waits for its own). */
-  poolSize?: number;
-  /** The size ready sandboxes start with (the size most jobs have); others are refitted when taken. */
-  poolLimits?: SandboxSize;
-  /** The supervisor program (default: the one `npm run build` made). */
-  supervisor?: string;
-  /** Told what the supervisor logs (a sandbox that could not be prepared, a cgroup that would not go). */
-  onPoolError?: (err: Error) => void;
-}
 
 export class ProcessTransport implements RunnerTransport {
   readonly mode = 'process' as const;
-  private supervisor: SandboxSupervisor | null = null;
-  private readonly poolSize: number;
-  private readonly args: string[];
-  private readonly binary: string;
-  private readonly onLog: (line: string) => void;
+  private readonly sandboxes: SupervisedSandboxes;
 
-  /** `owner`: on every sandbox's name (its cgroup), for the reaper. */
   constructor(
     private readonly owner: SandboxOwner,
-    opts: ProcessTransportOptions = {},
+    opts: SupervisedSandboxOptions = {},
   ) {
-    this.binary = opts.supervisor ?? SUPERVISOR_BINARY;
-    const problem = processSandboxProblem(this.binary);
-    if (problem) throw new Error(problem);
-    this.poolSize = opts.poolSize ?? 0;
-    const budget = sandboxBudget(opts.poolLimits ?? POOLED_SANDBOX_SIZE);
-    this.args = [
-      '--ready', String(this.poolSize),
-      '--name-prefix', sandboxName(owner, this.poolSize > 0 ? 'pooled-' : 'sandbox-'),
-      '--memory-bytes', String(budget.memoryBytes), '--pids-max', String(budget.pidsMax),
-      '--tmpfs-mb', String(WORKSPACE_SIZE_MB), '--tmpfs-inodes', String(WORKSPACE_INODES),
-      ...systemMounts(),
-    ];
-    const report = opts.onPoolError ?? (() => {});
-    this.onLog = (line) => report(new Error(`sandbox supervisor: ${line}`));
-    // Started now, not with the first job: it is part of the transport, and jobs should not wait for its start.
-    this.running();
-  }
-
-  /** The supervisor, started again if it died (its jobs failed with it and are retried). */
-  private running(): SandboxSupervisor {
-    if (!this.supervisor?.alive) this.supervisor = new SandboxSupervisor({ binary: this.binary, args: this.args, onLog: this.onLog });
-    return this.supervisor;
+    this.sandboxes = new SupervisedSandboxes(owner, opts);
   }
 
   /** Sandboxes ready for a job now. */
   get pooledReady(): number {
-    return this.supervisor?.readyCount ?? 0;
+    return this.sandboxes.readyCount;
   }
 
-  async run(job: Job): Promise<RunOutcome> {
-    const clock = phaseClock();
-    const plan = planJob(job);
-    const supervisor = this.running();
-    const session = supervisor.start(job.id, sandboxBudget(job), encodeRequest(plan));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        session.kill();
-        reject(new TransportError(`process sandbox killed: no result within ${jobDeadlineMs(job)} ms`));
-      }, jobDeadlineMs(job));
-    });
-    try {
-      const judged = (async () => {
-        const hit = await session.assigned();
-        clock.lap('sandboxMs');
-        clock.lap('workspaceMs');
-        return { outcome: await judgeInSandbox(job, plan, session, clock), hit };
-      })();
-      // Past the deadline the session still ends (the kill ends its sandbox): nobody waits for it then.
-      judged.catch(() => {});
-      const { outcome, hit } = await Promise.race([judged, deadline]);
-      return withJudgedPhases(outcome, clock, this.poolSize > 0 ? hit : undefined);
-    } catch (err) {
-      if (err instanceof SandboxEnded) {
-        if (err.oomKills > 0) return runnerKilledForMemory(job);
-        throw new TransportError(`process sandbox failed: ${err.message}`);
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      supervisor.forget(session);
-    }
+  run(job: Job): Promise<RunOutcome> {
+    return this.sandboxes.run(job);
   }
 
   /** Sandboxes die with their supervisor; cgroups of this deployment's dead owners are left to remove. */
@@ -154,7 +34,7 @@ export class ProcessTransport implements RunnerTransport {
   }
 
   /** Ends the supervisor and every sandbox: jobs still running fail, their entries stay pending for another worker. */
-  async close(): Promise<void> {
-    await this.supervisor?.close();
+  close(): Promise<void> {
+    return this.sandboxes.close();
   }
 }

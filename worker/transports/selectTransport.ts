@@ -6,7 +6,8 @@ import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../../core/logger.js';
 import type { RunnerMode } from '../../core/runnerModes.js';
 import { DockerTransport } from './dockerTransport.js';
-import { processSandboxProblem, ProcessTransport } from './processTransport.js';
+import { ProcessTransport } from './processTransport.js';
+import { supervisedSandboxProblem } from '../../core/sandbox/supervisedSandboxes.js';
 import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from './sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from './transport.js';
@@ -41,7 +42,7 @@ const dockerTransport: TransportFactory = (config, owner, log) =>
   new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, runtime: config.dockerRuntime, ...owner, ...poolOptions(config, log) });
 
 function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
-  const problem = processSandboxProblem(config.sandboxSupervisor);
+  const problem = supervisedSandboxProblem(config.sandboxSupervisor);
   if (problem) throw new Error(`${problem} (or run Docker and \`npm run images\`)`);
   return new ProcessTransport(owner, { ...poolOptions(config, log), supervisor: config.sandboxSupervisor });
 }

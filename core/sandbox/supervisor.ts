@@ -2,8 +2,8 @@
 // prefixed frames on its stdin and stdout (the wire is described at the top of supervisor.c). A job is a
 // session: it is assigned a sandbox, gets one report per step, and tells the sandbox after each whether to go on.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { StepResult } from '../../core/judge.js';
-import { decodeStepReport, SandboxEnded, type StepSession } from './stepSession.js';
+import type { StepResult } from '../judge.js';
+import { decodeStepReport, SandboxEnded, type StepSession } from './wire.js';
 
 type Frame = { type: string; payload: Buffer };
 

@@ -2,11 +2,11 @@
 // frames travel (through the process transport's supervisor, or a docker container's socket): the request, the
 // step reports, and the judge driving the steps.
 import { constants } from 'node:os';
-import { judgeJob, type JobPlan, type StepResult } from '../../core/judge.js';
-import type { PhaseClock } from '../../core/phaseClock.js';
-import type { Job } from '../../core/protocol/job.js';
-import type { LauncherReport } from '../../core/protocol/launcherReport.js';
-import type { RunOutcome } from '../../core/protocol/result.js';
+import { judgeJob, type JobPlan, type StepResult } from '../judge.js';
+import type { PhaseClock } from '../phaseClock.js';
+import type { Job } from '../protocol/job.js';
+import type { LauncherReport } from '../protocol/launcherReport.js';
+import type { RunOutcome } from '../protocol/result.js';
 
 /** Signal numbers to names, the first name of each number (SIGABRT, not its alias SIGIOT). */
 const SIGNAL_NAMES = new Map<number, string>();
@@ -118,4 +118,14 @@ export async function judgeInSandbox(job: Job, plan: JobPlan, session: StepSessi
   } finally {
     session.decide(false);
   }
+}
+
+/**
+ * For jobs judged here (the process and docker transports): the clock's phases, with runner (the request handed
+ * over until the outcome: workspace, compile, run) and, with a warm pool, poolHit.
+ */
+export function withJudgedPhases(outcome: RunOutcome, clock: PhaseClock, pooled?: boolean): RunOutcome {
+  const p = clock.phases;
+  const runnerMs = Math.round(((p.workspaceMs ?? 0) + (p.compileMs ?? 0) + (p.runMs ?? 0)) * 10) / 10;
+  return { ...outcome, phases: { ...p, runnerMs, ...(pooled === undefined ? {} : { poolHit: pooled ? 1 : 0 }) } };
 }
