@@ -20,7 +20,7 @@ const envSchema = z.object({
   K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name (1-63 of [a-z0-9-])').default('code-execution'),
   RUNNER_MODE: z.enum(RUNNER_MODE_SETTINGS, { errorMap: () => ({ message: `must be one of ${RUNNER_MODE_SETTINGS.join(', ')}` }) }).default('auto'),
   MAX_CONCURRENT_JOBS: int(1).default(2),
-  POOL_SIZE: int(0).default(2),
+  POOL_SIZE: optional(int(0)),
   CLAIM_IDLE_MS: int(1000).default(30_000),
   MAX_DELIVERIES: int(1).default(3),
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
@@ -129,7 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     sidecarDir: e.SIDECAR_DIR,
     k8sNamespace: e.K8S_NAMESPACE,
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
-    poolSize: e.POOL_SIZE,
+    // One more sandbox ready than there are job slots: a job ending and the next arriving never find it empty.
+    poolSize: e.POOL_SIZE ?? e.MAX_CONCURRENT_JOBS + 1,
     claimIdleMs: e.CLAIM_IDLE_MS,
     maxDeliveries: e.MAX_DELIVERIES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
