@@ -1,5 +1,5 @@
 // Builds what runs inside a sandbox: the runner as one self-contained ESM file (no node_modules needed in
-// the image or under bubblewrap) and the sandbox-exec launcher, which must be native to drop privileges.
+// the image) and the native sandbox programs, which must be native to create namespaces and drop privileges.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,7 +25,7 @@ for (const [entry, file] of [['runner/main.ts', 'runner.js'], ['runner/sidecar/m
   });
 }
 
-// The bundle is ESM; this marks it so wherever dist/ is mounted (bubblewrap binds it alone).
+// The bundle is ESM; this marks it so wherever dist/ is copied or mounted.
 writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 
 // The native programs: the one-shot launcher (the Node runner's, inside sidecar and Kubernetes containers), the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
-# redis-server, bubblewrap, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, and the
+# redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, and the
 # toolchains the process transport runs from the host (python3, g++, default-jdk-headless, nodejs), and chromium
 # for the API playground's browser test.
 # Needs root; otherwise prints the apt command to run and exits 1.
@@ -15,7 +15,6 @@ have_initdb() { have initdb || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/d
 # "check|package": check is a command name or a have_* function.
 NEEDED=(
   "redis-server|redis-server"
-  "bwrap|bubblewrap"
   "debootstrap|debootstrap"
   "dockerd|docker.io"
   "have_initdb|postgresql"

@@ -108,6 +108,29 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
     expect(r).toMatchObject({ status: 'accepted', stdout: 'hello world\n' });
   });
 
+  it('python multiprocessing works (Pool, Lock: POSIX semaphores in /dev/shm), and its workers\' memory counts', async () => {
+    // Two pool workers each hold 80 MB for a while at the same time (the barrier), so only the sum over processes
+    // passes 150 MB. A Manager would need a socket, which no job may open.
+    const code = [
+      'import multiprocessing as mp, time',
+      'def init(l, b):',
+      '    global lock, barrier',
+      '    lock, barrier = l, b',
+      'def hold(_):',
+      '    block = bytearray(80 * 1024 * 1024)',
+      '    for i in range(0, len(block), 4096): block[i] = 1',
+      '    barrier.wait()',
+      '    time.sleep(0.3)',
+      '    with lock: return len(block) // (1024 * 1024)',
+      'if __name__ == "__main__":',
+      '    lock, barrier = mp.Lock(), mp.Barrier(2)',
+      '    with mp.Pool(2, initializer=init, initargs=(lock, barrier)) as pool: print(sum(pool.map(hold, range(2))))',
+    ].join('\n');
+    const r = await transport.run(normalizeJob({ id: `contract-${++seq}`, language: 'python', code, memoryLimitMb: 512 }));
+    expect(r, r.stderr).toMatchObject({ status: 'accepted', stdout: '160\n' });
+    expect(r.memoryKb).toBeGreaterThanOrEqual(150 * 1024);
+  });
+
   describe('several test cases', () => {
     // Reads two numbers, prints their sum; compiled so that "compiles once" means something.
     const sum = '#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << "\\n"; }';

@@ -21,12 +21,16 @@ export interface RunningSidecar {
   stop(): Promise<void>;
 }
 
-/** The runner container's settings in the cloud stacks, reproduced for the container posture. */
+/**
+ * The runner container's settings in the cloud stacks, reproduced for the container posture. /dev/shm is a small
+ * tmpfs of its own, as a Fargate task's containers get one (64 MB, not configurable there).
+ */
 export const SIDECAR_CONTAINER_ARGS = [
   '--network', 'host', '--user', '0:0', '--read-only',
   '--cap-drop', 'ALL', '--cap-add', 'SETUID', '--cap-add', 'SETGID', '--cap-add', 'DAC_OVERRIDE', '--cap-add', 'FOWNER',
   '--security-opt', 'no-new-privileges', '--memory', '2g', '--memory-swap', '2g', '--pids-limit', '1024', '--cpus', '1',
-  '--ipc', 'none', '--tmpfs', `/tmp:rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`,
+  '--ipc', 'none', '--tmpfs', `/dev/shm:rw,nosuid,nodev,noexec,size=64m,nr_inodes=${WORKSPACE_INODES},mode=1777`,
+  '--tmpfs', `/tmp:rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`,
   '--tmpfs', `/workspace:rw,nosuid,nodev,exec,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`,
 ];
 
