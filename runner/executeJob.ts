@@ -122,21 +122,6 @@ async function runStep(ctx: RunContext, workspace: string, launcher: string, ste
   return { run, measured: measureAround(before, run.report, sampledKb) };
 }
 
-/**
- * For a runner started ahead of its job (a warm pool): takes the paths a job takes once, validating a job and
- * running a command through the launcher, so that compiling them on first use in this fresh process is
- * not paid by the job.
- */
-export async function warmUp(opts: ExecuteOptions): Promise<void> {
-  normalizeJob({ id: 'warm-up', language: 'python', code: 'pass', stdin: '', testCases: [{ stdin: '', expectedOutput: '' }] });
-  sampleMemory().stop();
-  const { report } = await runSandboxed({
-    launcher: opts.launcher, cwd: '/', env: JOB_ENV, uid: sandboxUid(), command: ['true'], stdinPath: null,
-    limits: { cpuMs: 1000, wallMs: 5000, nproc: 4, fsizeBytes: 0, stackBytes: 8 << 20, nofile: 64 }, outputCapBytes: 1024,
-  });
-  if (report.exitCode !== 0) throw new Error(`the launcher's warm-up run failed: ${JSON.stringify(report)}`);
-}
-
 export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
   const clock = phaseClock();
   const outcome = await judge(job, opts, clock);

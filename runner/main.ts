@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { executeJob, warmUp } from './executeJob.js';
+import { executeJob } from './executeJob.js';
 import { JobRejected, normalizeJob } from '../core/protocol/job.js';
-import { outcomeWithoutRun, RUNNER_READY, type RunOutcome } from '../core/protocol/result.js';
+import { outcomeWithoutRun, type RunOutcome } from '../core/protocol/result.js';
 import { closePtyPool, PtyPoolOpen } from './ptyPool.js';
 
 function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {
@@ -19,19 +19,15 @@ async function outcome(): Promise<RunOutcome> {
     options: {
       workspace: { type: 'string', default: '/workspace' },
       'job-file': { type: 'string' },
-      // Started ahead of its job (a warm pool): time spent before the job arrives is free.
-      'started-ahead': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: runner.js [--workspace DIR] [--started-ahead] [--job-file FILE | < job.json]   (prints one JSON result)\n');
+    process.stdout.write('usage: runner.js [--workspace DIR] [--job-file FILE | < job.json]   (prints one JSON result)\n');
     process.exit(0);
   }
   const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
-  if (values['started-ahead']) await warmUp({ workspace: values.workspace!, launcher });
   let job;
-  log('info', RUNNER_READY);
   try {
     job = normalizeJob(JSON.parse(readFileSync(values['job-file'] ?? 0, 'utf8')));
   } catch (err) {

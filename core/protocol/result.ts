@@ -56,11 +56,11 @@ export interface RunOutcome {
 }
 
 /**
- * Milliseconds per phase of one job. The runner measures its own (workspace: sources and inputs written;
- * compile; run: every case run and measured); the transport adds sandbox (a pooled sandbox taken and fitted
- * to the job, or one set up for it) and runner (job handed over until its result line: the runner's own
- * phases, its start where it was not started ahead, and the way in and out); the worker adds store and ack
- * (and, in its log, the claim).
+ * Milliseconds per phase of one job. Where it is judged (the worker for the process and docker transports, the
+ * Node runner elsewhere) come workspace (the request handed over, or sources and inputs written), compile and run
+ * (every case run and measured); the transport adds sandbox (a pooled sandbox taken and fitted to the job, or
+ * one set up for it) and runner (from the job handed over to its outcome: the judged phases, and for the Node
+ * runner its start and the way in and out); the worker adds store and ack (and, in its log, the claim).
  */
 export interface Phases {
   sandboxMs?: number;
@@ -107,6 +107,3 @@ export function outcomeWithoutRun(status: Status, message: string): RunOutcome {
     message,
   };
 }
-
-/** The runner logs this on stderr once loaded, before it reads its job: a warm pool's sandbox is ready then. */
-export const RUNNER_READY = 'runner ready';

@@ -1,11 +1,10 @@
 // The runner program's output, as every transport (and the sidecar) reads it, and how long and how big it may
 // be. Its stdout carries one JSON line and nothing else (user output travels inside the JSON), so anything
 // unexpected means the runner did not finish: a TransportError. Its stderr is its log, kept short for errors.
-import type { Readable } from 'node:stream';
 import { TransportError } from '../errors.js';
 import { testCasesOf, type Job } from './job.js';
 import { COMPILE_OUTPUT_BYTES, compileWallTimeMs } from './limits.js';
-import { RUNNER_READY, STATUSES, type RunOutcome } from './result.js';
+import { STATUSES, type RunOutcome } from './result.js';
 
 /** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
 export function jobDeadlineMs(job: Job): number {
@@ -80,26 +79,4 @@ export function collectRunnerOutput(capBytes: number, onOverflow: () => void): R
       return parseRunnerOutput(Buffer.concat(out).toString('utf8'), `${context}: ${log.trim().slice(0, 300)}`);
     },
   };
-}
-
-/** Resolves once the runner, started ahead of its job, logs that it is ready for one on `stderr`. */
-export function runnerReady(stderr: Readable, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      stderr.off('data', onData);
-      stderr.off('end', onEnd);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString('utf8');
-      if (seen.includes(RUNNER_READY)) done();
-    };
-    const onEnd = () => done(new TransportError(`the runner exited before it was ready: ${seen.slice(0, 300)}`));
-    const timer = setTimeout(() => done(new TransportError(`the runner was not ready within ${timeoutMs} ms`)), timeoutMs);
-    stderr.on('data', onData);
-    stderr.on('end', onEnd);
-  });
 }

@@ -1,7 +1,6 @@
-// The one interface every runner transport implements. A transport only moves a job to the runner program
-// and its JSON result back; it never decides a verdict.
+// The one interface every runner transport implements. A transport only moves a job to its sandbox and what the
+// sandbox reported back; the verdict is the judge's (core/judge.ts), in the worker or in the Node runner.
 import type { Job } from '../../core/protocol/job.js';
-import type { PhaseClock } from '../../core/phaseClock.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import type { RunnerMode } from '../../core/runnerModes.js';
 
@@ -22,15 +21,6 @@ export interface RunnerTransport {
   reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number>;
 }
 
-/** How long a warm pool's runner may take to start and say it is ready. */
+/** How long a runner container's executor may take to start listening for its job. */
 export const RUNNER_START_TIMEOUT_MS = 30_000;
-
-/**
- * The runner's outcome with the transport's own phases (clock laps) added to the runner's, and for a transport
- * with a warm pool whether the job found a sandbox ready (`pooled`; undefined without a pool).
- */
-export function withTransportPhases(outcome: RunOutcome, clock: PhaseClock, pooled?: boolean): RunOutcome {
-  const poolHit = pooled === undefined ? {} : { poolHit: pooled ? (1 as const) : (0 as const) };
-  return { ...outcome, phases: { ...clock.phases, ...outcome.phases, ...poolHit } };
-}
 
