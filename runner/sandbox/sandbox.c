@@ -396,10 +396,24 @@ static int clear_dir(const char *dir, const struct names *kept) {
  * whatever modes it set), and what remains can only be other owners' entries in these sticky directories (hard
  * links), which root, their directories' owner, removes. Anything that stays fails the job, never leaks into a case.
  */
+/* 1 when dir holds an entry not in kept (a missing dir holds none). */
+static int holds_others(const char *dir, const struct names *kept) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  int found = 0;
+  while (!found && (e = readdir(d)) != NULL) found = !names_has(kept, e->d_name);
+  closedir(d);
+  return found;
+}
+
 static int fresh_scratch(const struct names *kept, uid_t last_uid, int last_was_case) {
   static const char *const scratch[] = { "/tmp", "/dev/shm", "/workspace" };
   struct names dot = { (char *[]){ ".", ".." }, 2 };
-  if (!cfg->remount_scratch) wipe_owned(last_uid, last_uid, scratch, last_was_case ? 3 : 2);
+  /* The wiper is a fork and a uid switch: only when the step left something (most leave nothing). Root can
+   * list these directories whatever their entries' modes. */
+  int left = holds_others("/tmp", &dot) || holds_others("/dev/shm", &dot) || (last_was_case && holds_others("/workspace", kept));
+  if (!cfg->remount_scratch && left) wipe_owned(last_uid, last_uid, scratch, last_was_case ? 3 : 2);
   if (clear_dir("/workspace", kept)) return -1;
   if (cfg->remount_scratch) return fresh_scratch_mounts();
   return clear_dir("/tmp", &dot) || clear_dir("/dev/shm", &dot) ? -1 : 0;
