@@ -7,7 +7,7 @@
  * about, a fresh /proc, a read-only /dev of a few devices, and tmpfs /workspace, /tmp and /dev/shm mounted inside
  * its mount namespace (size- and inode-capped, charged to the job's memory cgroup, gone with the namespace).
  * It waits for one job, runs its steps (a compile step, then each case) under fresh uids with kernel limits
- * (jobexec.h), reports each step, and exits; the supervisor removes its cgroup afterwards. Policy (the commands,
+ * (sandbox.c, jobexec.c), reports each step, and exits; the supervisor removes its cgroup afterwards. Policy (the commands,
  * the limits, the verdict) is the worker's: this program enforces and measures.
  *
  * usage: sandbox-supervisor --ready N --name-prefix P --memory-bytes N --pids-max N --tmpfs-mb N --tmpfs-inodes N
@@ -15,35 +15,30 @@
  *
  * Wire (native byte order; both ends are on this host). Worker -> supervisor, on stdin:
  *   u32 len | u32 id | u8 type | payload[len - 5]
- *   'J' job:      u64 memory bytes | u32 pids max | u32 n, label[n] | request (see parse_request)
+ *   'J' job:      u64 memory bytes | u32 pids max | u32 n, label[n] | request (sandbox.c: parse_request)
  *   'C' decision: u8 'c' to run the next step, anything else to end the job
  *   'K' kill:     (none)
  * Supervisor -> worker, on stdout, the same header:
  *   'A' assigned: u8 1 when a ready sandbox took the job, 0 when one was prepared for it
- *   'R' step report (see send_step_report)    'F' refused: text    'E' ended: i32 wait status | u32 OOM kills
+ *   'R' step report (sandbox.c: run_step)    'F' refused: text    'E' ended: i32 wait status | u32 OOM kills
  *   'Y' ready count: u32 (id 0)               'L' log line: JSON (id 0)
  * A frame the supervisor cannot parse is refused ('F'), never run.
  */
 #define _GNU_SOURCE
-#include "jobexec.h"
 #include "sandbox.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
