@@ -1,6 +1,7 @@
-// The caller's side (the process transport, the sidecar's host posture) of runner/sandbox/supervisor.c: one long-lived supervisor process, spoken to in length-
-// prefixed frames on its stdin and stdout (the wire is described at the top of supervisor.c). A job is a
-// session: it is assigned a sandbox, gets one report per step, and tells the sandbox after each whether to go on.
+// The caller's side of runner/sandbox/supervisor.c (the process transport, the sidecar's host posture): one
+// long-lived supervisor process, spoken to in length-prefixed frames on its stdin and stdout (the wire is described
+// at the top of supervisor.c). A job is a session: it is assigned a sandbox, gets one report per step, and tells the
+// sandbox after each whether to go on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { StepResult } from '../judge.js';
 import { decodeStepReport, SandboxEnded, type StepSession } from './wire.js';
