@@ -4,7 +4,7 @@
 // sandbox after each whether to go on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { StepResult } from '../judge.js';
-import { decodeStepReport, SandboxEnded, type StepSession } from './wire.js';
+import { decodeStepReport, FrameSplitter, SandboxEnded, type StepSession } from './wire.js';
 
 type Frame = { type: string; payload: Buffer };
 
@@ -77,8 +77,7 @@ export class SandboxSupervisor {
   private readonly child: ChildProcess;
   private readonly sessions = new Map<number, SupervisorSession>();
   private nextId = 1;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly frames = new FrameSplitter();
   private exitError: Error | null = null;
   readonly exited: Promise<void>;
   /** Sandboxes ready for a job now (the supervisor says so whenever it changes). */
@@ -125,22 +124,8 @@ export class SandboxSupervisor {
   }
 
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    for (;;) {
-      if (this.buffered < 9) return;
-      if (this.chunks[0].length < 9) this.chunks = [Buffer.concat(this.chunks)];
-      const len = this.chunks[0].readUInt32LE(0);
-      if (this.buffered < 4 + len) return;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      const id = all.readUInt32LE(4);
-      const type = String.fromCharCode(all[8]);
-      const payload = all.subarray(9, 4 + len);
-      const rest = all.subarray(4 + len);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
-      this.onFrame(id, type, payload);
-    }
+    // A body is u32 id | u8 type | payload.
+    for (const body of this.frames.push(chunk)) this.onFrame(body.readUInt32LE(0), String.fromCharCode(body[4]), body.subarray(5));
   }
 
   private onFrame(id: number, type: string, payload: Buffer): void {

@@ -98,6 +98,33 @@ export class SandboxEnded extends Error {
   }
 }
 
+/**
+ * Splits a byte stream into frames of u32 length | body (the length counts the body): what both ends of every
+ * sandbox wire send. Chunks are joined only once a frame is complete, so a large report costs one copy.
+ */
+export class FrameSplitter {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  /** The bodies of the frames this chunk completes, in order. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const bodies: Buffer[] = [];
+    while (this.buffered >= 4) {
+      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks)];
+      const len = this.chunks[0].readUInt32LE(0);
+      if (this.buffered < 4 + len) break;
+      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      bodies.push(all.subarray(4, 4 + len));
+      const rest = all.subarray(4 + len);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+    }
+    return bodies;
+  }
+}
+
 /** One job's conversation with its sandbox. */
 export interface StepSession {
   /** The next step's report; a refusal or the sandbox's end instead throws SandboxEnded. */

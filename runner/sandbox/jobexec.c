@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -112,6 +113,17 @@ long long wipe_owned(uid_t uid, gid_t gid, const char *const *dirs, int count) {
   struct rusage ru;
   while (wait4(wiper, &st, 0, &ru) < 0 && errno == EINTR) {}
   return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+long long parse_count(const char *program, const char *option, const char *value) {
+  char *end = NULL;
+  errno = 0;
+  long long n = strtoll(value, &end, 10);
+  if (errno || !end || *end || n < 0) {
+    fprintf(stderr, "%s: %s needs a non-negative integer, got '%s'\n", program, option, value);
+    exit(125);
+  }
+  return n;
 }
 
 static int set_limit(int resource, rlim_t soft, rlim_t hard) {

@@ -37,6 +37,9 @@ void kill_job_uid(uid_t uid, gid_t gid);
  */
 long long wipe_owned(uid_t uid, gid_t gid, const char *const *dirs, int count);
 
+/* An option's value as a non-negative integer; anything else ends the program (exit 125) saying which option. */
+long long parse_count(const char *program, const char *option, const char *value);
+
 /* The seccomp filter of job code (also usable alone). 0 on success. */
 int install_job_seccomp(void);
 

@@ -60,16 +60,6 @@ static void die_usage(const char *why) {
   exit(125);
 }
 
-static long long parse_num(const char *name, const char *value) {
-  char *end = NULL;
-  errno = 0;
-  long long n = strtoll(value, &end, 10);
-  if (errno || !end || *end || n < 0) {
-    fprintf(stderr, "sandbox-exec: %s needs a non-negative integer, got '%s'\n", name, value);
-    exit(125);
-  }
-  return n;
-}
 
 static void parse_args(int argc, char **argv, struct options *o) {
   memset(o, 0, sizeof *o);
@@ -82,15 +72,15 @@ static void parse_args(int argc, char **argv, struct options *o) {
     if (strcmp(a, "--") == 0) { i++; break; }
     if (i + 1 >= argc) die_usage("option without a value");
     const char *v = argv[++i];
-    if (strcmp(a, "--uid") == 0) { o->uid = (uid_t)parse_num(a, v); have |= 1; }
-    else if (strcmp(a, "--gid") == 0) { o->gid = (gid_t)parse_num(a, v); have |= 2; }
-    else if (strcmp(a, "--cpu-ms") == 0) { o->cpu_ms = parse_num(a, v); have |= 4; }
-    else if (strcmp(a, "--wall-ms") == 0) { o->wall_ms = parse_num(a, v); have |= 8; }
-    else if (strcmp(a, "--nproc") == 0) { o->nproc = parse_num(a, v); have |= 16; }
-    else if (strcmp(a, "--fsize") == 0) { o->fsize = parse_num(a, v); have |= 32; }
-    else if (strcmp(a, "--stack") == 0) { o->stack = parse_num(a, v); have |= 64; }
-    else if (strcmp(a, "--nofile") == 0) { o->nofile = parse_num(a, v); have |= 128; }
-    else if (strcmp(a, "--report-fd") == 0) { o->report_fd = (int)parse_num(a, v); have |= 256; }
+    if (strcmp(a, "--uid") == 0) { o->uid = (uid_t)parse_count("sandbox-exec", a, v); have |= 1; }
+    else if (strcmp(a, "--gid") == 0) { o->gid = (gid_t)parse_count("sandbox-exec", a, v); have |= 2; }
+    else if (strcmp(a, "--cpu-ms") == 0) { o->cpu_ms = parse_count("sandbox-exec", a, v); have |= 4; }
+    else if (strcmp(a, "--wall-ms") == 0) { o->wall_ms = parse_count("sandbox-exec", a, v); have |= 8; }
+    else if (strcmp(a, "--nproc") == 0) { o->nproc = parse_count("sandbox-exec", a, v); have |= 16; }
+    else if (strcmp(a, "--fsize") == 0) { o->fsize = parse_count("sandbox-exec", a, v); have |= 32; }
+    else if (strcmp(a, "--stack") == 0) { o->stack = parse_count("sandbox-exec", a, v); have |= 64; }
+    else if (strcmp(a, "--nofile") == 0) { o->nofile = parse_count("sandbox-exec", a, v); have |= 128; }
+    else if (strcmp(a, "--report-fd") == 0) { o->report_fd = (int)parse_count("sandbox-exec", a, v); have |= 256; }
     else if (strcmp(a, "--cwd") == 0) { o->cwd = v; }
     else if (strcmp(a, "--wipe") == 0) {
       if (o->wipe_count >= MAX_WIPE) die_usage("too many --wipe");

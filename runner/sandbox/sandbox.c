@@ -76,6 +76,17 @@ int write_all(int fd, const void *data, size_t n) {
   return 0;
 }
 
+int buf_read_available(int fd, struct buf *b) {
+  char chunk[65536];
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof chunk);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) return 1;
+    if (r <= 0) return 0;
+    buf_put(b, chunk, (size_t)r);
+  }
+}
+
 int read_all(int fd, void *data, size_t n) {
   char *p = data;
   while (n) {
@@ -220,24 +231,19 @@ struct cursor {
   const char *error;
 };
 
-static uint32_t take_u32(struct cursor *c) {
-  uint32_t v = 0;
-  if (c->error || c->end - c->p < 4) { c->error = c->error ? c->error : "truncated"; return 0; }
-  memcpy(&v, c->p, 4);
-  c->p += 4;
-  return v;
+/* Copies the next n bytes to out (zeroes on a short request, which sets the cursor's error). */
+static void take(struct cursor *c, void *out, size_t n) {
+  if (c->error || (size_t)(c->end - c->p) < n) {
+    c->error = c->error ? c->error : "truncated";
+    memset(out, 0, n);
+    return;
+  }
+  memcpy(out, c->p, n);
+  c->p += n;
 }
-static uint64_t take_u64(struct cursor *c) {
-  uint64_t v = 0;
-  if (c->error || c->end - c->p < 8) { c->error = c->error ? c->error : "truncated"; return 0; }
-  memcpy(&v, c->p, 8);
-  c->p += 8;
-  return v;
-}
-static uint8_t take_u8(struct cursor *c) {
-  if (c->error || c->p >= c->end) { c->error = c->error ? c->error : "truncated"; return 0; }
-  return (uint8_t)*c->p++;
-}
+static uint32_t take_u32(struct cursor *c) { uint32_t v; take(c, &v, 4); return v; }
+static uint64_t take_u64(struct cursor *c) { uint64_t v; take(c, &v, 8); return v; }
+static uint8_t take_u8(struct cursor *c) { uint8_t v; take(c, &v, 1); return v; }
 /* A length-prefixed byte string; `text` ones may hold no NUL (they become C strings). */
 static char *take_bytes(struct cursor *c, uint32_t *size, int text) {
   uint32_t n = take_u32(c);

@@ -47,6 +47,8 @@ void buf_bytes(struct buf *b, const void *data, uint32_t n);
 void buf_drop(struct buf *b, size_t n);
 int write_all(int fd, const void *data, size_t n);
 int read_all(int fd, void *data, size_t n);
+/* Appends what a non-blocking fd holds now; 0 once it reached its end (or failed), 1 while it is open. */
+int buf_read_available(int fd, struct buf *b);
 long long now_ms(void);
 /* The number after "key " on a line of a cgroup file; -1 when absent. */
 long long keyed_value(const char *text, const char *key);

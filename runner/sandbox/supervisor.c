@@ -25,6 +25,7 @@
  * A frame the supervisor cannot parse is refused ('F'), never run.
  */
 #define _GNU_SOURCE
+#include "jobexec.h"
 #include "sandbox.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -55,16 +56,6 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_PARENT "code-execution"
 
-static long long parse_num(const char *name, const char *value) {
-  char *end = NULL;
-  errno = 0;
-  long long n = strtoll(value, &end, 10);
-  if (errno || !end || *end || n < 0) {
-    fprintf(stderr, "sandbox-supervisor: %s needs a non-negative integer, got '%s'\n", name, value);
-    exit(125);
-  }
-  return n;
-}
 
 static int write_file(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -102,12 +93,12 @@ static void parse_options(int argc, char **argv) {
     const char *a = argv[i];
     if (i + 1 >= argc) usage("option without a value");
     const char *v = argv[++i];
-    if (strcmp(a, "--ready") == 0) { opt.ready = (int)parse_num(a, v); have |= 1; }
+    if (strcmp(a, "--ready") == 0) { opt.ready = (int)parse_count("sandbox-supervisor", a, v); have |= 1; }
     else if (strcmp(a, "--name-prefix") == 0) { opt.prefix = v; have |= 2; }
-    else if (strcmp(a, "--memory-bytes") == 0) { opt.memory_bytes = parse_num(a, v); have |= 4; }
-    else if (strcmp(a, "--pids-max") == 0) { opt.pids_max = parse_num(a, v); have |= 8; }
-    else if (strcmp(a, "--tmpfs-mb") == 0) { opt.tmpfs_mb = parse_num(a, v); have |= 16; }
-    else if (strcmp(a, "--tmpfs-inodes") == 0) { opt.tmpfs_inodes = parse_num(a, v); have |= 32; }
+    else if (strcmp(a, "--memory-bytes") == 0) { opt.memory_bytes = parse_count("sandbox-supervisor", a, v); have |= 4; }
+    else if (strcmp(a, "--pids-max") == 0) { opt.pids_max = parse_count("sandbox-supervisor", a, v); have |= 8; }
+    else if (strcmp(a, "--tmpfs-mb") == 0) { opt.tmpfs_mb = parse_count("sandbox-supervisor", a, v); have |= 16; }
+    else if (strcmp(a, "--tmpfs-inodes") == 0) { opt.tmpfs_inodes = parse_count("sandbox-supervisor", a, v); have |= 32; }
     else if (strcmp(a, "--ro-bind") == 0 || strcmp(a, "--symlink") == 0) {
       if (i + 1 >= argc) usage("--ro-bind and --symlink take two values");
       if (opt.mount_count >= MAX_MOUNTS) usage("too many mounts");
@@ -586,18 +577,9 @@ static void on_sandbox_frame(struct sandbox *b, uint8_t type, const char *payloa
 }
 
 static void read_sandbox(struct sandbox *b) {
-  char chunk[65536];
-  for (;;) {
-    ssize_t r = read(b->sock, chunk, sizeof chunk);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      if (r == 0 || errno != EAGAIN) {
-        close(b->sock);
-        b->sock = -1;
-      }
-      break;
-    }
-    buf_put(&b->in, chunk, (size_t)r);
+  if (!buf_read_available(b->sock, &b->in)) {
+    close(b->sock);
+    b->sock = -1;
   }
   while (b->in.len >= 5) {
     uint32_t len;
@@ -728,14 +710,7 @@ int main(int argc, char **argv) {
       reap();
     }
     if (pfd[0].revents) {
-      char chunk[65536];
-      for (;;) {
-        ssize_t r = read(0, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR) continue;
-        if (r == 0) shut_down(sigfd);
-        if (r < 0) break;
-        buf_put(&in, chunk, (size_t)r);
-      }
+      if (!buf_read_available(0, &in)) shut_down(sigfd);
       while (in.len >= 9) {
         uint32_t len, id;
         memcpy(&len, in.p, 4);

@@ -5,7 +5,7 @@ import { createConnection, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransportError } from '../../core/errors.js';
 import type { StepResult } from '../../core/judge.js';
-import { decodeStepReport, SandboxEnded, u32, type StepSession } from '../../core/sandbox/wire.js';
+import { decodeStepReport, FrameSplitter, SandboxEnded, u32, type StepSession } from '../../core/sandbox/wire.js';
 
 type Frame = { type: string; payload: Buffer };
 
@@ -21,8 +21,7 @@ function connectOnce(path: string): Promise<Socket> {
 }
 
 export class ContainerChannel implements StepSession {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly splitter = new FrameSplitter();
   private readonly frames: Frame[] = [];
   private waiter: ((f: Frame | null) => void) | null = null;
   private ended = false;
@@ -64,17 +63,9 @@ export class ContainerChannel implements StepSession {
   }
 
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 5) {
-      if (this.chunks[0].length < 5) this.chunks = [Buffer.concat(this.chunks)];
-      const len = this.chunks[0].readUInt32LE(0);
-      if (this.buffered < 4 + len) return;
-      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      const frame = { type: String.fromCharCode(all[4]), payload: all.subarray(5, 4 + len) };
-      const rest = all.subarray(4 + len);
-      this.chunks = rest.length ? [rest] : [];
-      this.buffered = rest.length;
+    // A body is u8 type | payload.
+    for (const body of this.splitter.push(chunk)) {
+      const frame = { type: String.fromCharCode(body[0]), payload: body.subarray(1) };
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = null;
