@@ -1,6 +1,6 @@
 // The judge: what a job runs (a compile step under its own limits, then each case) and what came of it. Every
 // transport uses it; a sandbox only runs the steps it is given and measures them, and never decides a verdict.
-import { expandCommand, languageFor } from './languages.js';
+import { expandCommand, expandEnv, languageFor } from './languages.js';
 import type { PhaseClock } from './phaseClock.js';
 import { testCasesOf, type Job } from './protocol/job.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, MAX_FILE_BYTES } from './protocol/limits.js';
@@ -66,7 +66,7 @@ export function planJob(job: Job): JobPlan {
     stdinIndex: i,
     mergeOutput: false,
   }));
-  return { files, stdins: cases.map((c) => c.stdin), env: JOB_ENV, steps };
+  return { files, stdins: cases.map((c) => c.stdin), env: { ...JOB_ENV, ...expandEnv(recipe, ctx) }, steps };
 }
 
 /** Why a compile step failed, or null when it made the program. */

@@ -1,18 +1,38 @@
-// The language registry, as data: one recipe per language. Adding a language is adding an entry here
-// (and its toolchain to runner/Dockerfile); nothing else in the pipeline switches on language names.
+// The language registry: one recipe per language, the only place that knows it. The judge, the job schema, the
+// CLI, the HTTP API's dialects, the process transport's mounts, scripts/install-deps.sh and runner/Dockerfile (both
+// through `npm run build`'s dist/languages.tsv) all read these; nothing else switches on a language name.
+// Adding a language: a recipe here and examples/languages/<name>/<sourceFile> (see the README).
 //
 // Placeholders in commands: {entry} the entry file, {entryStem} its name without extension,
 // {sources} every file of the job with one of the language's extensions, {memoryMb} the job's memory limit.
 
 export interface LanguageRecipe {
+  /** How people call it, e.g. "C++"; Judge0's names are "<title> (<toolchain> <version>)". */
+  title: string;
   /** File name used when a job gives `code` instead of `files`. */
   sourceFile: string;
   /** Extensions that identify the language (the CLI infers the language from them). */
   extensions: string[];
+  /** Other names a job, the CLI or Piston's API may use for it. */
+  aliases: string[];
   /** Compile command, run once before the program; absent for interpreted languages. */
   compile?: string[];
+  /** The compile step's CPU limit unless the job sets one (JVM compilers need more than DEFAULT_LIMITS'). */
+  compileTimeLimitMs?: number;
   /** Run command; the job's `args` are appended. */
   run: string[];
+  /** Environment for compile and run, on top of the sandbox's (HOME and TMPDIR are /tmp, the job's tmpfs). */
+  env?: Record<string, string>;
+  /** What installs the toolchain: Debian 12 packages, and npm packages installed globally under /usr/local. */
+  packages: { debian: string[]; npm?: string[] };
+  /** Paths outside /usr its toolchain reads, bound read-only into host sandboxes (the runner image has them). */
+  hostPaths?: string[];
+  /** A command that prints the version (stdout and stderr are searched) and the pattern whose group 1 is it. */
+  version: { command: string[]; pattern: string };
+  /** Judge0 CE ids (the first is the primary) and how Judge0 names the toolchain in parentheses. */
+  judge0?: { ids: number[]; toolchain?: string };
+  /** Piston's language name when it differs from ours, and its `runtime` for runtimes that serve several. */
+  piston?: { name?: string; runtime?: string };
 }
 
 // JVMs size their heap from the machine, not the sandbox, unless told. A heap as large as the job's memory
@@ -20,33 +40,247 @@ export interface LanguageRecipe {
 // dying of OutOfMemoryError well below it, and needs no naive address-space limit. Perf data would be written
 // to /tmp for nothing.
 const JVM_FLAGS = ['-Xmx{memoryMb}m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-XX:-UsePerfData', '-Xshare:auto'];
+/** The JVM compilers' wrapper scripts take the JVM's flags from JAVA_OPTS. */
+const JVM_COMPILER_ENV = { JAVA_OPTS: JVM_FLAGS.join(' ') };
+/** The version of a Debian package, for toolchains that do not print a real one (kotlinc says "1.3-SNAPSHOT"). */
+const debianVersion = (pkg: string) => ({ command: ['dpkg-query', '-W', '-f', '${Version}', pkg], pattern: '^(?:\\d+:)?(\\d+(?:\\.\\d+)+)' });
+const gccVersion = (cc: string) => ({ command: [cc, '-dumpfullversion'], pattern: '^(\\d+(?:\\.\\d+)+)' });
 
 export const LANGUAGES: Record<string, LanguageRecipe> = {
-  python: { sourceFile: 'main.py', extensions: ['.py'], run: ['python3', '-B', '{entry}'] },
-  javascript: { sourceFile: 'main.js', extensions: ['.js', '.cjs'], run: ['node', '{entry}'] },
-  bash: { sourceFile: 'main.sh', extensions: ['.sh'], run: ['bash', '{entry}'] },
+  python: {
+    title: 'Python', sourceFile: 'main.py', extensions: ['.py'], aliases: ['py', 'py3', 'python3'],
+    run: ['python3', '-B', '{entry}'],
+    packages: { debian: ['python3'] }, hostPaths: ['/etc/python3*'],
+    version: { command: ['python3', '--version'], pattern: 'Python (\\S+)' },
+    judge0: { ids: [71, 92] },
+  },
+  javascript: {
+    title: 'JavaScript', sourceFile: 'main.js', extensions: ['.js', '.cjs'], aliases: ['js', 'node', 'node-js', 'node-javascript'],
+    run: ['node', '{entry}'],
+    packages: { debian: ['nodejs'] },
+    version: { command: ['node', '--version'], pattern: 'v(\\S+)' },
+    judge0: { ids: [63, 93], toolchain: 'Node.js' }, piston: { runtime: 'node' },
+  },
+  typescript: {
+    title: 'TypeScript', sourceFile: 'main.ts', extensions: ['.ts'], aliases: ['ts', 'node-ts', 'tsc'],
+    // Node's own types from @types/node, installed beside the compiler; CommonJS output so `require` works.
+    compile: ['tsc', '--target', 'es2022', '--module', 'commonjs', '--types', 'node', '--typeRoots', '/usr/local/lib/node_modules/@types',
+      '--skipLibCheck', '--outDir', '.', '{sources}'],
+    compileTimeLimitMs: 20000,
+    run: ['node', '{entryStem}.js'],
+    env: { NODE_OPTIONS: '--max-old-space-size={memoryMb}' },
+    packages: { debian: ['nodejs'], npm: ['typescript@5.9.3', '@types/node@20.19.25'] },
+    version: { command: ['tsc', '--version'], pattern: 'Version (\\S+)' },
+    judge0: { ids: [74, 101] }, piston: { runtime: 'node' },
+  },
+  bash: {
+    title: 'Bash', sourceFile: 'main.sh', extensions: ['.sh'], aliases: ['sh'],
+    run: ['bash', '{entry}'],
+    packages: { debian: ['bash'] },
+    version: { command: ['bash', '--version'], pattern: 'version (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [46] },
+  },
   c: {
-    sourceFile: 'main.c',
-    extensions: ['.c'],
+    title: 'C', sourceFile: 'main.c', extensions: ['.c'], aliases: ['gcc'],
     compile: ['gcc', '-O2', '-std=gnu17', '-pipe', '-o', 'main', '{sources}', '-lm'],
     run: ['./main'],
+    packages: { debian: ['gcc', 'libc6-dev'] },
+    version: gccVersion('gcc'),
+    judge0: { ids: [50, 48, 49, 75, 103], toolchain: 'GCC' }, piston: { runtime: 'gcc' },
   },
   cpp: {
-    sourceFile: 'main.cpp',
-    extensions: ['.cpp', '.cc', '.cxx'],
+    title: 'C++', sourceFile: 'main.cpp', extensions: ['.cpp', '.cc', '.cxx'], aliases: ['c++', 'g++'],
     compile: ['g++', '-O2', '-std=gnu++17', '-pipe', '-o', 'main', '{sources}'],
     run: ['./main'],
+    packages: { debian: ['g++', 'libc6-dev'] },
+    version: gccVersion('g++'),
+    judge0: { ids: [54, 52, 53, 76, 105], toolchain: 'GCC' }, piston: { name: 'c++', runtime: 'gcc' },
   },
   java: {
-    sourceFile: 'Main.java',
-    extensions: ['.java'],
+    title: 'Java', sourceFile: 'Main.java', extensions: ['.java'], aliases: [],
     compile: ['javac', ...JVM_FLAGS.map((f) => `-J${f}`), '-encoding', 'UTF-8', '{sources}'],
     run: ['java', ...JVM_FLAGS, '-cp', '.', '{entryStem}'],
+    packages: { debian: ['default-jdk-headless'] }, hostPaths: ['/etc/java-*'],
+    version: { command: ['javac', '-version'], pattern: 'javac (\\S+)' },
+    judge0: { ids: [62, 91], toolchain: 'OpenJDK' },
+  },
+  go: {
+    title: 'Go', sourceFile: 'main.go', extensions: ['.go'], aliases: ['golang'],
+    // No cgo: a static program needs no C toolchain at run time. The build cache goes to the job's /tmp.
+    compile: ['go', 'build', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    env: { CGO_ENABLED: '0', GOCACHE: '/tmp/go-build', GOPATH: '/tmp/go', GO111MODULE: 'off', GOFLAGS: '-buildvcs=false' },
+    packages: { debian: ['golang-go'] },
+    version: { command: ['go', 'version'], pattern: 'go(\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [60, 107] },
+  },
+  rust: {
+    title: 'Rust', sourceFile: 'main.rs', extensions: ['.rs'], aliases: ['rs'],
+    compile: ['rustc', '-O', '--edition', '2021', '-o', 'main', '{entry}'],
+    run: ['./main'],
+    packages: { debian: ['rustc'] },
+    version: { command: ['rustc', '--version'], pattern: 'rustc (\\S+)' },
+    judge0: { ids: [73, 108] },
+  },
+  ruby: {
+    title: 'Ruby', sourceFile: 'main.rb', extensions: ['.rb'], aliases: ['rb', 'ruby3'],
+    run: ['ruby', '{entry}'],
+    packages: { debian: ['ruby'] }, hostPaths: ['/etc/ruby'],
+    version: { command: ['ruby', '--version'], pattern: 'ruby (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [72] },
+  },
+  php: {
+    title: 'PHP', sourceFile: 'main.php', extensions: ['.php'], aliases: ['php8'],
+    run: ['php', '{entry}'],
+    packages: { debian: ['php-cli'] }, hostPaths: ['/etc/php'],
+    version: { command: ['php', '--version'], pattern: 'PHP (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [68, 98] },
+  },
+  perl: {
+    title: 'Perl', sourceFile: 'main.pl', extensions: ['.pl'], aliases: ['pl'],
+    run: ['perl', '{entry}'],
+    packages: { debian: ['perl'] }, hostPaths: ['/etc/perl'],
+    version: { command: ['perl', '-e', 'print $^V'], pattern: 'v(\\S+)' },
+    judge0: { ids: [85] },
+  },
+  lua: {
+    title: 'Lua', sourceFile: 'main.lua', extensions: ['.lua'], aliases: ['lua5.4'],
+    run: ['lua5.4', '{entry}'],
+    packages: { debian: ['lua5.4'] },
+    version: { command: ['lua5.4', '-v'], pattern: 'Lua (\\S+)' },
+    judge0: { ids: [64] },
+  },
+  kotlin: {
+    title: 'Kotlin', sourceFile: 'main.kt', extensions: ['.kt'], aliases: ['kt'],
+    compile: ['kotlinc', '-nowarn', '-include-runtime', '-d', 'main.jar', '{sources}'],
+    compileTimeLimitMs: 30000,
+    run: ['java', ...JVM_FLAGS, '-jar', 'main.jar'],
+    env: JVM_COMPILER_ENV,
+    packages: { debian: ['kotlin', 'default-jdk-headless'] },
+    version: debianVersion('kotlin'),
+    judge0: { ids: [78, 111] },
+  },
+  scala: {
+    title: 'Scala', sourceFile: 'main.scala', extensions: ['.scala'], aliases: ['sc'],
+    compile: ['scalac', '-nowarn', '-d', '.', '{sources}'],
+    compileTimeLimitMs: 30000,
+    run: ['java', ...JVM_FLAGS, '-cp', '.:/usr/share/scala/lib/scala-library.jar', 'Main'],
+    env: JVM_COMPILER_ENV,
+    packages: { debian: ['scala', 'default-jdk-headless'] },
+    version: { command: ['scalac', '-version'], pattern: 'version (\\S+)' },
+    judge0: { ids: [81] },
+  },
+  clojure: {
+    title: 'Clojure', sourceFile: 'main.clj', extensions: ['.clj'], aliases: ['clj'],
+    run: ['java', ...JVM_FLAGS, '-cp', '/usr/share/java/clojure.jar:/usr/share/java/spec.alpha.jar:/usr/share/java/core.specs.alpha.jar',
+      'clojure.main', '{entry}'],
+    packages: { debian: ['clojure', 'default-jdk-headless'] },
+    version: debianVersion('clojure'),
+    judge0: { ids: [86] },
+  },
+  csharp: {
+    title: 'C#', sourceFile: 'main.cs', extensions: ['.cs'], aliases: ['c#', 'cs', 'mono', 'mono-csharp'],
+    compile: ['mcs', '-optimize+', '-out:main.exe', '{sources}'],
+    run: ['mono', 'main.exe'],
+    // Mono writes its per-user configuration under HOME; the shared one is /etc/mono.
+    env: { MONO_GC_PARAMS: 'max-heap-size={memoryMb}m' },
+    packages: { debian: ['mono-mcs', 'mono-runtime'] }, hostPaths: ['/etc/mono'],
+    version: { command: ['mono', '--version'], pattern: 'version (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [51], toolchain: 'Mono' }, piston: { runtime: 'mono' },
+  },
+  haskell: {
+    title: 'Haskell', sourceFile: 'main.hs', extensions: ['.hs'], aliases: ['hs', 'ghc'],
+    compile: ['ghc', '-O', '-v0', '-o', 'main', '{sources}'],
+    compileTimeLimitMs: 20000,
+    run: ['./main'],
+    packages: { debian: ['ghc'] }, hostPaths: ['/var/lib/ghc'],
+    version: { command: ['ghc', '--numeric-version'], pattern: '^(\\S+)' },
+    judge0: { ids: [61], toolchain: 'GHC' },
+  },
+  ocaml: {
+    title: 'OCaml', sourceFile: 'main.ml', extensions: ['.ml'], aliases: ['ml'],
+    compile: ['ocamlopt', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['ocaml-nox'] },
+    version: { command: ['ocamlopt', '-version'], pattern: '^(\\S+)' },
+    judge0: { ids: [65] },
+  },
+  r: {
+    title: 'R', sourceFile: 'main.R', extensions: ['.r'], aliases: ['rscript'],
+    run: ['Rscript', '--vanilla', '{entry}'],
+    packages: { debian: ['r-base-core'] }, hostPaths: ['/etc/R'],
+    version: { command: ['Rscript', '--version'], pattern: 'version (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [80] }, piston: { name: 'rscript' },
+  },
+  fortran: {
+    title: 'Fortran', sourceFile: 'main.f90', extensions: ['.f90', '.f95', '.f03'], aliases: ['f90', 'gfortran'],
+    compile: ['gfortran', '-O2', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['gfortran'] },
+    version: gccVersion('gfortran'),
+    judge0: { ids: [59], toolchain: 'GFortran' },
+  },
+  pascal: {
+    title: 'Pascal', sourceFile: 'main.pas', extensions: ['.pas', '.pp'], aliases: ['pas', 'fpc', 'freepascal'],
+    // -v0 then -ve: errors only, without the banner and the "Linking" chatter.
+    compile: ['fpc', '-O2', '-v0', '-ve', '-omain', '{entry}'],
+    run: ['./main'],
+    packages: { debian: ['fp-compiler'] }, hostPaths: ['/etc/fpc*'],
+    version: { command: ['fpc', '-iV'], pattern: '^(\\S+)' },
+    judge0: { ids: [67], toolchain: 'FPC' },
+  },
+  d: {
+    title: 'D', sourceFile: 'main.d', extensions: ['.d'], aliases: ['dlang', 'gdc'],
+    compile: ['gdc', '-O2', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['gdc'] },
+    version: gccVersion('gdc'),
+    judge0: { ids: [56], toolchain: 'GDC' },
+  },
+  nim: {
+    title: 'Nim', sourceFile: 'main.nim', extensions: ['.nim'], aliases: [],
+    compile: ['nim', 'compile', '--hints:off', '--verbosity:0', '-d:release', '--nimcache:/tmp/nimcache', '-o:main', '{entry}'],
+    compileTimeLimitMs: 20000,
+    run: ['./main'],
+    packages: { debian: ['nim'] }, hostPaths: ['/etc/nim'],
+    version: { command: ['nim', '--version'], pattern: 'Version (\\S+)' },
+  },
+  erlang: {
+    title: 'Erlang', sourceFile: 'main.erl', extensions: ['.erl'], aliases: ['erl', 'escript'],
+    // An escript: main/1 is the entry. +S 1: one scheduler, like the sandbox's one CPU.
+    run: ['escript', '{entry}'],
+    env: { ERL_FLAGS: '+S 1 +sbtu' },
+    packages: { debian: ['erlang-base'] },
+    version: { command: ['sh', '-c', 'cat /usr/lib/erlang/releases/*/OTP_VERSION'], pattern: '^(\\S+)' },
+    judge0: { ids: [58], toolchain: 'OTP' },
+  },
+  elixir: {
+    title: 'Elixir', sourceFile: 'main.exs', extensions: ['.exs', '.ex'], aliases: ['exs', 'iex'],
+    run: ['elixir', '{entry}'],
+    env: { ERL_FLAGS: '+S 1 +sbtu' },
+    packages: { debian: ['elixir', 'erlang-base'] },
+    version: { command: ['elixir', '--version'], pattern: 'Elixir (\\S+)' },
+    judge0: { ids: [57] },
+  },
+  sqlite3: {
+    title: 'SQL', sourceFile: 'main.sql', extensions: ['.sql'], aliases: ['sql', 'sqlite'],
+    // A fresh in-memory database; -bail stops at the first error with exit code 1.
+    run: ['sqlite3', '-bail', '-batch', ':memory:', '.read {entry}'],
+    packages: { debian: ['sqlite3'] },
+    version: { command: ['sqlite3', '--version'], pattern: '^(\\S+)' },
+    judge0: { ids: [82], toolchain: 'SQLite' },
   },
 };
 
 export function languageFor(name: string): LanguageRecipe | undefined {
   return Object.hasOwn(LANGUAGES, name) ? LANGUAGES[name] : undefined;
+}
+
+/** The registry name for a name or an alias (case-insensitive), or undefined. */
+export function canonicalLanguage(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (Object.hasOwn(LANGUAGES, lower)) return lower;
+  return Object.keys(LANGUAGES).find((n) => LANGUAGES[n].aliases.includes(lower) || LANGUAGES[n].piston?.name === lower);
 }
 
 export function languageOfFile(fileName: string): string | undefined {
@@ -60,12 +294,22 @@ export interface CommandContext {
   memoryMb: number;
 }
 
+function expandPart(part: string, ctx: CommandContext): string {
+  const stem = ctx.entry.replace(/\.[^.]*$/, '');
+  return part.replaceAll('{entry}', ctx.entry).replaceAll('{entryStem}', stem).replaceAll('{memoryMb}', String(ctx.memoryMb));
+}
+
 /** Expands a recipe command; {sources} expands to several arguments, the rest in place. */
 export function expandCommand(template: string[], ctx: CommandContext): string[] {
-  const stem = ctx.entry.replace(/\.[^.]*$/, '');
-  return template.flatMap((part) =>
-    part === '{sources}'
-      ? ctx.sources
-      : [part.replaceAll('{entry}', ctx.entry).replaceAll('{entryStem}', stem).replaceAll('{memoryMb}', String(ctx.memoryMb))],
-  );
+  return template.flatMap((part) => (part === '{sources}' ? ctx.sources : [expandPart(part, ctx)]));
+}
+
+/** The recipe's environment for one job, placeholders expanded. */
+export function expandEnv(recipe: LanguageRecipe, ctx: CommandContext): Record<string, string> {
+  return Object.fromEntries(Object.entries(recipe.env ?? {}).map(([k, v]) => [k, expandPart(v, ctx)]));
+}
+
+/** The version a recipe's version command printed, or null when it printed none. */
+export function parseVersion(recipe: LanguageRecipe, output: string): string | null {
+  return new RegExp(recipe.version.pattern, 'm').exec(output.trim())?.[1] ?? null;
 }

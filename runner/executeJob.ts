@@ -58,6 +58,7 @@ function measureAround(before: Before, report: LauncherReport, sampledKb: number
 }
 
 interface RunContext {
+  env: Record<string, string>;
   /** Each case's stdin, written before any job code ran. */
   stdinPaths: string[];
   /** The runner's own directory in /tmp (the stdin files): the one entry there a case may see. */
@@ -100,7 +101,7 @@ async function runStep(ctx: RunContext, workspace: string, launcher: string, ste
     run = await runSandboxed({
       launcher,
       cwd: workspace,
-      env: JOB_ENV,
+      env: ctx.env,
       // Compiler and program get different uids: in the sticky workspace the program can then neither
       // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
       uid: sandboxUid(),
@@ -141,7 +142,7 @@ async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise
       writeFileSync(path, stdin, { mode: 0o600 });
       return path;
     });
-    const ctx: RunContext = { stdinPaths, privateDir, compiled: new Set(readdirSync(opts.workspace)) };
+    const ctx: RunContext = { env: plan.env, stdinPaths, privateDir, compiled: new Set(readdirSync(opts.workspace)) };
     clock.lap('workspaceMs');
     return await judgeJob(job, plan, (step) => runStep(ctx, opts.workspace, opts.launcher, step), clock);
   } finally {

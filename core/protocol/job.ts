@@ -1,6 +1,6 @@
 // Job protocol v1.1 (the job itself is unchanged since v1): the shape of a job as producers XADD it, validated once with one schema.
 import { z } from 'zod';
-import { LANGUAGES, languageFor } from '../languages.js';
+import { canonicalLanguage, LANGUAGES, languageFor } from '../languages.js';
 import { CAP_ENV, compileWallTimeMs, DEFAULT_LIMITS, defaultWallTimeMs, type OperatorCaps } from './limits.js';
 
 const positiveInt = z.number().int().positive();
@@ -124,13 +124,14 @@ export function normalizeJob(raw: unknown): Job {
   const parsed = jobSchema.safeParse(raw);
   if (!parsed.success) throw new JobRejected(`invalid job: ${describe(parsed.error)}`, readableId(raw));
   const j = parsed.data;
-  if (!languageFor(j.language)) {
+  const language = canonicalLanguage(j.language);
+  if (!language) {
     throw new JobRejected(`unknown language "${j.language}"; supported: ${Object.keys(LANGUAGES).join(', ')}`, j.id);
   }
   const timeLimitMs = j.timeLimitMs ?? DEFAULT_LIMITS.timeLimitMs;
   return {
     id: j.id,
-    language: j.language,
+    language,
     code: j.code,
     codeKey: j.codeKey,
     files: j.files,
@@ -144,7 +145,7 @@ export function normalizeJob(raw: unknown): Job {
     memoryLimitMb: j.memoryLimitMb ?? DEFAULT_LIMITS.memoryLimitMb,
     maxProcesses: j.maxProcesses ?? DEFAULT_LIMITS.maxProcesses,
     maxOutputBytes: j.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes,
-    compileTimeLimitMs: j.compileTimeLimitMs ?? DEFAULT_LIMITS.compileTimeLimitMs,
+    compileTimeLimitMs: j.compileTimeLimitMs ?? languageFor(language)!.compileTimeLimitMs ?? DEFAULT_LIMITS.compileTimeLimitMs,
   };
 }
 

@@ -4,9 +4,10 @@
 // /dev/shm inside its mount namespace, read-only system directories, a /dev without ptys); no Node.js process
 // and no fork of the caller per job.
 import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { TransportError } from '../errors.js';
 import { planJob } from '../judge.js';
+import { LANGUAGES } from '../languages.js';
 import { phaseClock } from '../phaseClock.js';
 import type { Job } from '../protocol/job.js';
 import { POOLED_SANDBOX_SIZE, sandboxBudget, WORKSPACE_INODES, WORKSPACE_SIZE_MB, type SandboxSize } from '../protocol/limits.js';
@@ -18,9 +19,18 @@ import { runnerKilledForMemory } from '../verdict.js';
 import { SandboxSupervisor } from './supervisor.js';
 import { encodeRequest, judgeInSandbox, SandboxEnded, withJudgedPhases } from './wire.js';
 
-/** /etc entries the toolchains need; the rest of the host's /etc stays out of reach. */
+/** /etc entries every program needs; the toolchains' own come from their recipes, the rest of /etc stays out of reach. */
 const ETC_ENTRIES = ['ssl', 'alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'nsswitch.conf', 'passwd', 'group', 'localtime'];
-const ETC_PREFIXES = ['java-', 'python3'];
+
+/** The recipes' host paths that exist here; a trailing `*` matches names starting with what precedes it. */
+function toolchainPaths(): string[] {
+  const patterns = [...new Set(Object.values(LANGUAGES).flatMap((r) => r.hostPaths ?? []))];
+  return patterns.flatMap((p) => {
+    if (!p.endsWith('*')) return existsSync(p) ? [p] : [];
+    const dir = dirname(p), prefix = basename(p).slice(0, -1);
+    return existsSync(dir) ? readdirSync(dir).filter((e) => e.startsWith(prefix)).map((e) => join(dir, e)) : [];
+  });
+}
 
 /**
  * Devices of the sandbox's /dev, bound from the host. No pts and no ptmx: the ptys of every devpts instance count
@@ -42,7 +52,7 @@ export function supervisedSandboxProblem(supervisor = SUPERVISOR_BINARY): string
   return null;
 }
 
-/** What the sandboxes see of the host: /usr and the toolchains' /etc entries, read-only. */
+/** What the sandboxes see of the host: /usr, the common /etc entries and the toolchains' paths, read-only. */
 function systemMounts(): string[] {
   const args = ['--ro-bind', '/usr', '/usr'];
   for (const dir of ['/bin', '/lib', '/lib64', '/sbin']) {
@@ -50,8 +60,8 @@ function systemMounts(): string[] {
     if (lstatSync(dir).isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
     else args.push('--ro-bind', dir, dir);
   }
-  const etc = readdirSync('/etc').filter((e) => ETC_ENTRIES.includes(e) || ETC_PREFIXES.some((p) => e.startsWith(p)));
-  for (const e of etc) args.push('--ro-bind', `/etc/${e}`, `/etc/${e}`);
+  const etc = readdirSync('/etc').filter((e) => ETC_ENTRIES.includes(e)).map((e) => `/etc/${e}`);
+  for (const path of [...etc, ...toolchainPaths()]) args.push('--ro-bind', path, path);
   for (const dev of SANDBOX_DEVICES) args.push('--dev', dev);
   return args;
 }
