@@ -24,12 +24,12 @@ function findRuntime(catalogue: LanguageEntry[], language: string, range: string
   const candidates = catalogue.filter((l) => l.pistonName === language || l.pistonAliases.includes(language));
   const matching = candidates.filter((l) => {
     try {
-      return semver.satisfies(semver.coerce(l.version) ?? l.version, range);
+      return semver.satisfies(l.pistonVersion, range);
     } catch {
       return false;
     }
   });
-  return matching.sort((a, b) => semver.rcompare(semver.coerce(a.version) ?? '0.0.0', semver.coerce(b.version) ?? '0.0.0'))[0];
+  return matching.sort((a, b) => semver.rcompare(a.pistonVersion, b.pistonVersion))[0];
 }
 
 function decodeFile(content: string, encoding: string): string {
@@ -134,7 +134,7 @@ function runStage(r: JobResult): Stage {
 
 /** Our result in Piston's shape; when compilation failed, `run` is a copy of `compile`, as Piston does. */
 export function pistonResponse(runtime: LanguageEntry, r: JobResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { language: runtime.pistonName, version: runtime.version };
+  const out: Record<string, unknown> = { language: runtime.pistonName, version: runtime.pistonVersion };
   if (runtime.compiled) {
     const failed = r.status === 'compile_error';
     out.compile = {
@@ -152,7 +152,7 @@ export function pistonResponse(runtime: LanguageEntry, r: JobResult): Record<str
 
 export function pistonRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v2/runtimes', { schema: { tags: TAGS, summary: 'Runtimes: language, version, aliases' } }, async () =>
-    (await ctx.languages()).map((l) => ({ language: l.pistonName, version: l.version, aliases: l.pistonAliases, ...(l.pistonRuntime ? { runtime: l.pistonRuntime } : {}) })),
+    (await ctx.languages()).map((l) => ({ language: l.pistonName, version: l.pistonVersion, aliases: l.pistonAliases, ...(l.pistonRuntime ? { runtime: l.pistonRuntime } : {}) })),
   );
 
   app.post('/api/v2/execute', { schema: { tags: TAGS, summary: 'Run a program and answer with its result' } }, async (req: FastifyRequest, reply) => {

@@ -86,7 +86,7 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
     run: ['./main'],
     packages: { debian: ['gcc', 'libc6-dev'] },
     version: gccVersion('gcc'),
-    judge0: { ids: [50, 48, 49, 75, 103], toolchain: 'GCC' }, piston: { runtime: 'gcc' },
+    judge0: { ids: [50, 48, 49, 103], toolchain: 'GCC' }, piston: { runtime: 'gcc' },
   },
   cpp: {
     title: 'C++', sourceFile: 'main.cpp', extensions: ['.cpp', '.cc', '.cxx'], aliases: ['c++', 'g++'],
@@ -94,7 +94,7 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
     run: ['./main'],
     packages: { debian: ['g++', 'libc6-dev'] },
     version: gccVersion('g++'),
-    judge0: { ids: [54, 52, 53, 76, 105], toolchain: 'GCC' }, piston: { name: 'c++', runtime: 'gcc' },
+    judge0: { ids: [54, 52, 53, 105], toolchain: 'GCC' }, piston: { name: 'c++', runtime: 'gcc' },
   },
   java: {
     title: 'Java', sourceFile: 'Main.java', extensions: ['.java'], aliases: [],

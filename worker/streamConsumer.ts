@@ -381,6 +381,15 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     const existing = await getResult(this.commands, job.id);
     // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
     if (existing) return this.finishRedelivery(entryId, existing, log);
+    const installed = await this.transport.languages().catch((err: Error) => {
+      log.warn('the runner cannot say which languages it has; the job is tried', { error: err.message });
+      return null;
+    });
+    if (installed && !Object.hasOwn(installed, job.language)) {
+      const reason = `language "${job.language}" is not installed in this worker's runner (${this.transport.mode}); it has ${Object.keys(installed).join(', ') || 'none'}`;
+      log.info('job rejected', { jobId: job.id, reason });
+      return this.reject(entryId, fields, attempts, job.id, job.language, reason);
+    }
 
     const startedAt = new Date();
     this.emit('job:started', { id: job.id, entryId, attempts });
@@ -409,7 +418,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       return this.attemptFailed(entryId, fields, attempts, job, 'the runner', `internal error: ${outcome.message}`, log);
     }
     const clock = phaseClock();
-    const result = this.result(job.id, job.language, outcome, attempts, startedAt);
+    const result = this.result(job.id, job.language, outcome, attempts, startedAt, installed?.[job.language]);
     const stored = await this.record(result);
     clock.lap('storeMs');
     await this.ack(entryId);
@@ -448,13 +457,14 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     if (result && stored) this.emit('job:completed', result);
   }
 
-  private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date): JobResult {
+  private result(id: string, language: string | undefined, outcome: RunOutcome, attempts: number, startedAt: Date, languageVersion?: string): JobResult {
     // Phases go to the log (handleEntry), not into what clients read.
     const { phases: _logged, ...judged } = outcome;
     return fitResult({
       ...judged,
       id,
       language: typeof language === 'string' ? language : '',
+      ...(languageVersion ? { languageVersion } : {}),
       runnerMode: outcome.status === 'rejected' ? null : this.transport.mode,
       worker: this.instanceId,
       attempts,

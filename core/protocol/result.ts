@@ -78,6 +78,8 @@ export interface Phases {
 export interface JobResult extends RunOutcome {
   id: string;
   language: string;
+  /** The toolchain's version in the runner that ran the job, when its transport can tell (not Kubernetes'). */
+  languageVersion?: string;
   runnerMode: RunnerMode | null;
   worker: string;
   attempts: number;

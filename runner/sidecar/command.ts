@@ -18,7 +18,7 @@ export async function runSidecar(log: Logger, env: NodeJS.ProcessEnv = process.e
   let daemon: SidecarDaemon;
   try {
     daemon = new SidecarDaemon(dir, createExecutor(sandbox, workspace, concurrency, dir), log);
-    daemon.start();
+    await daemon.start();
   } catch (err) {
     log.error('sidecar cannot start', { error: (err as Error).message });
     return 1;

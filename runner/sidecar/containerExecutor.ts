@@ -5,10 +5,11 @@
 // The runner drops each job to its own uid; the launcher's seccomp filter keeps it off the network the
 // sidecar shares with the worker.
 import { spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readOomKills } from '../cgroupCounters.js';
 import { closePtyPool } from '../ptyPool.js';
+import { measureLanguages, parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { runnerKilledForMemory } from '../../core/verdict.js';
@@ -48,6 +49,11 @@ export class ContainerExecutor {
     // checks again before its job).
     closePtyPool();
     this.wipe();
+  }
+
+  /** The image's list, made when it was built; measured here in a container of another image. */
+  async languages(): Promise<InstalledLanguages> {
+    return existsSync(RUNNER_LANGUAGES_FILE) ? parseInstalledLanguages(readFileSync(RUNNER_LANGUAGES_FILE, 'utf8')) : measureLanguages();
   }
 
   async run(job: Job): Promise<RunOutcome> {

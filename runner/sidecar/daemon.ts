@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { hostLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
 import { JobRejected, normalizeJob, type Job } from '../../core/protocol/job.js';
 import { JOB_UID_MIN } from '../../core/protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.js';
@@ -20,6 +21,8 @@ export interface SidecarExecutor {
   /** Jobs run at once. */
   readonly concurrency: number;
   run(job: Job): Promise<RunOutcome>;
+  /** The languages its sandboxes run, with versions: told to the worker in the heartbeat. */
+  languages(): Promise<InstalledLanguages>;
   close(): Promise<void>;
 }
 
@@ -37,7 +40,7 @@ export function createExecutor(setting: SandboxSetting, workspace: string, concu
   const kind = setting === 'auto' ? (supervisedSandboxProblem() === null ? 'bubblewrap' : 'container') : setting;
   if (kind === 'container') return new ContainerExecutor(workspace, join(DIST_DIR, 'runner.js'));
   const sandboxes = new SupervisedSandboxes(sidecarOwner(dir));
-  return { name: 'bubblewrap', concurrency, run: (job) => sandboxes.run(job), close: () => sandboxes.close() };
+  return { name: 'bubblewrap', concurrency, run: (job) => sandboxes.run(job), languages: hostLanguages, close: () => sandboxes.close() };
 }
 
 /**
@@ -54,6 +57,7 @@ export class SidecarDaemon {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  private languages: InstalledLanguages = {};
 
   constructor(
     private readonly dir: string,
@@ -61,16 +65,17 @@ export class SidecarDaemon {
     private readonly log: Logger,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
     if (!existsSync(this.dir)) throw new Error(`SIDECAR_DIR ${this.dir} does not exist; mount the volume shared with the worker there`);
     // Volumes are often created world-writable (an emptyDir is): only its owner and group (the worker's uid or
     // fsGroup) may create job directories, no job uid; sticky, so nobody removes or replaces another's entries.
     chmodSync(this.dir, 0o1770);
     this.removeStale();
+    this.languages = await this.executor.languages();
     this.heartbeat();
     this.timers.push(setInterval(() => this.heartbeat(), HEARTBEAT_INTERVAL_MS));
     this.timers.push(setInterval(() => this.scan(), POLL_INTERVAL_MS));
-    this.log.info('sidecar started', { dir: this.dir, sandbox: this.executor.name, concurrency: this.executor.concurrency });
+    this.log.info('sidecar started', { dir: this.dir, sandbox: this.executor.name, concurrency: this.executor.concurrency, languages: this.languages });
   }
 
   /** Stops taking jobs and lets running ones finish. */
@@ -85,7 +90,7 @@ export class SidecarDaemon {
 
   private heartbeat(): void {
     try {
-      writeAtomically(join(this.dir, HEARTBEAT_FILE), JSON.stringify({ pid: process.pid, at: new Date().toISOString() }), 0o644);
+      writeAtomically(join(this.dir, HEARTBEAT_FILE), JSON.stringify({ pid: process.pid, at: new Date().toISOString(), languages: this.languages }), 0o644);
     } catch (err) {
       this.log.warn('cannot write the heartbeat', { error: (err as Error).message });
     }

@@ -915,6 +915,7 @@ function counting(inner: RunnerTransport): RunnerTransport & { ran: string[] } {
       ran.push(job.id);
       return inner.run(job);
     },
+    languages: () => inner.languages(),
     close: async () => {},
     reapOrphans: async () => 0,
   };

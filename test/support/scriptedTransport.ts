@@ -25,6 +25,10 @@ export class ScriptedTransport implements RunnerTransport {
     };
   }
 
+  async languages(): Promise<null> {
+    return null;
+  }
+
   async close(): Promise<void> {}
 
   async reapOrphans(): Promise<number> {

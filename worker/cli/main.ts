@@ -3,14 +3,26 @@
 import { parseArgs } from 'node:util';
 import { EnvConfigError } from '../envConfig.js';
 import { JobRejected } from '../../core/protocol/job.js';
+import { LANGUAGES } from '../../core/languages.js';
 import { RUNNER_MODE_DESCRIPTIONS, RUNNER_MODE_SETTINGS } from '../../core/runnerModes.js';
 import { demoCommand } from './demoCommand.js';
 import { JOB_FLAGS, UsageError } from './jobFromFile.js';
+import { languagesCommand } from './languagesCommand.js';
 import { migrateCommand } from './migrateCommand.js';
 import { runCommand } from './runCommand.js';
 import { statsCommand } from './statsCommand.js';
 import { submitCommand } from './submitCommand.js';
 import { workerCommand } from './workerCommand.js';
+
+/** Words joined up to lines of about 70 characters, later lines indented by `indent`. */
+function wrap(text: string, indent: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    if (lines.length && lines[lines.length - 1].length + word.length < 70) lines[lines.length - 1] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
 
 const HELP = `code-exec: run untrusted code safely
 
@@ -21,11 +33,15 @@ usage:
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
   code-exec sidecar                serve jobs a sidecar-mode worker writes to SIDECAR_DIR (the runner sidecar)
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
+  code-exec languages [--json] [--image IMAGE]
+                                   the languages and their toolchain versions: this host's (process mode), or a
+                                   runner image's (docker mode)
   code-exec demo                   run examples/ through a local queue and worker, print a verdict table
   code-exec migrate                create or update the PostgreSQL schema (submissions table) at DATABASE_URL
 
 options for submit and run:
-  --language L            python, javascript, c, cpp, java, bash (default: from FILE's extension)
+  --language L            ${wrap(Object.keys(LANGUAGES).join(', '), 26)}
+                          or an alias (default: from FILE's extension)
   --stdin FILE            feed FILE to the program's standard input
   --expected-output FILE  judge the output against FILE (accepted / wrong_answer)
   --time-limit-ms N       CPU time limit (default 2000)
@@ -46,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...JOB_FLAGS, 'no-wait': { type: 'boolean' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...JOB_FLAGS, 'no-wait': { type: 'boolean' }, 'timeout-ms': { type: 'string' }, json: { type: 'boolean' }, image: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, file, ...extra] = positionals;
   if (values.help || !command) {
@@ -66,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(file, values);
     case 'stats':
       return statsCommand();
+    case 'languages':
+      if (file) throw new UsageError(`unexpected argument: ${file}`);
+      return languagesCommand(values);
     case 'demo':
       return demoCommand();
     case 'migrate':

@@ -1,10 +1,6 @@
 // `code-exec worker`: runs a worker until SIGTERM/SIGINT, then drains and exits 0. Around it, what its
 // environment asks for: the PostgreSQL schema (DATABASE_URL), S3 code (S3_BUCKET), the metrics and health
 // endpoint (METRICS_PORT) and CloudWatch queue metrics (CLOUDWATCH_METRICS).
-import { execFile } from 'node:child_process';
-import { readFile, realpath } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RedisClient } from '../redisConnection.js';
 import { CloudWatchPublisher } from '../cloudwatchPublisher.js';
 import { LANGUAGE_VERSIONS_KEY } from '../../core/keys.js';
@@ -17,6 +13,7 @@ import { connectRedis } from '../redisConnection.js';
 import { newInstanceId, StreamWorker } from '../streamConsumer.js';
 import { isUnreachable, SubmissionStore } from '../submissionStore.js';
 import { selectTransport } from '../transports/selectTransport.js';
+import type { RunnerTransport } from '../transports/transport.js';
 
 /** Like Redis at start, an unreachable PostgreSQL is waited for (and said so); any other error stops the worker. */
 async function migrateWhenReachable(store: SubmissionStore, log: Logger, stopping: () => boolean): Promise<void> {
@@ -32,33 +29,14 @@ async function migrateWhenReachable(store: SubmissionStore, log: Logger, stoppin
   }
 }
 
-const run = promisify(execFile);
-
-/** How each toolchain says its version; cheap (no JVM start: Java's comes from its release file). */
-const VERSION_PROBES: Record<string, () => Promise<string>> = {
-  python: async () => (await run('python3', ['--version'])).stdout.replace(/^Python\s+/, ''),
-  javascript: async () => (await run('node', ['--version'])).stdout.replace(/^v/, ''),
-  bash: async () => (await run('bash', ['-c', 'echo "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}"'])).stdout,
-  c: async () => (await run('gcc', ['-dumpfullversion'])).stdout,
-  cpp: async () => (await run('g++', ['-dumpfullversion'])).stdout,
-  java: async () => {
-    const home = dirname(dirname(await realpath((await run('sh', ['-c', 'command -v javac'])).stdout.trim())));
-    return /JAVA_VERSION="([^"]+)"/.exec(await readFile(join(home, 'release'), 'utf8'))?.[1] ?? '';
-  },
-};
-
 /**
- * In process mode jobs run the host's toolchains: their versions, measured here, are what the HTTP API shows
- * (other modes run the runner image's, which the API knows). Best effort: a missing toolchain is left out.
+ * What the HTTP API shows of each language: the versions of the toolchains this worker's runner has (the host's in
+ * process mode, the runner image's in docker mode, the sidecar's). Best effort: the worker runs without it.
  */
-async function publishLanguageVersions(redis: RedisClient, log: Logger): Promise<void> {
-  const found: Record<string, string> = {};
-  await Promise.all(Object.entries(VERSION_PROBES).map(async ([language, probe]) => {
-    const version = await probe().then((v) => v.trim(), () => '');
-    if (/^\d+(\.\d+)*$/.test(version)) found[language] = version;
-  }));
-  if (Object.keys(found).length) await redis.hset(LANGUAGE_VERSIONS_KEY, found);
-  log.info('language versions published', { versions: found });
+async function publishLanguageVersions(redis: RedisClient, transport: RunnerTransport, log: Logger): Promise<void> {
+  const installed = await transport.languages();
+  if (installed && Object.keys(installed).length) await redis.hset(LANGUAGE_VERSIONS_KEY, installed);
+  log.info('language versions published', { runnerMode: transport.mode, versions: installed ?? 'unknown' });
 }
 
 export async function workerCommand(): Promise<number> {
@@ -99,7 +77,7 @@ export async function workerCommand(): Promise<number> {
     if (!stopping) {
       await worker.start();
       cloudwatch?.start();
-      if (transport.mode === 'process') void publishLanguageVersions(observer, log).catch((err: Error) => log.warn('could not publish language versions', { error: err.message }));
+      void publishLanguageVersions(observer, transport, log).catch((err: Error) => log.warn('could not publish language versions', { error: err.message }));
     }
     await stopped;
   } finally {

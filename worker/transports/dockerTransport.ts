@@ -13,6 +13,7 @@ import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
@@ -26,6 +27,7 @@ import { ownerInName, sandboxName } from '../../core/sandboxOwner.js';
 import { ContainerChannel } from './containerChannel.js';
 import { encodeRequest, judgeInSandbox, SandboxEnded, withJudgedPhases } from '../../core/sandbox/wire.js';
 import { RUNNER_START_TIMEOUT_MS, sandboxBudget, type RunnerTransport, type SandboxSize } from './transport.js';
+import { readImageFile } from './imageFile.js';
 import { WarmPool } from './warmPool.js';
 
 export interface DockerTransportOptions {
@@ -123,6 +125,7 @@ export class DockerTransport implements RunnerTransport {
   private readonly active = new Set<Ready>();
   private readonly removals = new Set<Promise<void>>();
   private readonly pool: WarmPool<Ready> | null;
+  private installed: Promise<InstalledLanguages> | undefined;
   /** Ids of our containers whose removal failed (engine unreachable): reapOrphans tries again. */
   private readonly unremoved = new Set<string>();
 
@@ -163,6 +166,17 @@ export class DockerTransport implements RunnerTransport {
         void this.remove(ready);
       }
     }
+  }
+
+  /** The image's languages, as measured when it was built (runner/Dockerfile). */
+  languages(): Promise<InstalledLanguages> {
+    return (this.installed ??= readImageFile(this.docker, this.opts.image, RUNNER_LANGUAGES_FILE, containerLabels(this.opts, 'languages')).then(
+      parseInstalledLanguages,
+      (err: Error) => {
+        this.installed = undefined;
+        throw new TransportError(`cannot read ${RUNNER_LANGUAGES_FILE} from the runner image ${this.opts.image} (${err.message}); rebuild it with npm run images`);
+      },
+    ));
   }
 
   /** Creates and starts a container, and connects to its executor once it listens. */

@@ -330,6 +330,11 @@ export class KubernetesTransport implements RunnerTransport {
     return reaped.size;
   }
 
+  /** A Job's image is pulled by the cluster, out of this worker's sight: every language is tried, none is known. */
+  async languages(): Promise<null> {
+    return null;
+  }
+
   /** Deletes the Jobs of jobs still running: their entries stay pending for another worker. Idempotent. */
   close(): Promise<void> {
     this.closing ??= Promise.all([...this.active].map((name) => this.remove(name))).then(() => {});

@@ -1,5 +1,6 @@
 // The process transport: jobs in sandboxes on this host, made by a long-lived sandbox supervisor
 // (core/sandbox/supervisedSandboxes.ts, runner/sandbox/supervisor.c). The embedded default where Docker is absent.
+import { hostLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { SupervisedSandboxes, type SupervisedSandboxOptions } from '../../core/sandbox/supervisedSandboxes.js';
@@ -10,6 +11,7 @@ import type { RunnerTransport } from './transport.js';
 export class ProcessTransport implements RunnerTransport {
   readonly mode = 'process' as const;
   private readonly sandboxes: SupervisedSandboxes;
+  private installed: Promise<InstalledLanguages> | undefined;
 
   constructor(
     private readonly owner: SandboxOwner,
@@ -25,6 +27,11 @@ export class ProcessTransport implements RunnerTransport {
 
   run(job: Job): Promise<RunOutcome> {
     return this.sandboxes.run(job);
+  }
+
+  /** The host's toolchains: the sandboxes bind its /usr. */
+  languages(): Promise<InstalledLanguages> {
+    return (this.installed ??= hostLanguages());
   }
 
   /** Sandboxes die with their supervisor; cgroups of this deployment's dead owners are left to remove. */

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseInstalledLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../core/protocol/sidecarExchange.js';
@@ -36,6 +37,16 @@ export class SidecarTransport implements RunnerTransport {
       return age <= HEARTBEAT_STALE_MS ? null : `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
     } catch {
       return `no runner sidecar serves ${this.dir} (no heartbeat file); start it with \`code-exec sidecar\` or check the task's runner container`;
+    }
+  }
+
+  /** What the sidecar said in its heartbeat (read each time: the sidecar may start, or be replaced, after the worker). */
+  async languages(): Promise<InstalledLanguages | null> {
+    try {
+      const { languages } = JSON.parse(readFileSync(join(this.dir, HEARTBEAT_FILE), 'utf8')) as { languages?: unknown };
+      return languages === undefined ? null : parseInstalledLanguages(JSON.stringify(languages));
+    } catch {
+      return null;
     }
   }
 

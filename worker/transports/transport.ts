@@ -1,5 +1,6 @@
 // The one interface every runner transport implements. A transport only moves a job to its sandbox and what the
 // sandbox reported back; the verdict is the judge's (core/judge.ts), in the worker or in the Node runner.
+import type { InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import type { RunnerMode } from '../../core/runnerModes.js';
@@ -11,6 +12,11 @@ export interface RunnerTransport {
   readonly mode: RunnerMode;
   /** Runs one job to an outcome. Throws TransportError when the infrastructure failed (retryable). */
   run(job: Job): Promise<RunOutcome>;
+  /**
+   * The languages its runner has, with their toolchains' versions (the host's, or the runner image's as measured
+   * when it was built); null when the transport cannot tell (a Kubernetes Job's image is not inspectable from here).
+   */
+  languages(): Promise<InstalledLanguages | null>;
   /** Releases what the transport holds (connections, pools). Idempotent. */
   close(): Promise<void>;
   /**

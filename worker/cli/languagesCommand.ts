@@ -1,0 +1,41 @@
+// `code-exec languages`: every recipe with the version its toolchain reports: the host's (what the process
+// transport runs, measured now or reused while no toolchain changed), or a runner image's (`--image`, measured when
+// it was built). A table, or JSON with --json.
+import Docker from 'dockerode';
+import { hostLanguages, parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
+import { LANGUAGES } from '../../core/languages.js';
+import { readImageFile } from '../transports/imageFile.js';
+
+export interface LanguageListing {
+  name: string;
+  title: string;
+  /** null: not installed where measured. */
+  version: string | null;
+  aliases: string[];
+  extensions: string[];
+  sourceFile: string;
+  compiled: boolean;
+}
+
+export function languageListing(installed: InstalledLanguages): LanguageListing[] {
+  return Object.entries(LANGUAGES).map(([name, r]) => ({
+    name, title: r.title, version: installed[name] ?? null, aliases: r.aliases, extensions: r.extensions, sourceFile: r.sourceFile, compiled: r.compile !== undefined,
+  }));
+}
+
+function table(rows: LanguageListing[]): string {
+  const cells = [['LANGUAGE', 'VERSION', 'KIND', 'FILE', 'ALIASES'], ...rows.map((l) => [l.name, l.version ?? '(not installed)', l.compiled ? 'compiled' : 'interpreted', l.sourceFile, l.aliases.join(', ')])];
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export async function languagesCommand(flags: { json?: boolean; image?: string }): Promise<number> {
+  const installed = flags.image
+    ? parseInstalledLanguages(await readImageFile(new Docker(), flags.image, RUNNER_LANGUAGES_FILE, { 'code-execution.purpose': 'languages' }))
+    : await hostLanguages();
+  const rows = languageListing(installed);
+  process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : table(rows));
+  const where = flags.image ? `the image ${flags.image}` : 'this host';
+  process.stderr.write(`${Object.keys(installed).length} of ${rows.length} languages installed in ${where}\n`);
+  return 0;
+}
