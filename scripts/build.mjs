@@ -11,8 +11,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
 mkdirSync(out, { recursive: true });
 
-// The runner, and the sidecar daemon that serves it jobs from a shared directory (runner image only).
-for (const [entry, file] of [['runner/main.ts', 'runner.js'], ['runner/sidecar/main.ts', 'sidecar.js']]) {
+// The runner, the sidecar daemon that serves it jobs from a shared directory, and the two language scripts of
+// runner/Dockerfile (which toolchains to install, and their versions once installed).
+const BUNDLES = [
+  ['runner/main.ts', 'runner.js'],
+  ['runner/sidecar/main.ts', 'sidecar.js'],
+  ['runner/languagePackages.ts', 'language-packages.js'],
+  ['runner/measureLanguages.ts', 'measure-languages.js'],
+];
+for (const [entry, file] of BUNDLES) {
   await build({
     entryPoints: [join(root, entry)],
     outfile: join(out, file),
@@ -44,7 +51,7 @@ for (const [program, sources] of Object.entries(NATIVE)) {
 // images.sh labels the image with it.
 const hash = createHash('sha256');
 const sandboxSources = readdirSync(join(root, 'runner/sandbox')).sort().map(sandbox);
-for (const file of [join(out, 'runner.js'), join(out, 'sidecar.js'), ...sandboxSources, join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
+for (const file of [...BUNDLES.map(([, file]) => join(out, file)), ...sandboxSources, join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
 
 console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', sidecar: 'dist/sidecar.js', native: Object.keys(NATIVE).map((p) => `dist/${p}`) }));

@@ -12,10 +12,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# Images to build, one "tag|Dockerfile" per entry, in order.
+# Images to build, one "tag|Dockerfile|LANGUAGES build argument" per entry, in order: the runner with every language,
+# a small one with only MINIMAL_LANGUAGES (default python,c; the Dockerfile's LANGUAGES argument), the worker.
+MINIMAL_LANGUAGES="${MINIMAL_LANGUAGES:-python,c}"
 IMAGES=(
-  "code-runner:latest|runner/Dockerfile"
-  "code-worker:latest|worker/Dockerfile"
+  "code-runner:latest|runner/Dockerfile|all"
+  "code-runner-minimal:latest|runner/Dockerfile|$MINIMAL_LANGUAGES"
+  "code-worker:latest|worker/Dockerfile|"
 )
 
 started=$(date +%s)
@@ -42,18 +45,17 @@ fi
 extra_ca_certs="$(cat "${IMAGE_BUILD_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt 2>/dev/null || true)"
 
 for entry in "${IMAGES[@]}"; do
-  tag="${entry%%|*}"
-  dockerfile="${entry#*|}"
+  IFS='|' read -r tag dockerfile languages <<<"$entry"
   t0=$(date +%s)
-  log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\""
+  log image "docker build" "\"image\":\"$tag\",\"dockerfile\":\"$dockerfile\",\"languages\":\"$languages\""
   # The source hash lets tests and workers tell an image built from older runner code (see dist/runner-hash).
   # Also tagged by that hash: checkouts with different runner code (worktrees, CI) each find their own image.
   if ! docker build --network "${IMAGE_BUILD_NETWORK:-host}" --label "code-execution.runner-hash=$(cat dist/runner-hash)" \
-    --build-arg EXTRA_CA_CERTS="$extra_ca_certs" -f "$dockerfile" -t "$tag" -t "${tag%%:*}:$(cat dist/runner-hash)" . ; then
+    --build-arg EXTRA_CA_CERTS="$extra_ca_certs" ${languages:+--build-arg LANGUAGES="$languages"} -f "$dockerfile" -t "$tag" -t "${tag%%:*}:$(cat dist/runner-hash)" . ; then
     die image "docker build of $tag failed" "see the build output above; apt failures: check the mirror in /etc/apt/sources.list.d of debian:bookworm-slim (docker rmi debian:bookworm-slim rebuilds it)"
   fi
   size=$(docker image inspect -f '{{.Size}}' "$tag")
-  log image "built" "\"image\":\"$tag\",\"size_bytes\":$size,\"build_s\":$(( $(date +%s) - t0 ))"
+  log image "built" "\"image\":\"$tag\",\"languages\":\"$languages\",\"size_bytes\":$size,\"build_s\":$(( $(date +%s) - t0 ))"
 done
 # Rebuilds leave the previous images dangling; only those (untagged, our label) are removed.
 docker image prune -f --filter "label=code-execution.image=runner" >/dev/null || true

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
-# redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, and the
-# toolchains the process transport runs from the host (python3, g++, default-jdk-headless, nodejs), and chromium
-# for the API playground's browser test.
+# redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, chromium for the API
+# playground's browser test, and the toolchains the process transport runs from the host: those of the languages in
+# LANGUAGES (default all; comma-separated recipe names), as their recipes in core/languages.ts name them: Debian
+# packages, and npm packages installed globally under /usr/local (needs node_modules: `npm ci` first).
 # Needs root; otherwise prints the apt command to run and exits 1.
-# With package names as arguments, only those are checked (the demo needs no Docker, PostgreSQL or debootstrap).
+# With package names as arguments, only those are checked (the demo needs no Docker, PostgreSQL or debootstrap);
+# the recipes' npm packages are installed only without arguments.
 set -euo pipefail
 
 log() { printf '{"msg":"%s","step":"%s"%s}\n' "$2" "$1" "${3:+,$3}" >&2; }
@@ -23,18 +25,22 @@ NEEDED=(
   "pkill|procps"
   "update-ca-certificates|ca-certificates"
   "gcc|gcc"
-  # Toolchains of the language registry: the process transport runs them from the host's /usr.
-  "/usr/bin/python3|python3"
-  "/usr/bin/g++|g++"
-  "/usr/bin/javac|default-jdk-headless"
-  "/usr/bin/node|nodejs"
   # The HTTP API's playground test drives a headless Chromium (playwright-core with Debian's browser).
   "/usr/bin/chromium|chromium"
 )
 
-# present CHECK: a have_* function, an absolute path to an executable, or a command name.
+# The recipes' packages (runner/languagePackages.ts reads core/languages.ts).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+recipe_packages() { # recipe_packages debian|npm
+  [ -x "$root/node_modules/.bin/tsx" ] || { log recipes "node_modules missing: run npm ci first (the recipes are TypeScript)"; exit 1; }
+  "$root/node_modules/.bin/tsx" "$root/runner/languagePackages.ts" "$1" "${LANGUAGES:-all}"
+}
+for pkg in $(recipe_packages debian); do NEEDED+=("dpkg:$pkg|$pkg"); done
+
+# present CHECK: a have_* function, dpkg:PACKAGE (installed), an absolute path to an executable, or a command name.
 present() {
   if [[ "$1" == have_* ]]; then "$1"
+  elif [[ "$1" == dpkg:* ]]; then dpkg-query -W -f '${Status}' "${1#dpkg:}" 2>/dev/null | grep -q 'ok installed'
   elif [[ "$1" == /* ]]; then [ -x "$1" ]
   else have "$1"; fi
 }
@@ -53,7 +59,23 @@ done
 # gcc needs libc headers to build sandbox-exec.
 if have gcc && [ ! -e /usr/include/stdio.h ]; then missing+=(libc6-dev); fi
 
+# npm packages of the recipes, name@version: present when /usr/local/lib/node_modules holds that version.
+npm_missing=()
+if [ "$#" -eq 0 ]; then
+  for spec in $(recipe_packages npm); do
+    name="${spec%@*}" version="${spec##*@}"
+    installed=$(node -p "require('/usr/local/lib/node_modules/$name/package.json').version" 2>/dev/null || true)
+    [ "$installed" = "$version" ] || npm_missing+=("$spec")
+  done
+fi
+install_npm() {
+  [ "${#npm_missing[@]}" -eq 0 ] && return 0
+  log npm "npm install --global --prefix /usr/local" "\"packages\":\"${npm_missing[*]}\""
+  npm install --global --prefix /usr/local --ignore-scripts --no-audit --no-fund "${npm_missing[@]}" >&2
+}
+
 if [ "${#missing[@]}" -eq 0 ]; then
+  install_npm
   log check "all dependencies present"
   exit 0
 fi
@@ -87,4 +109,5 @@ if [ "${#still[@]}" -ne 0 ]; then
   log verify "still missing after install" "\"commands\":\"${still[*]}\""
   exit 1
 fi
+install_npm
 log done "dependencies installed" "\"packages\":\"${missing[*]}\""

@@ -1,4 +1,5 @@
-// The same behaviours written in every registry language, for the transport contract suite.
+// The same behaviours written in the first six languages, for the transport contract suite (the matrix on every
+// transport); every language of the registry has its example program in examples/languages/ (test/languages/).
 export type Behaviour =
   | 'hello' // prints "hello world"
   | 'echo' // copies stdin to stdout

@@ -7,6 +7,8 @@ import { DIST_DIR } from '../../core/runnerBundle.js';
 
 /** The runner image built from this checkout's dist/ (images.sh tags it with dist/runner-hash). */
 export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? `code-runner:${readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim()}`;
+/** The small runner image (images.sh: LANGUAGES=python,c) built from the same dist/. */
+export const MINIMAL_RUNNER_IMAGE = process.env.MINIMAL_RUNNER_IMAGE ?? `code-runner-minimal:${readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim()}`;
 export const DOCKER_SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 async function dockerProblem(): Promise<string | null> {
