@@ -43,7 +43,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
   switch (s.target) {
     case 'local':
       return new LocalEnvironment(PROJECT, {
-        images: new Images(`${PROJECT}-images`, {}),
+        images: new Images(`${PROJECT}-images`, { runnerLanguages: s.runnerLanguages }),
         workers: s.minWorkers,
         maxConcurrentJobs: s.maxConcurrentJobs,
         redisPort: s.localRedisPort,
@@ -65,6 +65,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         dbStorageGb: s.dbStorageGb,
         logRetentionDays: s.logRetentionDays,
         bucketExpirationDays: s.bucketExpirationDays,
+        runnerLanguages: s.runnerLanguages,
       });
     case 'gcp':
       return new GcpEnvironment(PROJECT, {
@@ -83,6 +84,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         dbTier: s.dbTier,
         dbStorageGb: s.dbStorageGb,
         bucketExpirationDays: s.bucketExpirationDays,
+        runnerLanguages: s.runnerLanguages,
       });
   }
 }

@@ -28,6 +28,8 @@ export interface ImagesArgs {
   readonly tag?: string;
   /** Defaults to linux/amd64 (Fargate's and GKE Autopilot's default architecture). */
   readonly platform?: string;
+  /** The runner image's languages (runner/Dockerfile's LANGUAGES): `all` (the default) or recipe names, comma-separated. */
+  readonly runnerLanguages?: string;
 }
 
 /** Locally added CAs, for building behind a TLS-intercepting proxy (as scripts/images.sh passes them). */
@@ -50,10 +52,10 @@ export class Images extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('code-execution:images:Images', name, {}, opts);
-    const a = { workerRepository: 'code-worker', runnerRepository: 'code-runner', tag: 'latest', platform: 'linux/amd64', ...args };
+    const a = { workerRepository: 'code-worker', runnerRepository: 'code-runner', tag: 'latest', platform: 'linux/amd64', runnerLanguages: 'all', ...args };
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(a.tag)) throw new Error(`Images ${name}: tag ${JSON.stringify(a.tag)} is not a valid image tag`);
     const push = args.registry !== undefined;
-    const build = (image: string, dockerfile: string, repository: pulumi.Input<string>) =>
+    const build = (image: string, dockerfile: string, repository: pulumi.Input<string>, buildArgs: Record<string, string> = {}) =>
       new docker.Image(
         `${name}-${image}`,
         {
@@ -62,7 +64,7 @@ export class Images extends pulumi.ComponentResource {
             context: REPO_ROOT,
             dockerfile: join(REPO_ROOT, dockerfile),
             platform: a.platform,
-            args: { EXTRA_CA_CERTS: extraCaCerts() },
+            args: { EXTRA_CA_CERTS: extraCaCerts(), ...buildArgs },
           },
           skipPush: !push,
           ...(push ? { registry: args.registry } : {}),
@@ -70,7 +72,7 @@ export class Images extends pulumi.ComponentResource {
         { parent: this },
       );
     const worker = build('worker', 'worker/Dockerfile', a.workerRepository);
-    const runner = build('runner', 'runner/Dockerfile', a.runnerRepository);
+    const runner = build('runner', 'runner/Dockerfile', a.runnerRepository, { LANGUAGES: a.runnerLanguages });
     // A pushed image is referenced by digest, so a task or pod always runs exactly what this update built.
     this.workerImage = push ? worker.repoDigest : worker.imageName;
     this.runnerImage = push ? runner.repoDigest : runner.imageName;

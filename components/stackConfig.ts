@@ -2,6 +2,7 @@
 // Pure (no Pulumi import) so the rules can be unit-tested without the engine or mocks, and so a bad
 // combination fails at the start of `pulumi preview` with the exact `pulumi config set` that fixes it,
 // rather than halfway through a deployment.
+import { LANGUAGES } from '../core/languages.js';
 import { RUNNER_MODES, type RunnerMode } from '../core/runnerModes.js';
 import { runnerSidecarMemory } from './runnerSizing.js';
 
@@ -23,6 +24,8 @@ export interface StackConfig {
   /** CPU and memory of the runner sidecar next to each worker (the kubernetes mode sizes each runner Job from its job). */
   runnerCpuMillis: number;
   runnerMemoryMb: number;
+  /** The runner image's languages: `all`, or a comma-separated list of recipe names (runner/Dockerfile's LANGUAGES). */
+  runnerLanguages: string;
   /** Size of the shared job directory and of the runner sidecar's /workspace (memory-backed on Kubernetes). */
   workspaceSizeMb: number;
   /** Redis and PostgreSQL in two zones: RDS Multi-AZ + ElastiCache failover, Cloud SQL REGIONAL + Memorystore STANDARD_HA. */
@@ -94,6 +97,7 @@ export const STACK_KEYS: { readonly [K in keyof StackConfig]: StackKey<StackConf
   runnerCpuMillis: { default: 1000, min: 100, max: 16_000, unit: ' millicores' },
   // Holds the runner sidecar's minimum with the default 512 MB memory-backed /workspace (1824 MB, see runnerSizing.ts).
   runnerMemoryMb: { default: 2048, min: 128, max: 120_000, unit: ' MB' },
+  runnerLanguages: { default: 'all' },
   workspaceSizeMb: { default: 512, min: 16, max: 65_536, unit: ' MB' },
   multiAz: { default: false },
   redisNodeType: { default: 'cache.t4g.micro' },
@@ -223,6 +227,22 @@ function parsePattern(get: (key: string) => string | undefined, key: StringKey, 
     throw new StackConfigError([fullKey(key)], `${fullKey(key)} must be ${shape}, got ${JSON.stringify(raw)}; set it with: ${setCommand(key, DEFAULTS[key])}`);
   }
   return v;
+}
+
+/** `all`, or recipe names separated by commas (spaces allowed), each known: what runner/Dockerfile's LANGUAGES takes. */
+function parseLanguages(get: (key: string) => string | undefined): string {
+  const raw = get('runnerLanguages');
+  if (raw === undefined || raw.trim() === 'all') return DEFAULTS.runnerLanguages;
+  const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !Object.hasOwn(LANGUAGES, n));
+  if (!names.length || unknown.length) {
+    throw new StackConfigError(
+      [fullKey('runnerLanguages')],
+      `${fullKey('runnerLanguages')} must be all or names of ${Object.keys(LANGUAGES).join(', ')}, comma-separated; ` +
+        `${unknown.length ? `unknown: ${unknown.join(', ')}` : 'got none'}. Set it with: ${setCommand('runnerLanguages', 'python,c,cpp,java')}`,
+    );
+  }
+  return [...new Set(names)].join(',');
 }
 
 /** The API's tokens as the API reads API_TOKENS (comma or space separated), each as long as it requires. */
@@ -367,6 +387,7 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     workerMemoryMb: parseIntInRange(get, 'workerMemoryMb'),
     runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis'),
     runnerMemoryMb,
+    runnerLanguages: parseLanguages(get),
     workspaceSizeMb,
     multiAz,
     redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),

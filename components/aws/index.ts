@@ -49,6 +49,8 @@ export interface AwsEnvironmentArgs {
   readonly logRetentionDays?: number;
   /** Days before an object of the code bucket expires. Defaults to 30. */
   readonly bucketExpirationDays?: number;
+  /** The runner image's languages: `all` or recipe names, comma-separated (runner/Dockerfile's LANGUAGES). Defaults to all. */
+  readonly runnerLanguages?: string;
   /** The VPC's address range. Defaults to 10.40.0.0/16 (two /20 private subnets are cut from its start). */
   readonly vpcCidr?: string;
   /** ElastiCache cluster mode with these shards and replicas per shard. Default to false, 3 and 1. */
@@ -91,6 +93,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       dbStorageGb: DEFAULTS.dbStorageGb,
       logRetentionDays: DEFAULTS.logRetentionDays,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      runnerLanguages: DEFAULTS.runnerLanguages,
       redisCluster: DEFAULTS.redisCluster,
       redisShards: DEFAULTS.redisShards,
       redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
@@ -148,7 +151,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       this,
     );
     const bucket = createCodeBucket(name, { expirationDays: a.bucketExpirationDays, tags }, this);
-    const images = createRegistry(name, { tags }, this);
+    const images = createRegistry(name, { tags, runnerLanguages: a.runnerLanguages }, this);
     const workers = createWorkers(
       name,
       {

@@ -5,6 +5,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { Images } from '../images.js';
 
 export interface RegistryArgs {
+  /** The runner image's languages (Images' runnerLanguages). */
+  readonly runnerLanguages: string;
   readonly tags: Record<string, string>;
 }
 
@@ -46,6 +48,7 @@ export function createRegistry(name: string, args: RegistryArgs, parent: pulumi.
       registry: { server: token.proxyEndpoint, username: token.userName, password: pulumi.secret(token.password) },
       workerRepository: workerRepo.repositoryUrl,
       runnerRepository: runnerRepo.repositoryUrl,
+      runnerLanguages: args.runnerLanguages,
     },
     child,
   );

@@ -53,6 +53,8 @@ export interface GcpEnvironmentArgs {
   readonly dbStorageGb?: number;
   /** Defaults to 30. */
   readonly bucketExpirationDays?: number;
+  /** The runner image's languages: `all` or recipe names, comma-separated (runner/Dockerfile's LANGUAGES). Defaults to all. */
+  readonly runnerLanguages?: string;
   /** Memorystore for Redis Cluster with these shards and replicas per shard (at most 2). Default to false, 3 and 1. */
   readonly redisCluster?: boolean;
   readonly redisShards?: number;
@@ -95,6 +97,7 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       dbTier: DEFAULTS.dbTier,
       dbStorageGb: DEFAULTS.dbStorageGb,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
+      runnerLanguages: DEFAULTS.runnerLanguages,
       redisCluster: DEFAULTS.redisCluster,
       redisShards: DEFAULTS.redisShards,
       redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
@@ -152,7 +155,7 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       this,
     );
     const code = createCodeBucket(name, { project, region, expirationDays: a.bucketExpirationDays, dependsOn: apis, labels }, this);
-    const images = createRegistry(name, { project, region, dependsOn: apis, labels }, this);
+    const images = createRegistry(name, { project, region, dependsOn: apis, labels, runnerLanguages: a.runnerLanguages }, this);
     const workload = createWorkers(
       name,
       {

@@ -5,6 +5,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { Images } from '../images.js';
 
 export interface RegistryArgs {
+  /** The runner image's languages (Images' runnerLanguages). */
+  readonly runnerLanguages: string;
   readonly project: string;
   readonly region: string;
   /** What must exist first: the enabled APIs. */
@@ -32,6 +34,7 @@ export function createRegistry(name: string, args: RegistryArgs, parent: pulumi.
       registry: { server: host, username: 'oauth2accesstoken', password: pulumi.secret(clientConfig.accessToken) },
       workerRepository: pulumi.interpolate`${base}/code-worker`,
       runnerRepository: pulumi.interpolate`${base}/code-runner`,
+      runnerLanguages: args.runnerLanguages,
     },
     child,
   );

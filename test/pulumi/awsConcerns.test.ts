@@ -129,7 +129,7 @@ describe('aws code bucket', () => {
 describe('aws registry', () => {
   it('two scanned repositories keeping 10 images, and the images pushed to them with the ECR token', async () => {
     expect(JSON.parse(ecrLifecyclePolicy(3)).rules[0].selection).toEqual({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 3 });
-    const run = await capture(() => createRegistry('g', { tags }, new TestParent('g')));
+    const run = await capture(() => createRegistry('g', { tags, runnerLanguages: 'python,c' }, new TestParent('g')));
     expect(run.all('aws:ecr/repository:Repository').map((r) => [r.name, r.inputs.imageScanningConfiguration])).toEqual([
       ['g-worker', { scanOnPush: true }],
       ['g-runner', { scanOnPush: true }],
@@ -140,6 +140,8 @@ describe('aws registry', () => {
       `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/g-runner:latest`,
       `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/g-worker:latest`,
     ]);
+    // The stack's runnerLanguages reaches runner/Dockerfile as its LANGUAGES build argument.
+    expect(images.map((i) => [String(i.inputs.imageName).split('/').pop(), i.inputs.build.args.LANGUAGES]).sort()).toEqual([['g-runner:latest', 'python,c'], ['g-worker:latest', undefined]]);
     for (const i of images) expect(reveal(i.inputs.registry)).toEqual({ server: `https://${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`, username: 'AWS', password: 'ecr-login-token' });
   });
 });

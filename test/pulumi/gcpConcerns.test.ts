@@ -122,7 +122,7 @@ describe('gcp code bucket', () => {
 describe('gcp registry', () => {
   it("a Docker repository in the region, the images pushed to it with the deployer's token", async () => {
     expect(artifactRegistryHost('asia-east1')).toBe('asia-east1-docker.pkg.dev');
-    const run = await capture(() => createRegistry('g', { ...base, dependsOn: [], labels }, new TestParent('g')));
+    const run = await capture(() => createRegistry('g', { ...base, dependsOn: [], labels, runnerLanguages: 'all' }, new TestParent('g')));
     expect(run.one('gcp:artifactregistry/repository:Repository').inputs).toMatchObject({ format: 'DOCKER', location: 'europe-west1', repositoryId: 'g' });
     expect(run.all('docker:index/image:Image').map((i) => i.inputs.imageName).sort()).toEqual([
       'europe-west1-docker.pkg.dev/proj-123456/g/code-runner:latest',
