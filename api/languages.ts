@@ -6,7 +6,8 @@ import { LANGUAGE_VERSIONS_KEY } from '../core/keys.js';
 
 export interface LanguageEntry {
   name: string;
-  version: string;
+  /** As the workers measured it; null before any worker has said. */
+  version: string | null;
   sourceFile: string;
   compiled: boolean;
   judge0Ids: number[];
@@ -28,14 +29,16 @@ function semver(version: string): string {
 }
 
 /**
- * What the workers' runners can run: the languages they published, with the versions they measured (a language
- * no worker has is not offered). Judge0 ids and Piston names come from the recipes.
+ * What the workers' runners can run: the languages they published, with the versions they measured (a language no
+ * worker has is not offered). Before any worker has said, every recipe, its version unknown: a job waits in the
+ * queue for a worker, which runs it or rejects it. Judge0 ids and Piston names come from the recipes.
  */
 export async function languageCatalogue(redis: RedisClient): Promise<LanguageEntry[]> {
   const measured = await redis.hgetall(LANGUAGE_VERSIONS_KEY);
-  return Object.keys(LANGUAGES).filter((name) => measured[name]).map((name) => {
+  const known = Object.keys(measured).length > 0;
+  return Object.keys(LANGUAGES).filter((name) => !known || measured[name]).map((name) => {
     const recipe = LANGUAGES[name];
-    const version = measured[name];
+    const version = measured[name] || null;
     const pistonName = recipe.piston?.name ?? name;
     const toolchain = recipe.judge0?.toolchain ? `${recipe.judge0.toolchain} ` : '';
     return {
@@ -44,9 +47,9 @@ export async function languageCatalogue(redis: RedisClient): Promise<LanguageEnt
       sourceFile: recipe.sourceFile,
       compiled: recipe.compile !== undefined,
       judge0Ids: recipe.judge0?.ids ?? [],
-      judge0Name: `${recipe.title} (${toolchain}${version})`,
+      judge0Name: version ? `${recipe.title} (${toolchain}${version})` : recipe.title,
       pistonName,
-      pistonVersion: semver(version),
+      pistonVersion: semver(version ?? '0'),
       pistonAliases: [name, ...recipe.aliases].filter((a) => a !== pistonName),
       pistonRuntime: recipe.piston?.runtime,
       compileCommand: recipe.compile ?? null,

@@ -32,7 +32,7 @@ async function loadLanguages() {
   for (const l of await res.json()) {
     const option = document.createElement('option');
     option.value = l.name;
-    option.textContent = `${l.name} ${l.version}${l.compiled ? ' (compiled)' : ''}`;
+    option.textContent = `${l.name}${l.version ? ` ${l.version}` : ''}${l.compiled ? ' (compiled)' : ''}`;
     select.append(option);
   }
   select.value = 'python';

@@ -1,6 +1,7 @@
 // Piston v2 compatibility: the npm client piston-client, unchanged, against the API over real HTTP, with real
 // workers running the programs; and Piston's own 400 messages for bad requests (nothing queued).
 import { execFileSync } from 'node:child_process';
+import { JOB_ENV } from '../../core/judge.js';
 import { piston } from 'piston-client';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
@@ -19,8 +20,8 @@ describe('Piston v2 API', () => {
       expect.objectContaining({ language: 'c++', aliases: expect.arrayContaining(['cpp', 'g++']), runtime: 'gcc' }),
     ]));
     for (const r of runtimes) expect(r.version).toMatch(/^\d+\.\d+\.\d+$/);
-    // The versions the worker measured: its jobs run this host's toolchains.
-    const hostPython = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim().replace('Python ', '');
+    // The versions the worker measured: its jobs run this host's toolchains, as the sandbox's PATH finds them.
+    const hostPython = execFileSync('python3', ['--version'], { encoding: 'utf8', env: JOB_ENV }).trim().replace('Python ', '');
     expect(runtimes.find((r: { language: string }) => r.language === 'python').version).toBe(hostPython);
 
     // piston-client sends its default args ["1","2","3"] and no Content-Type: both must work.
