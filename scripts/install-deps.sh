@@ -35,7 +35,9 @@ recipe_packages() { # recipe_packages debian|npm
   [ -x "$root/node_modules/.bin/tsx" ] || { log recipes "node_modules missing: run npm ci first (the recipes are TypeScript)"; exit 1; }
   "$root/node_modules/.bin/tsx" "$root/runner/languagePackages.ts" "$1" "${LANGUAGES:-all}"
 }
-for pkg in $(recipe_packages debian); do NEEDED+=("dpkg:$pkg|$pkg"); done
+# Assigned first: a failure here stops the script (set -e), where it would go unnoticed inside the for list.
+debian_packages=$(recipe_packages debian)
+for pkg in $debian_packages; do NEEDED+=("dpkg:$pkg|$pkg"); done
 
 # present CHECK: a have_* function, dpkg:PACKAGE (installed), an absolute path to an executable, or a command name.
 present() {
@@ -62,7 +64,8 @@ if have gcc && [ ! -e /usr/include/stdio.h ]; then missing+=(libc6-dev); fi
 # npm packages of the recipes, name@version: present when /usr/local/lib/node_modules holds that version.
 npm_missing=()
 if [ "$#" -eq 0 ]; then
-  for spec in $(recipe_packages npm); do
+  npm_packages=$(recipe_packages npm)
+  for spec in $npm_packages; do
     name="${spec%@*}" version="${spec##*@}"
     installed=$(node -p "require('/usr/local/lib/node_modules/$name/package.json').version" 2>/dev/null || true)
     [ "$installed" = "$version" ] || npm_missing+=("$spec")
