@@ -2,7 +2,7 @@
 // Pure (no Pulumi import) so the rules can be unit-tested without the engine or mocks, and so a bad
 // combination fails at the start of `pulumi preview` with the exact `pulumi config set` that fixes it,
 // rather than halfway through a deployment.
-import { LANGUAGES } from '../core/languages.js';
+import { LANGUAGES, selectLanguages } from '../core/languages.js';
 import { RUNNER_MODES, type RunnerMode } from '../core/runnerModes.js';
 import { runnerSidecarMemory } from './runnerSizing.js';
 
@@ -233,8 +233,7 @@ function parsePattern(get: (key: string) => string | undefined, key: StringKey, 
 function parseLanguages(get: (key: string) => string | undefined): string {
   const raw = get('runnerLanguages');
   if (raw === undefined || raw.trim() === 'all') return DEFAULTS.runnerLanguages;
-  const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !Object.hasOwn(LANGUAGES, n));
+  const { names, unknown } = selectLanguages(raw);
   if (!names.length || unknown.length) {
     throw new StackConfigError(
       [fullKey('runnerLanguages')],
@@ -242,7 +241,7 @@ function parseLanguages(get: (key: string) => string | undefined): string {
         `${unknown.length ? `unknown: ${unknown.join(', ')}` : 'got none'}. Set it with: ${setCommand('runnerLanguages', 'python,c,cpp,java')}`,
     );
   }
-  return [...new Set(names)].join(',');
+  return names.join(',');
 }
 
 /** The API's tokens as the API reads API_TOKENS (comma or space separated), each as long as it requires. */

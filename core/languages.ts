@@ -272,6 +272,15 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
   },
 };
 
+/**
+ * A selection of languages as the LANGUAGES build argument, install-deps.sh and the runnerLanguages stack key
+ * take it: `all`, or registry names separated by commas (spaces around them allowed); each named once.
+ */
+export function selectLanguages(selection: string): { names: string[]; unknown: string[] } {
+  const names = selection.trim() === 'all' ? Object.keys(LANGUAGES) : [...new Set(selection.split(',').map((n) => n.trim()).filter(Boolean))];
+  return { names, unknown: names.filter((n) => !Object.hasOwn(LANGUAGES, n)) };
+}
+
 export function languageFor(name: string): LanguageRecipe | undefined {
   return Object.hasOwn(LANGUAGES, name) ? LANGUAGES[name] : undefined;
 }

@@ -2,15 +2,14 @@
 // (comma-separated names, or `all`, the default), space-separated on one line. runner/Dockerfile installs from it (its
 // LANGUAGES build argument), scripts/install-deps.sh too. Imports only the recipes: its bundle, copied in before the
 // image's toolchain layer, changes only when they do.
-import { LANGUAGES } from '../core/languages.js';
+import { LANGUAGES, selectLanguages } from '../core/languages.js';
 
 const [kind, selection = 'all'] = process.argv.slice(2);
 if (kind !== 'debian' && kind !== 'npm') {
   process.stderr.write('usage: language-packages debian|npm [all|NAME,NAME,...]\n');
   process.exit(2);
 }
-const names = selection === 'all' ? Object.keys(LANGUAGES) : selection.split(',').map((n) => n.trim()).filter(Boolean);
-const unknown = names.filter((n) => !Object.hasOwn(LANGUAGES, n));
+const { names, unknown } = selectLanguages(selection);
 if (unknown.length || !names.length) {
   process.stderr.write(`LANGUAGES: unknown ${unknown.length ? unknown.join(', ') : '(empty)'}; the languages are all or some of ${Object.keys(LANGUAGES).join(',')}\n`);
   process.exit(2);

@@ -2,10 +2,13 @@
 // file (core/languageVersions.ts, RUNNER_LANGUAGES_FILE) of the languages in LANGUAGES (comma-separated, or `all`),
 // each with the version its toolchain reports. Fails, and with it the image build, when one of them says none.
 import { measureLanguages } from '../core/languageVersions.js';
-import { LANGUAGES } from '../core/languages.js';
+import { selectLanguages } from '../core/languages.js';
 
-const selection = process.argv[2] ?? 'all';
-const names = selection === 'all' ? Object.keys(LANGUAGES) : selection.split(',').map((n) => n.trim()).filter(Boolean);
+const { names, unknown } = selectLanguages(process.argv[2] ?? 'all');
+if (unknown.length) {
+  process.stderr.write(`LANGUAGES: unknown ${unknown.join(', ')}\n`);
+  process.exit(2);
+}
 const measured = await measureLanguages(names);
 const missing = names.filter((n) => !Object.hasOwn(measured, n));
 if (missing.length) {
