@@ -69,7 +69,7 @@ export async function hostLanguages(): Promise<InstalledLanguages> {
   const key = hostToolchainKey();
   try {
     const cached = JSON.parse(readFileSync(HOST_CACHE, 'utf8')) as { key?: string; languages?: unknown };
-    if (cached.key === key) return parseInstalledLanguages(JSON.stringify(cached.languages));
+    if (cached.key === key) return installedLanguagesOf(cached.languages);
   } catch {
     // Absent, unreadable or stale: measured below.
   }
@@ -84,9 +84,13 @@ export async function hostLanguages(): Promise<InstalledLanguages> {
   return languages;
 }
 
-/** Parses a languages file (RUNNER_LANGUAGES_FILE, a sidecar's); throws on anything but a name-to-version object of known languages. */
+/** Parses a languages file (RUNNER_LANGUAGES_FILE). */
 export function parseInstalledLanguages(text: string): InstalledLanguages {
-  const parsed: unknown = JSON.parse(text);
+  return installedLanguagesOf(JSON.parse(text));
+}
+
+/** A languages list read from elsewhere (a file, a sidecar's heartbeat); throws on anything but a name-to-version object of known languages. */
+export function installedLanguagesOf(parsed: unknown): InstalledLanguages {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('a languages file holds a JSON object');
   for (const [name, version] of Object.entries(parsed)) {
     if (!Object.hasOwn(LANGUAGES, name)) throw new Error(`unknown language "${name}" in the languages file`);

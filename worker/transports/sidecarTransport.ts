@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseInstalledLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
+import { installedLanguagesOf, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../core/protocol/sidecarExchange.js';
@@ -44,7 +44,7 @@ export class SidecarTransport implements RunnerTransport {
   async languages(): Promise<InstalledLanguages | null> {
     try {
       const { languages } = JSON.parse(readFileSync(join(this.dir, HEARTBEAT_FILE), 'utf8')) as { languages?: unknown };
-      return languages === undefined ? null : parseInstalledLanguages(JSON.stringify(languages));
+      return languages === undefined ? null : installedLanguagesOf(languages);
     } catch {
       return null;
     }
