@@ -49,6 +49,12 @@ describe('code-exec languages', () => {
     expect(stderr).toContain(`${NAMES.length} of ${NAMES.length} languages installed in this host`);
   });
 
+  it('an image it cannot read is a clear error, exit 2, not a stack trace', async () => {
+    const failed = await run(process.execPath, [CLI, 'languages', '--image', 'no-such-image:1'], { timeout: 60_000 }).then(() => null, (err: { code: number; stderr: string }) => err);
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/^code-exec: cannot read \/opt\/runner\/languages\.json from the image no-such-image:1: .*npm run images\?\)\n$/s);
+  });
+
   describe.runIf(DOCKER)('of a runner image', () => {
     it('the full image: every language, measured when it was built', async () => {
       const listed = JSON.parse((await languagesCli('--json', '--image', RUNNER_IMAGE)).stdout) as { name: string; version: string | null }[];

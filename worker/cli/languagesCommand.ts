@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import { hostLanguages, parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
 import { LANGUAGES } from '../../core/languages.js';
 import { readImageFile } from '../transports/imageFile.js';
+import { UsageError } from './jobFromFile.js';
 
 export interface LanguageListing {
   name: string;
@@ -29,10 +30,17 @@ function table(rows: LanguageListing[]): string {
   return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+async function imageLanguages(image: string): Promise<InstalledLanguages> {
+  try {
+    return parseInstalledLanguages(await readImageFile(new Docker(), image, RUNNER_LANGUAGES_FILE, { 'code-execution.purpose': 'languages' }));
+  } catch (err) {
+    // A wrong name, an engine not running, an image from before the languages file: all the user's to fix.
+    throw new UsageError(`cannot read ${RUNNER_LANGUAGES_FILE} from the image ${image}: ${(err as Error).message.trim()} (is the Docker engine running, and the image built by npm run images?)`);
+  }
+}
+
 export async function languagesCommand(flags: { json?: boolean; image?: string }): Promise<number> {
-  const installed = flags.image
-    ? parseInstalledLanguages(await readImageFile(new Docker(), flags.image, RUNNER_LANGUAGES_FILE, { 'code-execution.purpose': 'languages' }))
-    : await hostLanguages();
+  const installed = flags.image ? await imageLanguages(flags.image) : await hostLanguages();
   const rows = languageListing(installed);
   process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : table(rows));
   const where = flags.image ? `the image ${flags.image}` : 'this host';
