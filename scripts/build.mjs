@@ -40,9 +40,9 @@ writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 // (the last two) sandbox.c; runner/Dockerfile compiles the same list.
 const sandbox = (file) => join(root, 'runner/sandbox', file);
 const NATIVE = {
-  'sandbox-exec': ['sandbox-exec.c', 'jobexec.c'],
-  'sandbox-executor': ['executor.c', 'sandbox.c', 'jobexec.c'],
-  'sandbox-supervisor': ['supervisor.c', 'sandbox.c', 'jobexec.c'],
+  'sandbox-exec': ['sandbox-exec.c', 'jobexec.c', 'scratch.c'],
+  'sandbox-executor': ['executor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
+  'sandbox-supervisor': ['supervisor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
 };
 for (const [program, sources] of Object.entries(NATIVE)) {
   execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, program), ...sources.map(sandbox)], { stdio: 'inherit' });

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -52,67 +51,6 @@ void kill_job_uid(uid_t uid, gid_t gid) {
       while (waitpid(killer, &st, 0) < 0 && errno == EINTR) {}
     }
   }
-}
-
-/* Removes, under the directory open at dirfd, every entry the caller's uid owns (a directory of its own is
- * made searchable and emptied first: its owner may chmod it) and looks for more inside directories of others
- * it may enter. Never follows a link and never leaves the file system `dev`. Returns how many it removed. */
-static long wipe_tree(int dirfd, dev_t dev, uid_t uid, int depth) {
-  long removed = 0;
-  if (depth > 128) return 0;
-  int fd = dup(dirfd);
-  if (fd < 0) return 0;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return 0;
-  }
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    struct stat st;
-    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    if (!S_ISDIR(st.st_mode)) {
-      if (st.st_uid == uid && unlinkat(dirfd, e->d_name, 0) == 0) removed++;
-      continue;
-    }
-    if (st.st_dev != dev) continue;
-    if (st.st_uid == uid) fchmodat(dirfd, e->d_name, 0700, 0);
-    int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub >= 0) {
-      struct stat opened;
-      if (fstat(sub, &opened) == 0 && opened.st_dev == dev && opened.st_ino == st.st_ino) removed += wipe_tree(sub, dev, uid, depth + 1);
-      close(sub);
-    }
-    if (st.st_uid == uid && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) == 0) removed++;
-  }
-  closedir(d);
-  return removed;
-}
-
-long long wipe_owned(uid_t uid, gid_t gid, const char *const *dirs, int count) {
-  if (count == 0) return 0;
-  pid_t wiper = fork();
-  if (wiper == 0) {
-    alarm(20);
-    if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) _exit(1);
-    for (int i = 0; i < count; i++) {
-      int root = open(dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      struct stat st;
-      if (root < 0) continue;
-      /* Entries removed while a directory is read may hide others from that same read: go again while it removes. */
-      if (fstat(root, &st) == 0) {
-        for (int pass = 0; pass < 4 && wipe_tree(root, st.st_dev, uid, 0) > 0; pass++) {}
-      }
-      close(root);
-    }
-    _exit(0);
-  }
-  if (wiper < 0) return 0;
-  int st;
-  struct rusage ru;
-  while (wait4(wiper, &st, 0, &ru) < 0 && errno == EINTR) {}
-  return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
 long long parse_count(const char *program, const char *option, const char *value) {

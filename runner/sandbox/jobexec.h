@@ -31,12 +31,6 @@ int enter_job(const struct job_limits *limits, uid_t uid, gid_t gid, const char 
  */
 void kill_job_uid(uid_t uid, gid_t gid);
 
-/*
- * Removes what uid owns under each directory, as that uid (fully, no way back to root), in a forked helper: exactly
- * what the job could remove, whatever modes it set, and nothing else. Returns the helper's CPU in microseconds.
- */
-long long wipe_owned(uid_t uid, gid_t gid, const char *const *dirs, int count);
-
 /* An option's value as a non-negative integer; anything else ends the program (exit 125) saying which option. */
 long long parse_count(const char *program, const char *option, const char *value);
 

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "jobexec.h"
+#include "scratch.h"
 
 #define MAX_ENV 64
 #define MAX_WIPE 8

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "sandbox.h"
 #include "jobexec.h"
+#include "scratch.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -329,100 +330,46 @@ static const char *parse_request(const char *data, size_t size, struct request *
   return NULL;
 }
 
-/* ---------- inside a sandbox: workspace hygiene between steps ---------- */
+/* ---------- inside a sandbox: workspace hygiene between steps (scratch.h) ---------- */
 
-/* Removes name under dirfd and, for a directory, all it holds; never follows a link or leaves the file system. */
-static void remove_tree_at(int dirfd, const char *name, dev_t dev, int depth) {
-  struct stat st;
-  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  if (S_ISDIR(st.st_mode) && st.st_dev == dev && depth < 128) {
-    int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub >= 0) {
-      DIR *d = fdopendir(dup(sub));
-      struct dirent *e;
-      while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) remove_tree_at(sub, e->d_name, dev, depth + 1);
-      }
-      if (d) closedir(d);
-      close(sub);
-    }
-    unlinkat(dirfd, name, AT_REMOVEDIR);
-  } else {
-    unlinkat(dirfd, name, 0);
-  }
-}
+static const struct name_set DOTS = { (char *[]){ ".", ".." }, 2 };
 
-struct names {
-  char **items;
-  size_t count;
-};
-
-static int names_has(const struct names *n, const char *name) {
-  for (size_t i = 0; i < n->count; i++) if (strcmp(n->items[i], name) == 0) return 1;
-  return 0;
-}
-
-static void snapshot_workspace(struct names *n) {
-  for (size_t i = 0; i < n->count; i++) free(n->items[i]);
-  n->count = 0;
-  DIR *d = opendir("/workspace");
+/* 1 when dir holds an entry not in kept (a missing dir holds none). */
+static int holds_others(const char *dir, const struct name_set *kept) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
   struct dirent *e;
-  while (d && (e = readdir(d)) != NULL) {
-    n->items = realloc(n->items, (n->count + 1) * sizeof *n->items);
-    n->items[n->count++] = strdup(e->d_name);
-  }
-  if (d) closedir(d);
+  int found = 0;
+  while (!found && (e = readdir(d)) != NULL) found = !name_set_has(kept, e->d_name);
+  closedir(d);
+  return found;
 }
 
-/* Removes every entry of dir (as root) but those in kept; 0 when none is left. */
-static int clear_dir(const char *dir, const struct names *kept) {
+/* Removes every entry of dir (as root) but those in kept; 0 when none is left, checked on a listing of its own. */
+static int clear_dir(const char *dir, const struct name_set *kept) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? 0 : -1;
-  struct stat st;
-  if (fstat(fd, &st)) {
-    close(fd);
-    return -1;
-  }
-  DIR *d = fdopendir(dup(fd));
-  struct dirent *e;
-  while (d && (e = readdir(d)) != NULL) {
-    if (!names_has(kept, e->d_name)) remove_tree_at(fd, e->d_name, st.st_dev, 0);
-  }
-  if (d) closedir(d);
-  int stray = 0;
-  d = fdopendir(fd);
-  while (d && (e = readdir(d)) != NULL) stray |= !names_has(kept, e->d_name);
-  if (d) closedir(d);
-  return stray ? -1 : 0;
+  clear_tree(fd, (uid_t)-1, kept);
+  close(fd);
+  return holds_others(dir, kept) ? -1 : 0;
 }
 
 /*
  * Before a case: the workspace as the compile step (or the request) left it, and empty /tmp and /dev/shm. With
  * remounts they are new tmpfs; without, what the last step's uid owns is removed as that uid first (it can undo
  * whatever modes it set), and what remains can only be other owners' entries in these sticky directories (hard
- * links), which root, their directories' owner, removes. Anything that stays fails the job, never leaks into a case.
+ * links), which root, their directories' owner, removes. What the compile step made is locked (lock_compiled), so a
+ * case can only have added names at the workspace's top. Anything that stays fails the case, never leaks into it.
  */
-/* 1 when dir holds an entry not in kept (a missing dir holds none). */
-static int holds_others(const char *dir, const struct names *kept) {
-  DIR *d = opendir(dir);
-  if (!d) return 0;
-  struct dirent *e;
-  int found = 0;
-  while (!found && (e = readdir(d)) != NULL) found = !names_has(kept, e->d_name);
-  closedir(d);
-  return found;
-}
-
-static int fresh_scratch(const struct names *kept, uid_t last_uid, int last_was_case) {
+static int fresh_scratch(const struct name_set *kept, uid_t uid, int last_was_case) {
   static const char *const scratch[] = { "/tmp", "/dev/shm", "/workspace" };
-  struct names dot = { (char *[]){ ".", ".." }, 2 };
   /* The wiper is a fork and a uid switch: only when the step left something (most leave nothing). Root can
    * list these directories whatever their entries' modes. */
-  int left = holds_others("/tmp", &dot) || holds_others("/dev/shm", &dot) || (last_was_case && holds_others("/workspace", kept));
-  if (!cfg->remount_scratch && left) wipe_owned(last_uid, last_uid, scratch, last_was_case ? 3 : 2);
+  int left = holds_others("/tmp", &DOTS) || holds_others("/dev/shm", &DOTS) || (last_was_case && holds_others("/workspace", kept));
+  if (!cfg->remount_scratch && left) wipe_owned(uid, uid, scratch, last_was_case ? 3 : 2);
   if (clear_dir("/workspace", kept)) return -1;
   if (cfg->remount_scratch) return fresh_scratch_mounts();
-  return clear_dir("/tmp", &dot) || clear_dir("/dev/shm", &dot) ? -1 : 0;
+  return clear_dir("/tmp", &DOTS) || clear_dir("/dev/shm", &DOTS) ? -1 : 0;
 }
 
 /* ---------- inside a sandbox: one step ---------- */
@@ -458,7 +405,8 @@ static int drain(struct capture *c) {
 }
 
 static int signal_fd;
-static uid_t last_uid;
+/* The last step's uid, and the compile step's: no case gets either (a case owning the compiled files could change them). */
+static uid_t last_uid, compiled_uid;
 
 /* Every process of the step, however it detached itself: all but this one (pid 1 of its pid namespace), or,
  * without CAP_KILL, every process of the step's uid. */
@@ -473,7 +421,7 @@ static long long tv_us(struct timeval tv) { return (long long)tv.tv_sec * 100000
  * Runs one step to its end and reports it:
  *   i32 exit code (-1: none) | i32 signal (0: none) | u8 killed by (0, 1 wall, 2 output) | u8 stdout truncated |
  *   u8 stderr truncated | u8 OOM kill seen | u64 CPU ms (rusage) | u64 CPU ms (measured) | u64 wall ms |
- *   u64 peak RSS KB | u64 memory KB (measured) | exec error text | stdout | stderr
+ *   u64 peak RSS KB | u64 memory KB (measured) | exec error text | stdout | stderr | u8 workspace state (scratch.h)
  */
 static void run_step(int sock, const struct request *r, const struct step *s) {
   int out[2], err[2] = { -1, -1 }, errpipe[2];
@@ -494,7 +442,7 @@ static void run_step(int sock, const struct request *r, const struct step *s) {
     _exit(1);
   }
   uid_t uid;
-  do uid = random_job_uid(); while (uid == last_uid);
+  do uid = random_job_uid(); while (uid == last_uid || uid == compiled_uid);
   last_uid = uid;
 
   long long oom_before = oom_kills_now(), cg_before = cgroup_cpu_us(), mem_before = resident_kb(), peak = mem_before;
@@ -591,6 +539,13 @@ static void run_step(int sock, const struct request *r, const struct step *s) {
   if (read(errpipe[0], &exec_errno, sizeof exec_errno) != (ssize_t)sizeof exec_errno) exec_errno = 0;
   close(errpipe[0]);
 
+  /* Every process of the step is gone: what a compile step made can be locked for the cases. */
+  enum workspace_state workspace = WORKSPACE_LOCKED;
+  if (s->kind == 0) {
+    compiled_uid = uid;
+    workspace = lock_compiled(uid, uid, "/workspace");
+  }
+
   /* The cgroup also sees children the job let the kernel reap (SIGCHLD ignored), which wait4 never returns;
    * what this process used meanwhile is taken off. */
   struct rusage self_after;
@@ -616,10 +571,27 @@ static void run_step(int sock, const struct request *r, const struct step *s) {
   buf_bytes(&report, exec_error, (uint32_t)strlen(exec_error));
   buf_bytes(&report, streams[0].data.p ? streams[0].data.p : "", (uint32_t)streams[0].data.len);
   buf_bytes(&report, streams[1].data.p ? streams[1].data.p : "", (uint32_t)streams[1].data.len);
+  buf_u8(&report, (uint8_t)workspace);
   sandbox_send_frame(sock, 'R', report.p, (uint32_t)report.len);
   free(report.p);
   free(streams[0].data.p);
   free(streams[1].data.p);
+}
+
+/* The report of a case that was not run: what an earlier one left could not be removed. */
+static void report_not_reset(int sock) {
+  static const char why[] = "what an earlier case left in the workspace or /tmp could not be removed";
+  struct buf report = { 0 };
+  buf_i32(&report, -1);
+  buf_i32(&report, 0);
+  for (int i = 0; i < 4; i++) buf_u8(&report, 0);
+  for (int i = 0; i < 5; i++) buf_u64(&report, 0);
+  buf_bytes(&report, why, (uint32_t)strlen(why));
+  buf_bytes(&report, "", 0);
+  buf_bytes(&report, "", 0);
+  buf_u8(&report, WORKSPACE_NOT_RESET);
+  sandbox_send_frame(sock, 'R', report.p, (uint32_t)report.len);
+  free(report.p);
 }
 
 static void write_files(int sock, const struct request *r) {
@@ -653,17 +625,22 @@ void sandbox_serve(int sock, const struct sandbox_config *config) {
   }
   free(data);
   write_files(sock, &r);
-  struct names kept = { 0 };
-  snapshot_workspace(&kept);
+  int workspace = open("/workspace", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (workspace < 0) sandbox_fail(sock, "open the workspace");
+  struct name_set kept = { 0 };
+  name_set_read(&kept, workspace);
   for (uint32_t i = 0; i < r.step_count; i++) {
     if (i > 0) {
       uint8_t decision = 0;
       if (read_all(sock, &decision, 1) || decision != 'c') _exit(0);
-      if (fresh_scratch(&kept, last_uid, r.steps[i - 1].kind == 1)) sandbox_fail(sock, "clear what an earlier step left");
+      if (fresh_scratch(&kept, last_uid, r.steps[i - 1].kind == 1)) {
+        report_not_reset(sock);
+        continue;
+      }
     }
     run_step(sock, &r, &r.steps[i]);
     /* What the compiler made is the program: kept for every case. */
-    if (r.steps[i].kind == 0) snapshot_workspace(&kept);
+    if (r.steps[i].kind == 0) name_set_read(&kept, workspace);
   }
   uint8_t decision;
   ssize_t ignored = read(sock, &decision, 1);

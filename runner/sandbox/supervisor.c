@@ -115,6 +115,23 @@ static void parse_options(int argc, char **argv) {
   if (opt.ready > MAX_SANDBOXES / 2) usage("--ready is too large");
 }
 
+/*
+ * Sandboxes are forked from this process, so their pid 1 would show its command line in /proc/1/cmdline: the name
+ * prefix names the deployment and the worker. The options are copied, then the arguments' memory is blanked.
+ */
+static void hide_arguments(int argc, char **argv) {
+  opt.prefix = strdup(opt.prefix);
+  for (int i = 0; i < opt.mount_count; i++) {
+    opt.mounts[i].src = strdup(opt.mounts[i].src);
+    opt.mounts[i].dst = strdup(opt.mounts[i].dst);
+    if (!opt.mounts[i].src || !opt.mounts[i].dst) usage("out of memory");
+  }
+  if (!opt.prefix) usage("out of memory");
+  char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+  memset(argv[0], 0, (size_t)(end - argv[0]));
+  snprintf(argv[0], (size_t)(end - argv[0]) + 1, "sandbox-supervisor");
+}
+
 /* ---------- cgroups (v1 and v2) ---------- */
 
 static int cgroup_v2;
@@ -670,6 +687,7 @@ static void shut_down(int sigfd) {
 
 int main(int argc, char **argv) {
   parse_options(argc, argv);
+  hide_arguments(argc, argv);
   /* Dies with the worker that started it; its sandboxes die with it (their parent-death signals). */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() == 1) return 1;
