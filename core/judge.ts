@@ -3,9 +3,11 @@
 import { expandCommand, expandEnv, languageFor } from './languages.js';
 import type { PhaseClock } from './phaseClock.js';
 import { testCasesOf, type Job } from './protocol/job.js';
-import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, MAX_FILE_BYTES } from './protocol/limits.js';
-import type { SandboxedRun, SandboxLimits } from './protocol/launcherReport.js';
+import { TransportError } from './errors.js';
+import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, MAX_COMPILED_DEPTH, MAX_COMPILED_ENTRIES, MAX_FILE_BYTES } from './protocol/limits.js';
+import type { SandboxedRun, SandboxLimits, WorkspaceState } from './protocol/launcherReport.js';
 import type { CaseOutcome, RunOutcome } from './protocol/result.js';
+import { jobBudgetMs } from './protocol/runnerOutput.js';
 import { decideVerdict, type SandboxMeasures } from './verdict.js';
 
 /** What user code sees as its environment: nothing of the runner's or the worker's. */
@@ -21,6 +23,8 @@ export interface StepPlan {
   stdinIndex: number | null;
   /** stdout and stderr as one stream, in arrival order (compiler diagnostics). */
   mergeOutput: boolean;
+  /** The command's program is a file of the job's workspace (see decideVerdict). */
+  ownProgram: boolean;
 }
 
 export interface JobPlan {
@@ -34,7 +38,12 @@ export interface JobPlan {
 export interface StepResult {
   run: SandboxedRun;
   measured: SandboxMeasures;
+  /** What the sandbox says of the workspace after the step (absent: nothing to say). */
+  workspace?: WorkspaceState;
 }
+
+/** A program path the job's workspace holds (the recipes run those as ./name). */
+const inWorkspace = (program: string) => program.startsWith('./') || program.startsWith('/workspace/');
 
 function limitsFor(job: Job, cpuMs: number, wallMs: number, nproc: number): SandboxLimits {
   return { cpuMs, wallMs, nproc, fsizeBytes: MAX_FILE_BYTES, stackBytes: job.memoryLimitMb * 1024 * 1024, nofile: 256 };
@@ -55,6 +64,7 @@ export function planJob(job: Job): JobPlan {
       outputCapBytes: COMPILE_OUTPUT_BYTES,
       stdinIndex: null,
       mergeOutput: true,
+      ownProgram: false,
     });
   }
   const run = [...expandCommand(recipe.run, ctx), ...job.args];
@@ -65,22 +75,30 @@ export function planJob(job: Job): JobPlan {
     outputCapBytes: job.maxOutputBytes,
     stdinIndex: i,
     mergeOutput: false,
+    ownProgram: inWorkspace(run[0]),
   }));
   return { files, stdins: cases.map((c) => c.stdin), env: { ...JOB_ENV, ...expandEnv(recipe, ctx) }, steps };
 }
 
 /** Why a compile step failed, or null when it made the program. */
-function compileFailure(job: Job, { run }: StepResult): string | null {
+function compileFailure(job: Job, { run, workspace }: StepResult): string | null {
   const r = run.report;
   if (r.execError) return `compiler could not start: ${r.execError}`;
+  // The sandbox could not make the compiled program read-only for the cases: the platform's fault, retried.
+  if (workspace === 'lock_failed') throw new TransportError('the sandbox could not lock what the compile step made');
+  if (workspace === 'too_many_entries') return `the compile step left more than ${MAX_COMPILED_ENTRIES} files and directories in the workspace`;
+  if (workspace === 'too_deep') return `the compile step left directories nested deeper than ${MAX_COMPILED_DEPTH} levels in the workspace`;
   if (r.killedBy === 'wall' || r.signal === 'SIGXCPU' || r.cpuMs > job.compileTimeLimitMs) return `compilation exceeded its ${job.compileTimeLimitMs} ms limit`;
   if (r.killedBy || r.signal) return `compiler killed by ${r.signal ?? 'the output limit'}`;
   if (r.exitCode !== 0) return `compiler exited with code ${r.exitCode}`;
   return null;
 }
 
-function caseOutcome(job: Job, { run, measured }: StepResult, expectedOutput: string | undefined): CaseOutcome {
-  const verdict = decideVerdict(job, run, measured, expectedOutput);
+function caseOutcome(job: Job, step: StepPlan, { run, measured, workspace }: StepResult, expectedOutput: string | undefined): CaseOutcome {
+  // Fails closed: a case that would have seen what an earlier one left is not run, and the job cannot pass.
+  const verdict = workspace === 'not_reset'
+    ? { status: 'runtime_error' as const, message: `not run: ${run.report.execError}` }
+    : decideVerdict(job, run, measured, expectedOutput, step.ownProgram);
   return {
     status: verdict.status,
     stdout: run.stdout.toString('utf8'),
@@ -100,6 +118,15 @@ const SKIPPED: CaseOutcome = {
   status: 'skipped', stdout: '', stderr: '', exitCode: null, signal: null, timeMs: 0, wallTimeMs: 0, memoryKb: 0,
   stdoutTruncated: false, stderrTruncated: false, message: 'not run: an earlier case failed and the job stops on the first failure',
 };
+
+/** A case the job's time budget (jobBudgetMs) has no room left for: not run, and the job has its verdict. */
+function overBudget(budgetMs: number): CaseOutcome {
+  return {
+    ...SKIPPED,
+    status: 'time_limit_exceeded',
+    message: `not run: the job's time budget of ${budgetMs} ms (its compile step's and cases' wall limits, and 1 s per case between them) has no room for this case`,
+  };
+}
 
 /** The job's outcome from its cases: the first failure speaks for the job (see RunOutcome). */
 function summarize(job: Job, cases: CaseOutcome[], compileOutput: string, compilations: number): RunOutcome {
@@ -127,6 +154,10 @@ export async function judgeJob(job: Job, plan: JobPlan, runStep: (step: StepPlan
   let compileOutput = '';
   let compilations = 0;
   const outcomes: CaseOutcome[] = [];
+  // Each step is held to its wall limit by the sandbox, so whatever the job makes the sandbox do between cases, it
+  // ends with a verdict within its budget, never at the transport's deadline.
+  const started = performance.now();
+  const budgetMs = jobBudgetMs(job);
   for (const [index, step] of plan.steps.entries()) {
     if (step.kind === 'compile') {
       compilations++;
@@ -150,7 +181,11 @@ export async function judgeJob(job: Job, plan: JobPlan, runStep: (step: StepPlan
       outcomes.push(SKIPPED);
       continue;
     }
-    outcomes.push(caseOutcome(job, await runStep(step, index), cases[step.stdinIndex!].expectedOutput));
+    if (performance.now() - started + step.limits.wallMs > budgetMs) {
+      outcomes.push(overBudget(budgetMs));
+      continue;
+    }
+    outcomes.push(caseOutcome(job, step, await runStep(step, index), cases[step.stdinIndex!].expectedOutput));
   }
   clock.lap('runMs');
   return summarize(job, outcomes, compileOutput, compilations);

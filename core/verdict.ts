@@ -30,11 +30,18 @@ export interface SandboxMeasures {
   memoryKb: number;
 }
 
-/** The verdict of one run; `expectedOutput` is the case's (a job may carry several). */
-export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures, expectedOutput: string | undefined): Verdict {
+/**
+ * The verdict of one run; `expectedOutput` is the case's (a job may carry several). `ownProgram`: the command is the
+ * job's own file (what its compile step made, or its sources), so a program the kernel cannot execute (ENOENT from
+ * a missing ELF interpreter, ENOEXEC, EACCES) is the job's fault; an interpreter that cannot start is the platform's.
+ */
+export function decideVerdict(job: Job, run: SandboxedRun, measured: SandboxMeasures, expectedOutput: string | undefined, ownProgram = false): Verdict {
   const r = run.report;
   const limitKb = job.memoryLimitMb * 1024;
-  if (r.execError) return { status: 'internal_error', message: `could not start the program: ${r.execError}` };
+  if (r.execError) {
+    const message = `could not start the program: ${r.execError}`;
+    return { status: ownProgram ? 'runtime_error' : 'internal_error', message };
+  }
   // Truncated means over the cap, even when the program finished before the runner's kill arrived.
   if (r.killedBy === 'request' || run.stdoutTruncated || run.stderrTruncated) {
     return { status: 'output_limit_exceeded', message: `output exceeded ${job.maxOutputBytes} bytes on a stream` };

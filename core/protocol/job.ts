@@ -29,7 +29,8 @@ const jobFields = z
       .min(1)
       .optional(),
     stdin: z.string().optional(),
-    args: z.array(z.string()).optional(),
+    // Arguments become C strings in the sandbox: a NUL byte cannot be carried, so it is the producer's mistake.
+    args: z.array(z.string().refine((a) => !a.includes('\0'), 'an argument may not contain a NUL byte')).optional(),
     expectedOutput: z.string().optional(),
     testCases: z
       .array(z.object({ stdin: z.string().optional(), expectedOutput: z.string().optional() }).strict())

@@ -32,3 +32,10 @@ export interface SandboxedRun {
   /** Output in arrival order across both streams (compiler diagnostics), capped like each stream. */
   interleaved: Buffer;
 }
+
+/**
+ * The workspace after a step, as the C sandboxes report it (runner/sandbox/scratch.h: enum workspace_state): after a
+ * compile step its output is locked for the cases, or it left too much; a case may be reported not run because what
+ * an earlier case left could not be removed.
+ */
+export type WorkspaceState = 'ok' | 'too_many_entries' | 'too_deep' | 'lock_failed' | 'not_reset';

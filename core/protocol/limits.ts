@@ -107,6 +107,12 @@ export const COMPILE_MAX_PROCESSES = 128;
 export const JOB_UID_MIN = 100_000;
 /** Largest single file the job may write (RLIMIT_FSIZE). */
 export const MAX_FILE_BYTES = 32 << 20;
+/**
+ * What a compile step may leave in the workspace (runner/sandbox/scratch.h): every case starts from it, and it is
+ * walked once to lock it. Its bytes are bounded by the workspace's tmpfs (WORKSPACE_SIZE_MB).
+ */
+export const MAX_COMPILED_ENTRIES = 4096;
+export const MAX_COMPILED_DEPTH = 64;
 /** Compiler diagnostics kept in `compileOutput`. */
 export const COMPILE_OUTPUT_BYTES = 65536;
 

@@ -6,9 +6,17 @@ import { testCasesOf, type Job } from './job.js';
 import { COMPILE_OUTPUT_BYTES, compileWallTimeMs } from './limits.js';
 import { STATUSES, type RunOutcome } from './result.js';
 
-/** Upper bound on one job end to end: compile and every case's wall limit plus start-up and teardown. */
+/**
+ * What one job may take in its sandbox: the compile step's and every case's wall limit, and a second per case for the
+ * sandbox's reset between cases. The judge runs no case that would pass it (the job gets a verdict for that).
+ */
+export function jobBudgetMs(job: Job): number {
+  return compileWallTimeMs(job.compileTimeLimitMs) + testCasesOf(job).length * (job.wallTimeLimitMs + 1000);
+}
+
+/** Upper bound on one job end to end (the transports' deadline): its budget plus start-up and teardown. */
 export function jobDeadlineMs(job: Job): number {
-  return compileWallTimeMs(job.compileTimeLimitMs) + testCasesOf(job).length * (job.wallTimeLimitMs + 1000) + 15_000;
+  return jobBudgetMs(job) + 15_000;
 }
 
 /**

@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { judgeJob, type JobPlan, type StepResult } from '../judge.js';
 import type { PhaseClock } from '../phaseClock.js';
 import type { Job } from '../protocol/job.js';
-import type { LauncherReport } from '../protocol/launcherReport.js';
+import type { LauncherReport, WorkspaceState } from '../protocol/launcherReport.js';
 import type { RunOutcome } from '../protocol/result.js';
 
 /** Signal numbers to names, the first name of each number (SIGABRT, not its alias SIGIOT). */
@@ -51,7 +51,10 @@ export function encodeRequest(plan: JobPlan): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A step report (run_step in supervisor.c) as the judge takes it. */
+/** enum workspace_state of runner/sandbox/scratch.h, by number. */
+const WORKSPACE_STATES: Record<number, WorkspaceState> = { 0: 'ok', 2: 'too_many_entries', 3: 'too_deep', 4: 'lock_failed', 5: 'not_reset' };
+
+/** A step report (run_step in sandbox.c) as the judge takes it. */
 export function decodeStepReport(b: Buffer, merged: boolean): StepResult {
   let at = 0;
   const i32 = () => ((at += 4), b.readInt32LE(at - 4));
@@ -76,6 +79,7 @@ export function decodeStepReport(b: Buffer, merged: boolean): StepResult {
   const execError = data().toString('utf8');
   const stdout = Buffer.from(data());
   const stderr = Buffer.from(data());
+  const workspace = WORKSPACE_STATES[u8()] ?? 'lock_failed';
   const report: LauncherReport = {
     exitCode: exitCode < 0 ? null : exitCode,
     signal: signal ? (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`) : null,
@@ -87,6 +91,7 @@ export function decodeStepReport(b: Buffer, merged: boolean): StepResult {
   return {
     run: { report, stdout, stderr, stdoutTruncated, stderrTruncated, interleaved: merged ? stdout : Buffer.alloc(0) },
     measured: { oomKilled, cpuMs: measuredCpuMs, memoryKb },
+    workspace,
   };
 }
 

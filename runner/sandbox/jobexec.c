@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,7 +73,7 @@ static int set_limit(int resource, rlim_t soft, rlim_t hard) {
 /* Syscalls a job never needs and that open kernel attack surface or outlive the job: namespaces (a user
  * namespace gives "root" over fresh mount, net and pid namespaces), kernel keyrings (kept per uid after the
  * job ends), IPC objects, mounts, BPF, perf, userfaultfd, io_uring, kernel AIO and huge pages (host-wide pools),
- * fanotify, modules, and socket(). clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
+ * fanotify, modules, socket(), datagram socket pairs, bind, connect and listen. clone3 answers ENOSYS so libc falls back to clone, whose flags a classic filter can inspect. */
 #if defined(__x86_64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -115,10 +116,22 @@ int install_job_seccomp(void) {
     DENY(__NR_fanotify_init), DENY(__NR_fanotify_mark),
     /* No socket() at all, of any family: where the sandbox shares a network namespace (the sidecar shares its
      * task's) this keeps the job off Redis, the metadata endpoint, the internet and the abstract unix sockets
-     * of that namespace; elsewhere it backs up the namespace. socketpair() stays: runtimes use it internally,
-     * and a connected pair reaches nothing outside the job. */
+     * of that namespace; elsewhere it backs up the namespace. socketpair() stays for streams: runtimes use it
+     * internally (multiprocessing, libuv, the BEAM), and such a pair reaches nothing outside the job. */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+    /* A pair of stream or seqpacket sockets stays connected to each other and ignores any address it is sent to.
+     * A datagram pair does not: connect(AF_UNSPEC) unties it, then bind, connect and sendto/sendmsg reach any unix
+     * address, abstract names included (those of a network namespace the sandbox shares: the sidecar's task). So no
+     * datagram pair, and no bind, connect or listen at all: with socket() gone they have nothing legitimate to do. */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socketpair, 0, 6),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_SEQPACKET, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    DENY(__NR_bind), DENY(__NR_connect), DENY(__NR_listen),
     /* Huge pages come from the host's pool (vm.nr_hugepages), which no memory cgroup charges: mmap with
      * MAP_HUGETLB and memfd_create with MFD_HUGETLB are refused (transparent huge pages are ordinary memory). */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 4),

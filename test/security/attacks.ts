@@ -3,94 +3,25 @@
 // checks the host (sentinel files, Redis, loopback canaries, processes, containers: see hostWatch.ts).
 //
 // Every target is on this machine: loopback addresses, abstract unix sockets, local paths.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { JobInput } from '../../core/protocol/job.js';
 import { WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import type { RunOutcome, Status } from '../../core/protocol/result.js';
+import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { loadConfig } from '../../worker/config.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { StreamWorker } from '../../worker/streamConsumer.js';
-import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { recordingLogger } from '../support/recordingLogger.js';
-import type { TestRedis } from '../support/redisServer.js';
-import { MARKER, type HostWatch } from './hostWatch.js';
+import { AttackFailed, checked, lines, secret, short, single, split, type Attack, type AttackContext, type JobSpec, type Observed } from './attackKit.js';
+import { blame, caseIsolation, sockets } from './caseIsolation.js';
+import { MARKER } from './hostWatch.js';
 import {
   aioCalls, aioInUse, EACCES, ENOENT, ENOSYS, EPERM, errnosIn, ioSetupLoop, leavesFilesForNextCase, ptmxFromSixteen, ptyOtherWays, ptysInUse,
   scratchSeen,
 } from './kernelPools.js';
 
-export type JobSpec = Omit<JobInput, 'id'>;
-
-export interface AttackContext {
-  /** Runs one job through the transport under test, under a fresh id. */
-  run(job: JobSpec): Promise<RunOutcome>;
-  transport: RunnerTransport;
-  host: HostWatch;
-  /** A Redis for attacks that go through a real worker (not the watched one). */
-  queue: TestRedis;
-}
-
-export interface Observed {
-  /** Every outcome the attack got: the battery scans them for host secrets. */
-  outcomes: RunOutcome[];
-  /** What the table shows for the cell. */
-  verdict: string;
-}
-
-export interface Attack {
-  name: string;
-  run(ctx: AttackContext): Promise<Observed>;
-  timeoutMs?: number;
-}
-
-const SHORT: Record<string, string> = {
-  accepted: 'AC', wrong_answer: 'WA', runtime_error: 'RE', time_limit_exceeded: 'TLE', memory_limit_exceeded: 'MLE',
-  output_limit_exceeded: 'OLE', compile_error: 'CE', internal_error: 'IE', rejected: 'REJ', skipped: 'SKIP',
-};
-export const short = (status: string) => SHORT[status] ?? status;
-
-/** An attack whose checks failed: carries the verdict it got, and says what the job printed. */
-export class AttackFailed extends Error {
-  constructor(
-    readonly verdict: string,
-    cause: Error,
-    outcomes: RunOutcome[],
-  ) {
-    const shown = outcomes.map((r) => ({ status: r.status, message: r.message, exitCode: r.exitCode, signal: r.signal, stdout: r.stdout.slice(0, 1500), stderr: r.stderr.slice(0, 1500) }));
-    super(`${cause.message}\noutcomes: ${JSON.stringify(shown, null, 2)}`);
-    this.name = 'AttackFailed';
-    this.stack = `${this.name}: ${this.message}\n${cause.stack?.split('\n').slice(1).join('\n') ?? ''}`;
-  }
-}
-
-/** Runs `check`; on failure, an AttackFailed with the verdict and the outcomes. */
-function checked<T>(verdict: string, outcomes: RunOutcome[], check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    throw new AttackFailed(verdict, err as Error, outcomes);
-  }
-}
-
-/** One job, one outcome, checked by `check`. */
-function single(name: string, job: (ctx: AttackContext) => JobSpec, check: (r: RunOutcome, ctx: AttackContext) => void, timeoutMs?: number): Attack {
-  return {
-    name,
-    timeoutMs,
-    async run(ctx) {
-      const r = await ctx.run(job(ctx));
-      checked(short(r.status), [r], () => check(r, ctx));
-      return { outcomes: [r], verdict: short(r.status) };
-    },
-  };
-}
-
-const lines = (...l: string[]) => l.join('\n');
-const secret = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
-/** A string the program builds at run time, so that its own source never contains the needle it hunts. */
-const split = (s: string) => `${JSON.stringify(s.slice(0, 3))} + ${JSON.stringify(s.slice(3))}`;
+export { AttackFailed, type AttackContext, type JobSpec };
 
 /** An attempt to forge a verdict: whatever else is checked, it never comes out `accepted`. */
 function forgery(name: string, job: (ctx: AttackContext) => JobSpec, check: (r: RunOutcome) => void): Attack {
@@ -983,4 +914,4 @@ const caps: Attack[] = [
   },
 ];
 
-export const ATTACKS: Attack[] = [...resources, ...hostWide, ...filesystem, ...secrets, ...network, ...processes, ...forging, ...concurrency, ...caps];
+export const ATTACKS: Attack[] = [...resources, ...hostWide, ...caseIsolation, ...filesystem, ...secrets, ...network, ...sockets, ...processes, ...blame, ...forging, ...concurrency, ...caps];
