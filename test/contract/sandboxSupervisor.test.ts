@@ -9,13 +9,14 @@ import { sandboxBudget } from '../../core/protocol/limits.js';
 import { SUPERVISOR_BINARY } from '../../core/sandbox/supervisedSandboxes.js';
 import { encodeRequest } from '../../core/sandbox/wire.js';
 import { expectNothingLeft } from '../support/leftovers.js';
+import { testDeployment } from '../support/sandboxClaims.js';
 
 type Frame = { id: number; type: string; payload: Buffer };
 
 /** A supervisor with no sandbox ready ahead, and the frames it sends, as they come. */
 function startSupervisor(): { proc: ChildProcess; send(id: number, type: string, payload: Buffer): void; next(id: number): Promise<Frame> } {
   const proc = spawn(SUPERVISOR_BINARY, [
-    '--ready', '0', '--name-prefix', 'supervisor-test~raw@sandbox-', '--memory-bytes', String(256 << 20), '--pids-max', '64',
+    '--ready', '0', '--name-prefix', `${testDeployment('supervisor-test')}~raw@sandbox-`, '--memory-bytes', String(256 << 20), '--pids-max', '64',
     '--tmpfs-mb', '16', '--tmpfs-inodes', '1024', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib',
     '--symlink', 'usr/lib64', '/lib64', '--dev', 'null',
   ], { stdio: ['pipe', 'pipe', 'inherit'] });

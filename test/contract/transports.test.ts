@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeJob, type JobInput } from '../../core/protocol/job.js';
 import type { RunnerTransport } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
+import { testOwner } from '../support/sandboxClaims.js';
 import { COMPILE_ERRORS, PROGRAMS, type Behaviour } from '../support/programs.js';
 import { availableTransports } from '../support/transports.js';
 
@@ -16,7 +17,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
   let stop: (() => Promise<void>) | undefined;
   let pooled = 0;
   beforeAll(async () => {
-    ({ transport, stop, pooled = 0 } = await factory.start({ owner: { deployment: 'contract-test', ownerId: 'contract-test' } }));
+    ({ transport, stop, pooled = 0 } = await factory.start({ owner: testOwner('contract-test') }));
   });
   afterAll(async () => {
     await transport.close();

@@ -5,17 +5,18 @@
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../core/protocol/job.js';
-import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
+import { LABEL_DEPLOYMENT, LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
 import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { POOLED_SANDBOX_SIZE } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
+import { testDeployment } from '../support/sandboxClaims.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
 
 const withDocker = await dockerAvailable();
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const POOL_LIMITS = POOLED_SANDBOX_SIZE;
-const DEPLOYMENT = 'pool-test';
+const DEPLOYMENT = testDeployment('pool-test');
 let seq = 0;
 
 type Pooled = (DockerTransport | ProcessTransport) & { readonly pooledReady: number };
@@ -114,7 +115,7 @@ describe.skipIf(!withDocker)('docker warm pool after a crash', () => {
   it("another worker reaps a crashed worker's pooled containers", async () => {
     const crashed = new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, deployment: DEPLOYMENT, ownerId: 'pool-test-dead', poolSize: 2, poolLimits: POOL_LIMITS });
     await until('2 pooled containers', () => crashed.pooledReady === 2);
-    const pooled = async () => (await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_OWNER}=pool-test-dead`] } }))
+    const pooled = async () => (await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_DEPLOYMENT}=${DEPLOYMENT}`, `${LABEL_OWNER}=pool-test-dead`] } }))
       .filter((c) => c.Labels[LABEL_JOB] === POOLED_JOB);
     expect(await pooled()).toHaveLength(2);
     // The crashed worker never closes its transport; a live one reaps what it left.

@@ -16,11 +16,12 @@ import { DockerTransport } from '../../worker/transports/dockerTransport.js';
 import { ProcessTransport } from '../../worker/transports/processTransport.js';
 import { POOLED_SANDBOX_SIZE } from '../../worker/transports/transport.js';
 import { expectNothingLeft } from '../support/leftovers.js';
+import { testOwner } from '../support/sandboxClaims.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from '../support/services.js';
 import { CASES, ECHOED, EXAMPLES_DIR, exampleProgram, NOT_CODE } from './programs.js';
 
 const NAMES = Object.keys(LANGUAGES);
-const owner = { deployment: 'languages-test', ownerId: 'languages-test' };
+const owner = testOwner('languages-test');
 let seq = 0;
 /**
  * The memory hog under its own limits: a CPU limit it cannot reach first (some runtimes fill memory at 150 MB/s,

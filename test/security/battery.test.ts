@@ -10,6 +10,7 @@ import { normalizeJob } from '../../core/protocol/job.js';
 import { DIST_DIR } from '../../core/runnerBundle.js';
 import { TransportError } from '../../core/errors.js';
 import { expectNothingLeft } from '../support/leftovers.js';
+import { testOwner } from '../support/sandboxClaims.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { availableTransports, type StartedTransport } from '../support/transports.js';
 import { AttackFailed, ATTACKS, type AttackContext } from './attacks.js';
@@ -61,7 +62,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('%s transport', (_nam
   const ctx = {} as AttackContext;
 
   const start = async () => {
-    started = await factory.start({ owner: { deployment: 'security-battery', ownerId: 'security-battery' }, sidecarEnv: host.envSecrets });
+    started = await factory.start({ owner: testOwner('security-battery'), sidecarEnv: host.envSecrets });
     if (started.sidecarDir) {
       // Worse than the sidecar leaves it (1770: the worker's alone): world-writable and listable, as if the
       // volume's owner and group were not the worker's. The sidecar's sticky bit stays, as it sets it at start.

@@ -3,7 +3,9 @@
 // count every connection or datagram that reaches them (TCP and UDP on 127.0.0.1 and ::1, an abstract unix
 // socket), credentials in the worker's environment, and the host's processes and containers. After every
 // cell the battery asks `problems()`: anything changed is reported, then re-baselined so that the next cell
-// is judged on its own.
+// is judged on its own. Processes and containers are judged only when they are the battery's own or nobody's
+// (../support/sandboxClaims.ts): another run of the suite, or another deployment's worker on this host, starts
+// jobs and containers of its own meanwhile, and those are not this battery's leftovers.
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { LABEL_JOB, POOLED_JOB } from '../../core/labels.js';
+import { JOB_UID_MIN } from '../../core/protocol/limits.js';
 import { DIST_DIR } from '../../core/runnerBundle.js';
+import { HostView, isOthersContainer, readHostProcesses, type HostProcess } from '../support/sandboxClaims.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { DOCKER_SOCKET } from '../support/services.js';
 
@@ -32,16 +36,8 @@ interface SentinelState {
   mode: number;
 }
 
-interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  uid: number;
-  start: string;
-  comm: string;
-}
-
 export interface HostSnapshot {
-  processes: Map<number, ProcessInfo>;
+  processes: Map<number, HostProcess>;
   containers: Set<string>;
 }
 
@@ -54,32 +50,13 @@ function rand(): string {
  * job: the pool refills during a cell. How many such sandboxes may exist is expectNothingLeft's to check; a job
  * uid's process is never excused.
  */
-function isPooledRunner(p: ProcessInfo): boolean {
-  if (p.uid >= 100_000) return false;
+function isPooledRunner(p: HostProcess): boolean {
+  if (p.uid >= JOB_UID_MIN) return false;
   try {
     return readFileSync(`/proc/${p.pid}/cgroup`, 'utf8').includes('@pooled-');
   } catch {
     return false;
   }
-}
-
-function readProcesses(): Map<number, ProcessInfo> {
-  const out = new Map<number, ProcessInfo>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // comm may hold spaces and parentheses: the fields after it start at the last ')'.
-      const close = stat.lastIndexOf(')');
-      const fields = stat.slice(close + 2).split(' ');
-      const uid = Number(readFileSync(`/proc/${name}/status`, 'utf8').match(/^Uid:\s+\d+\s+(\d+)/m)?.[1]);
-      const pid = Number(name);
-      out.set(pid, { pid, ppid: Number(fields[1]), uid, start: fields[19], comm: stat.slice(stat.indexOf('(') + 1, close) });
-    } catch {
-      // Exited meanwhile.
-    }
-  }
-  return out;
 }
 
 export class HostWatch {
@@ -231,7 +208,7 @@ export class HostWatch {
   }
 
   async snapshot(): Promise<HostSnapshot> {
-    return { processes: readProcesses(), containers: new Set(await this.containerIds()) };
+    return { processes: readHostProcesses(), containers: new Set(await this.containerIds()) };
   }
 
   private async containerIds(): Promise<string[]> {
@@ -294,19 +271,17 @@ export class HostWatch {
     return found;
   }
 
-  /** Processes born during the cell, still alive, in a tree the battery owns: they outlived their job. */
+  /**
+   * Processes born during the cell, still alive, in a tree the battery owns, or running as a job uid in one of
+   * its sandboxes (wherever they were reparented to): they outlived their job.
+   */
   private async newProcesses(before: HostSnapshot): Promise<string[]> {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const now = readProcesses();
-      const isNew = (p: ProcessInfo) => before.processes.get(p.pid)?.start !== p.start;
-      const ours = (p: ProcessInfo): boolean => {
-        for (let q: ProcessInfo | undefined = p, hops = 0; q && hops < 64; q = now.get(q.ppid), hops++) {
-          if (this.watchedRoots.has(q.pid)) return true;
-        }
-        return false;
-      };
-      const left = [...now.values()].filter((p) => p.pid !== process.pid && isNew(p) && p.comm !== 'ps' && (ours(p) || p.uid >= 100_000) && !isPooledRunner(p));
+      const view = HostView.take();
+      const isNew = (p: HostProcess) => before.processes.get(p.pid)?.start !== p.start;
+      const ours = (p: HostProcess) => view.descendsFrom(p.pid, this.watchedRoots) || (p.uid >= JOB_UID_MIN && view.isOurs(p.pid));
+      const left = [...view.processes.values()].filter((p) => p.pid !== process.pid && isNew(p) && p.comm !== 'ps' && ours(p) && !isPooledRunner(p));
       if (!left.length) return [];
       if (Date.now() > deadline) return left.map((p) => `new process left running: pid ${p.pid} uid ${p.uid} ${p.comm} (parent ${p.ppid})`);
       await new Promise((r) => setTimeout(r, 100));
@@ -316,7 +291,7 @@ export class HostWatch {
   /**
    * Containers created during the cell that are still there (ours are removed by expectNothingLeft already).
    * Intermediate containers of an image build elsewhere on this host (their image is a bare layer id) are not
-   * a job's doing.
+   * a job's doing, nor are other deployments' sandbox containers and other test processes' containers.
    */
   private async newContainers(before: HostSnapshot): Promise<string[]> {
     const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -327,6 +302,7 @@ export class HostWatch {
         const info = await docker.getContainer(id).inspect().catch(() => null);
         // A warm pool's idle container: the pool refills during a cell (expectNothingLeft bounds how many).
         if (info?.Config.Labels?.[LABEL_JOB] === POOLED_JOB && info.State.Running) continue;
+        if (info && isOthersContainer({ id, names: [info.Name], labels: info.Config.Labels ?? {} })) continue;
         if (info && !/^(sha256:)?[0-9a-f]{12,64}$/.test(info.Config.Image)) left.push(`new container left: ${id.slice(0, 12)} ${info.Config.Image} ${info.Name}`);
       }
       if (!left.length || Date.now() > deadline) return left;

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { claimDeployment, workerDeployment } from './sandboxClaims.js';
 import { RUNNER_IMAGE } from './services.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'code-exec.js');
@@ -17,7 +18,10 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/** Its deployment is claimed (sandboxClaims.ts): the leftover checks look at its sandboxes. */
 export function startWorker(env: Record<string, string>): WorkerHandle {
+  const deployment = workerDeployment(env);
+  if (deployment) claimDeployment(deployment);
   return startLoggingProcess([CLI, 'worker'], env);
 }
 

@@ -5,13 +5,14 @@ import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { SupervisedSandboxes, type SupervisedSandboxOptions } from '../../core/sandbox/supervisedSandboxes.js';
 import type { SandboxOwner } from '../../core/sandboxOwner.js';
-import { reapCgroups } from './sandboxCgroup.js';
+import { EmptyCgroupSweeper, reapCgroups } from './sandboxCgroup.js';
 import type { RunnerTransport } from './transport.js';
 
 export class ProcessTransport implements RunnerTransport {
   readonly mode = 'process' as const;
   private readonly sandboxes: SupervisedSandboxes;
   private installed: Promise<InstalledLanguages> | undefined;
+  private readonly emptyCgroups = new EmptyCgroupSweeper();
 
   constructor(
     private readonly owner: SandboxOwner,
@@ -34,10 +35,14 @@ export class ProcessTransport implements RunnerTransport {
     return (this.installed ??= hostLanguages());
   }
 
-  /** Sandboxes die with their supervisor; cgroups of this deployment's dead owners are left to remove. */
+  /**
+   * Sandboxes die with their supervisor; their cgroups are left to remove: this deployment's dead owners', and
+   * any deployment's that stayed empty past the grace period (sandboxCgroup.ts).
+   */
   async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
     const { deployment, ownerId } = this.owner;
-    return reapCgroups(deployment, async (owner) => owner !== ownerId && !(await isOwnerAlive(owner)));
+    const orphans = await reapCgroups(deployment, async (owner) => owner !== ownerId && !(await isOwnerAlive(owner)));
+    return orphans + this.emptyCgroups.sweep();
   }
 
   /** Ends the supervisor and every sandbox: jobs still running fail, their entries stay pending for another worker. */
