@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { judgeJob, JOB_ENV, planJob, type StepPlan, type StepResult } from '../core/judge.js';
 import { phaseClock, type PhaseClock } from '../core/phaseClock.js';
 import { readCgroupCpuMs, readOomKills } from './cgroupCounters.js';
@@ -11,7 +11,8 @@ import { sampleMemory } from './memorySampler.js';
 import { normalizeJob, type Job } from '../core/protocol/job.js';
 import { JOB_UID_MIN } from '../core/protocol/limits.js';
 import type { RunOutcome } from '../core/protocol/result.js';
-import type { LauncherReport } from '../core/protocol/launcherReport.js';
+import type { LauncherReport, SandboxedRun } from '../core/protocol/launcherReport.js';
+import { cleanUp, CleanupFailed } from './cleanup.js';
 import { runSandboxed } from './sandboxedCommand.js';
 import type { SandboxMeasures } from '../core/verdict.js';
 
@@ -65,34 +66,63 @@ interface RunContext {
   privateDir: string;
   /** Entries of the workspace as the compile step (or the sources) left it. */
   compiled: Set<string>;
+  /** The compile step's uid, which no case gets. */
+  compileUid?: number;
 }
 
 /**
  * Makes /tmp (and /dev/shm) empty but for the runner's own directory, and the workspace what the compile step
- * left, before a case runs. The launcher already removed what earlier commands' uids owned (--wipe, as that
- * uid: it can undo whatever modes a job set); what is left can only be entries of other owners in these
- * sticky directories (hard links), which their owner, root, removes here. rmSync does not follow links.
- * Anything that stays is a failure of the runner, not a file the next case gets to see.
+ * left, before a case runs; returns why it could not, or null. The launcher already removed what earlier commands'
+ * uids owned (--wipe, as that uid: it can undo whatever modes a job set), and what the compile step made is locked
+ * (--lock-compiled: no case can write into it); what is left can only be entries of other owners in these sticky
+ * directories (hard links), which their owner, root, removes through the launcher (cleanUp: any depth, no link
+ * followed). Anything that stays keeps the case from running: it must not see what an earlier one left.
  */
-function freshScratch(ctx: RunContext, workspace: string): void {
+async function freshScratch(ctx: RunContext, workspace: string, launcher: string): Promise<string | null> {
   const strays = () => [
     ...JOB_SCRATCH.filter((dir) => existsSync(dir)).flatMap((dir) => readdirSync(dir).map((name) => join(dir, name))).filter((path) => path !== ctx.privateDir),
     ...readdirSync(workspace).filter((name) => !ctx.compiled.has(name)).map((name) => join(workspace, name)),
   ];
-  for (const path of strays()) {
-    try {
-      rmSync(path, { recursive: true, force: true });
-    } catch {
-      // Reported below.
-    }
+  // The usual case: the launcher's wipe left nothing, and no cleanup process is started.
+  if (strays().length === 0) return null;
+  try {
+    await cleanUp(launcher, {
+      clear: [
+        ...JOB_SCRATCH.map((dir) => ({ dir, keep: dir === dirname(ctx.privateDir) ? [basename(ctx.privateDir)] : [] })),
+        { dir: workspace, keep: ctx.compiled },
+      ],
+    });
+  } catch (err) {
+    if (err instanceof CleanupFailed) return `what an earlier case left could not be removed (${err.message})`;
+    throw err;
   }
   const left = strays();
-  if (left.length) throw new Error(`cannot remove what an earlier command of the job left: ${left.slice(0, 5).join(', ')}`);
+  return left.length ? `what an earlier case left could not be removed: ${left.slice(0, 5).join(', ')}` : null;
+}
+
+/** The step result of a case that was not run because its scratch directories could not be made fresh. */
+function notReset(why: string): StepResult {
+  return {
+    run: {
+      report: { exitCode: null, signal: null, cpuMs: 0, wallMs: 0, maxRssKb: 0, killedBy: null, execError: why, selfCpuMs: 0 },
+      stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutTruncated: false, stderrTruncated: false, interleaved: Buffer.alloc(0),
+    },
+    measured: { oomKilled: false, cpuMs: 0, memoryKb: 0 },
+    workspace: 'not_reset',
+  };
 }
 
 /** Runs one step of the plan through the launcher and measures it; the judge decides what it means. */
 async function runStep(ctx: RunContext, workspace: string, launcher: string, step: StepPlan): Promise<StepResult> {
-  if (step.kind === 'case') freshScratch(ctx, workspace);
+  if (step.kind === 'case') {
+    const notFresh = await freshScratch(ctx, workspace, launcher);
+    if (notFresh) return notReset(notFresh);
+  }
+  // Compiler and program get different uids: in the sticky workspace the program can then neither change nor
+  // delete what the compiler made (and so cannot shrink the memory baseline it is measured on); the lock relies on it.
+  let uid = sandboxUid();
+  while (uid === ctx.compileUid) uid = sandboxUid();
+  if (step.kind === 'compile') ctx.compileUid = uid;
   const before = { oom: readOomKills(), cgroupCpuMs: readCgroupCpuMs(), runner: process.cpuUsage() };
   const sampler = sampleMemory();
   let run;
@@ -102,25 +132,27 @@ async function runStep(ctx: RunContext, workspace: string, launcher: string, ste
       launcher,
       cwd: workspace,
       env: ctx.env,
-      // Compiler and program get different uids: in the sticky workspace the program can then neither
-      // change nor delete what the compiler made (and so cannot shrink the memory baseline it is measured on).
-      uid: sandboxUid(),
+      uid,
       command: step.command,
       stdinPath: step.stdinIndex === null ? null : ctx.stdinPaths[step.stdinIndex],
       limits: step.limits,
       outputCapBytes: step.outputCapBytes,
       // A compiler's temporary files go, what it made in the workspace is the program; a case leaves nothing.
       wipe: step.kind === 'compile' ? JOB_SCRATCH : [...JOB_SCRATCH, workspace],
+      // What the compiler made becomes read-only to every other uid, and is counted (too much is a compile_error).
+      lockCompiled: step.kind === 'compile',
     });
   } finally {
     // Always stopped: a live sampling timer would keep the runner from exiting.
     sampledKb = sampler.stop();
   }
+  const { workspace: workspaceState, ...sandboxed } = run;
+  let result: SandboxedRun = sandboxed;
   if (step.kind === 'compile') {
     ctx.compiled = new Set(readdirSync(workspace));
-    run = { ...run, stdout: run.interleaved };
+    result = { ...result, stdout: result.interleaved };
   }
-  return { run, measured: measureAround(before, run.report, sampledKb) };
+  return { run: result, measured: measureAround(before, result.report, sampledKb), workspace: workspaceState };
 }
 
 export async function executeJob(job: Job, opts: ExecuteOptions): Promise<RunOutcome> {
@@ -146,6 +178,7 @@ async function judge(job: Job, opts: ExecuteOptions, clock: PhaseClock): Promise
     clock.lap('workspaceMs');
     return await judgeJob(job, plan, (step) => runStep(ctx, opts.workspace, opts.launcher, step), clock);
   } finally {
+    // The runner's own directory (0700, flat: stdin files), which no job can write into: rmSync is safe here.
     rmSync(privateDir, { recursive: true, force: true });
   }
 }

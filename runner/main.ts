@@ -8,24 +8,36 @@ import { parseArgs } from 'node:util';
 import { executeJob } from './executeJob.js';
 import { JobRejected, normalizeJob } from '../core/protocol/job.js';
 import { outcomeWithoutRun, type RunOutcome } from '../core/protocol/result.js';
+import { EXIT_OUTSIDE_JOB_CONTAINER, outsideJobContainer } from './jobContainer.js';
 import { closePtyPool, PtyPoolOpen } from './ptyPool.js';
 
 function log(level: string, msg: string, extra: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ level, msg, component: 'runner', ...extra })}\n`);
 }
 
+const { values } = parseArgs({
+  options: {
+    workspace: { type: 'string', default: '/workspace' },
+    'job-file': { type: 'string' },
+    help: { type: 'boolean' },
+  },
+});
+if (values.help) {
+  process.stdout.write('usage: runner.js [--workspace DIR] [--job-file FILE | < job.json]   (prints one JSON result)\n');
+  process.stdout.write(`Runs only in a job container (read-only root); anywhere else it refuses, with exit status ${EXIT_OUTSIDE_JOB_CONTAINER}.\n`);
+  process.exit(0);
+}
+// Before anything touches the filesystem: the runner empties /tmp and /dev/shm before every case and closes the
+// pty pool, which on a host would delete other programs' files and break its terminals.
+const outside = outsideJobContainer();
+if (outside) {
+  const message = `the runner refuses to run here: ${outside}. It empties /tmp and /dev/shm between a job's commands, so it runs only in its container: start jobs through a code-exec transport (the runner image, a sidecar, a Kubernetes runner pod)`;
+  log('error', 'runner refused to start outside a job container', { reason: outside });
+  process.stdout.write(`${JSON.stringify(outcomeWithoutRun('internal_error', message))}\n`);
+  process.exit(EXIT_OUTSIDE_JOB_CONTAINER);
+}
+
 async function outcome(): Promise<RunOutcome> {
-  const { values } = parseArgs({
-    options: {
-      workspace: { type: 'string', default: '/workspace' },
-      'job-file': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write('usage: runner.js [--workspace DIR] [--job-file FILE | < job.json]   (prints one JSON result)\n');
-    process.exit(0);
-  }
   const launcher = process.env.SANDBOX_EXEC ?? join(dirname(fileURLToPath(import.meta.url)), 'sandbox-exec');
   let job;
   try {

@@ -3,7 +3,7 @@
 // what the kernel measured read from a private fd the job never sees.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import type { LauncherReport, SandboxedRun, SandboxLimits } from '../core/protocol/launcherReport.js';
+import { WORKSPACE_STATES, type LauncherReport, type SandboxedRun, type SandboxLimits, type WorkspaceState } from '../core/protocol/launcherReport.js';
 
 export interface SandboxedCommand {
   launcher: string;
@@ -17,7 +17,13 @@ export interface SandboxedCommand {
   outputCapBytes: number;
   /** Directories the launcher removes what the command's uid owns from once it is over (`--wipe`). */
   wipe?: string[];
+  /** A compile step: once it is over, what its uid made in `cwd` is locked for the cases (`--lock-compiled`). */
+  lockCompiled?: boolean;
 }
+
+/** A run, and the state of the workspace the launcher found after it (`ok` unless it locked a compile step's output). */
+export type LaunchedRun = SandboxedRun & { workspace: WorkspaceState };
+
 
 export class LauncherError extends Error {
   constructor(message: string) {
@@ -60,12 +66,13 @@ function launcherArgs(c: SandboxedCommand): string[] {
   ];
   for (const [k, v] of Object.entries(c.env)) args.push('--env', `${k}=${v}`);
   for (const dir of c.wipe ?? []) args.push('--wipe', dir);
+  if (c.lockCompiled) args.push('--lock-compiled');
   return [...args, '--', ...c.command];
 }
 
-export function runSandboxed(c: SandboxedCommand): Promise<SandboxedRun> {
+export function runSandboxed(c: SandboxedCommand): Promise<LaunchedRun> {
   const stdinFd = openSync(c.stdinPath ?? '/dev/null', 'r');
-  return new Promise<SandboxedRun>((resolve, reject) => {
+  return new Promise<LaunchedRun>((resolve, reject) => {
     const child = spawn(c.launcher, launcherArgs(c), {
       stdio: [stdinFd, 'pipe', 'pipe', 'pipe'],
       env: {},
@@ -96,8 +103,11 @@ export function runSandboxed(c: SandboxedCommand): Promise<SandboxedRun> {
         reject(new LauncherError(`sandbox launcher failed (exit ${code}): ${stderr.toBuffer().toString('utf8').slice(0, 500)}`));
         return;
       }
+      const { workspace, ...launcherReport } = JSON.parse(text) as LauncherReport & { workspace?: string };
       resolve({
-        report: JSON.parse(text) as LauncherReport,
+        report: launcherReport,
+        // A state this runner does not know is a lock it cannot vouch for.
+        workspace: WORKSPACE_STATES.find((s) => s === workspace) ?? 'lock_failed',
         stdout: stdout.toBuffer(),
         stderr: stderr.toBuffer(),
         stdoutTruncated: stdout.truncated,

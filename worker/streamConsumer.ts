@@ -76,6 +76,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private loopDone: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private slotFreed: (() => void) | null = null;
+  /** Why the runner could not take jobs when last asked (null: it could). */
+  private runnerUnavailable: string | null = null;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -187,11 +189,24 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     return this.config.maxConcurrentJobs - this.inFlight.size;
   }
 
+  /** Whether the runner can take a job now; says so in the log when that changes. */
+  private runnerAvailable(): boolean {
+    const reason = this.transport.unavailable?.() ?? null;
+    if (reason && reason !== this.runnerUnavailable) this.log.warn('the runner cannot take jobs; claiming none until it can', { reason });
+    if (!reason && this.runnerUnavailable) this.log.info('the runner takes jobs again');
+    this.runnerUnavailable = reason;
+    return reason === null;
+  }
+
   private async readLoop(): Promise<void> {
     let backoffMs = 100;
     while (!this.closing) {
       if (this.freeSlots() <= 0) {
         await new Promise<void>((r) => (this.slotFreed = r));
+        continue;
+      }
+      if (!this.runnerAvailable()) {
+        await new Promise((r) => setTimeout(r, Math.min(this.config.readBlockMs, 1000)));
         continue;
       }
       let reply: [string, StreamEntry[]][] | null;
@@ -240,7 +255,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     if (this.closing) return;
     await this.reap();
     const free = this.freeSlots();
-    if (free <= 0) return;
+    if (free <= 0 || !this.runnerAvailable()) return;
     try {
       const [, claimed, deleted] = (await this.commands.xautoclaim(
         this.config.streamKey, this.config.consumerGroup, this.instanceId,

@@ -38,4 +38,5 @@ export interface SandboxedRun {
  * compile step its output is locked for the cases, or it left too much; a case may be reported not run because what
  * an earlier case left could not be removed.
  */
-export type WorkspaceState = 'ok' | 'too_many_entries' | 'too_deep' | 'lock_failed' | 'not_reset';
+export const WORKSPACE_STATES = ['ok', 'too_many_entries', 'too_deep', 'lock_failed', 'not_reset'] as const;
+export type WorkspaceState = (typeof WORKSPACE_STATES)[number];

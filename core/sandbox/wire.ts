@@ -51,8 +51,8 @@ export function encodeRequest(plan: JobPlan): Buffer {
   return Buffer.concat(parts);
 }
 
-/** enum workspace_state of runner/sandbox/scratch.h, by number. */
-const WORKSPACE_STATES: Record<number, WorkspaceState> = { 0: 'ok', 2: 'too_many_entries', 3: 'too_deep', 4: 'lock_failed', 5: 'not_reset' };
+/** enum workspace_state of runner/sandbox/scratch.h, by number (sandbox-exec's JSON report names them instead). */
+const WORKSPACE_BY_NUMBER: Record<number, WorkspaceState> = { 0: 'ok', 2: 'too_many_entries', 3: 'too_deep', 4: 'lock_failed', 5: 'not_reset' };
 
 /** A step report (run_step in sandbox.c) as the judge takes it. */
 export function decodeStepReport(b: Buffer, merged: boolean): StepResult {
@@ -79,7 +79,7 @@ export function decodeStepReport(b: Buffer, merged: boolean): StepResult {
   const execError = data().toString('utf8');
   const stdout = Buffer.from(data());
   const stderr = Buffer.from(data());
-  const workspace = WORKSPACE_STATES[u8()] ?? 'lock_failed';
+  const workspace = WORKSPACE_BY_NUMBER[u8()] ?? 'lock_failed';
   const report: LauncherReport = {
     exitCode: exitCode < 0 ? null : exitCode,
     signal: signal ? (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`) : null,

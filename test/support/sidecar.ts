@@ -1,14 +1,15 @@
 // Runner sidecars for tests, in both postures the product supports: a daemon process on this host (bubblewrap
 // sandboxes), and the runner image as a container sharing the host's network with the test (the way a task's
 // sidecar shares its task's network with the worker), read-only, with only the capabilities it documents.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import { HEARTBEAT_FILE } from '../../core/protocol/sidecarExchange.js';
 import { DIST_DIR } from '../../core/runnerBundle.js';
+import { claimDeployment, sidecarDeployment, testContainerName } from './sandboxClaims.js';
 import { RUNNER_IMAGE } from './services.js';
 
 export type SidecarPosture = 'process' | 'container';
@@ -18,7 +19,24 @@ export interface RunningSidecar {
   dir: string;
   /** The sidecar's log so far. */
   log(): string;
+  /** Its heartbeat as the worker reads it (runner/sidecar/daemon.ts: SidecarHeartbeat), or null when there is none. */
+  heartbeat(): { ready?: boolean; problem?: string } | null;
+  /** Runs a shell script as root inside the sidecar's container (container posture only): its stdout. */
+  exec(script: string): string;
+  /** Unmounts `path` in the container's mount namespace, from the host: the container may not (container posture only). */
+  unmount(path: string): void;
+  /** Kills it outright, as a crash or a replaced task does: nothing of it runs any more; its volumes and shared directory stay. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface SidecarOptions {
+  /** A shared directory to serve (a sidecar restarted on the same one); its owner removes it. Defaults to a new one. */
+  dir?: string;
+  /** Container posture: Docker volumes by mount point (e.g. `/tmp`), in place of that path's tmpfs: they outlive the container. */
+  volumes?: Record<string, string>;
+  /** Container posture: more `docker run` arguments. */
+  dockerArgs?: string[];
 }
 
 /**
@@ -34,17 +52,47 @@ export const SIDECAR_CONTAINER_ARGS = [
   '--tmpfs', `/workspace:rw,nosuid,nodev,exec,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`,
 ];
 
-async function waitForHeartbeat(dir: string, log: () => string): Promise<void> {
+/** SIDECAR_CONTAINER_ARGS without the tmpfs of the mount points given, which get those volumes instead. */
+function containerArgs(volumes: Record<string, string>): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < SIDECAR_CONTAINER_ARGS.length; i++) {
+    if (SIDECAR_CONTAINER_ARGS[i] === '--tmpfs' && SIDECAR_CONTAINER_ARGS[i + 1].split(':')[0] in volumes) {
+      i++;
+      continue;
+    }
+    args.push(SIDECAR_CONTAINER_ARGS[i]);
+  }
+  return [...args, ...Object.entries(volumes).flatMap(([at, volume]) => ['-v', `${volume}:${at}`])];
+}
+
+function readHeartbeat(dir: string): { ready?: boolean; problem?: string } | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, HEARTBEAT_FILE), 'utf8')) as { ready?: boolean; problem?: string };
+  } catch {
+    return null;
+  }
+}
+
+/** Waits for a heartbeat written after `since` (one an earlier sidecar left in a directory served again does not count). */
+async function waitForHeartbeat(dir: string, since: number, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while (!existsSync(join(dir, HEARTBEAT_FILE))) {
+  for (;;) {
+    const at = Date.parse(String((readHeartbeat(dir) as { at?: unknown } | null)?.at));
+    if (at >= since) return;
     if (Date.now() > deadline) throw new Error(`the sidecar did not start:\n${log()}`);
     await delay(50);
   }
 }
 
-export async function startSidecar(posture: SidecarPosture, env: Record<string, string> = {}): Promise<RunningSidecar> {
-  const dir = mkdtempSync(join(tmpdir(), 'sidecar-dir-'));
+/** Its sandboxes are claimed (sandboxClaims.ts): its deployment (process posture), or its container's name. */
+export async function startSidecar(posture: SidecarPosture, env: Record<string, string> = {}, options: SidecarOptions = {}): Promise<RunningSidecar> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sidecar-dir-'));
+  const removeDir = () => {
+    if (!options.dir) rmSync(dir, { recursive: true, force: true });
+  };
+  const started = Date.now();
   if (posture === 'process') {
+    claimDeployment(sidecarDeployment(dir));
     let output = '';
     const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'sidecar.js')], {
       env: { PATH: process.env.PATH, SIDECAR_DIR: dir, SIDECAR_SANDBOX: 'bubblewrap', SIDECAR_CONCURRENCY: '2', ...env },
@@ -53,36 +101,74 @@ export async function startSidecar(posture: SidecarPosture, env: Record<string, 
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
     const exited = new Promise((r) => child.once('exit', r));
-    await waitForHeartbeat(dir, () => output);
+    try {
+      await waitForHeartbeat(dir, started, () => output);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      removeDir();
+      throw err;
+    }
     return {
       dir,
       log: () => output,
+      heartbeat: () => readHeartbeat(dir),
+      exec() {
+        throw new Error('exec: the process posture has no container');
+      },
+      unmount() {
+        throw new Error('unmount: the process posture has no container');
+      },
+      async kill() {
+        child.kill('SIGKILL');
+        await exited;
+      },
       async stop() {
         child.kill('SIGTERM');
         await exited;
-        rmSync(dir, { recursive: true, force: true });
+        removeDir();
       },
     };
   }
-  const name = `sidecar-test-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+  const name = testContainerName('sidecar');
   const envArgs = Object.entries({ SIDECAR_DIR: '/shared', SIDECAR_SANDBOX: 'container', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  execFileSync('docker', ['run', '-d', '--name', name, ...SIDECAR_CONTAINER_ARGS, '-v', `${dir}:/shared`, ...envArgs,
+  execFileSync('docker', ['run', '-d', '--name', name, ...containerArgs(options.volumes ?? {}), ...(options.dockerArgs ?? []), '-v', `${dir}:/shared`, ...envArgs,
     '--entrypoint', 'node', RUNNER_IMAGE, '/opt/runner/sidecar.js'], { stdio: 'pipe' });
+  // The sidecar logs on stderr, which `docker logs` gives back on its own stderr.
   const log = () => {
-    try {
-      return execFileSync('docker', ['logs', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      return String((err as { stderr?: string }).stderr ?? err);
-    }
+    const r = spawnSync('docker', ['logs', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return r.error ? String(r.error) : `${r.stdout}${r.stderr}`;
   };
-  await waitForHeartbeat(dir, log);
+  try {
+    await waitForHeartbeat(dir, started, log);
+  } catch (err) {
+    // A sidecar that did not start leaves no container behind (nor holds a volume a test would remove).
+    execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    removeDir();
+    throw err;
+  }
+  let gone = false;
   return {
     dir,
     log,
-    async stop() {
-      execFileSync('docker', ['stop', '-t', '10', name], { stdio: 'ignore' });
+    heartbeat: () => readHeartbeat(dir),
+    exec(script) {
+      return execFileSync('docker', ['exec', name, 'sh', '-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    unmount(path) {
+      const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', name], { encoding: 'utf8' }).trim();
+      execFileSync('nsenter', ['-t', pid, '-m', 'umount', path], { stdio: 'pipe' });
+    },
+    async kill() {
       execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
+      gone = true;
+    },
+    async stop() {
+      if (!gone) {
+        execFileSync('docker', ['stop', '-t', '10', name], { stdio: 'ignore' });
+        execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+      }
+      removeDir();
     },
   };
 }

@@ -1,6 +1,7 @@
 // The runner reads its job from --job-file when a transport mounts it there (kubernetes) instead of stdin.
 // No sandbox runs here: a missing launcher (or, not as root, the uid check) stops the runner right after it
-// has read and validated the job.
+// has read and validated the job. The runner runs only in a job container (a read-only root: runner/jobContainer.ts),
+// so it runs here in a mount namespace of its own whose root is read-only, which is what its check looks at.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,8 @@ const AFTER_VALIDATION = /sandbox launcher missing|must start as uid 0/;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runner(args: string[], stdin: string): { status: string; message: string | null } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', 'runner/main.ts', ...args], {
+  const readOnlyRoot = 'mount --bind / / && mount -o remount,bind,ro / && exec "$@"';
+  const out = execFileSync('unshare', ['--mount', 'sh', '-c', readOnlyRoot, 'sh', process.execPath, '--import', 'tsx', 'runner/main.ts', ...args], {
     input: stdin,
     encoding: 'utf8',
     env: { ...process.env, SANDBOX_EXEC: join(dir, 'no-launcher') },

@@ -34,10 +34,36 @@ export class SidecarTransport implements RunnerTransport {
       const heartbeat = lstatSync(join(this.dir, HEARTBEAT_FILE));
       if (!heartbeat.isFile()) return `${join(this.dir, HEARTBEAT_FILE)} is not a regular file`;
       const age = Date.now() - heartbeat.mtimeMs;
-      return age <= HEARTBEAT_STALE_MS ? null : `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
+      if (age > HEARTBEAT_STALE_MS) return `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
+      return this.notReadyBecause();
     } catch {
       return `no runner sidecar serves ${this.dir} (no heartbeat file); start it with \`code-exec sidecar\` or check the task's runner container`;
     }
+  }
+
+  /** An alive sidecar that reports it is not ready (see notReadyBecause); a missing or stale one fails each run instead. */
+  unavailable(): string | null {
+    try {
+      if (Date.now() - lstatSync(join(this.dir, HEARTBEAT_FILE)).mtimeMs > HEARTBEAT_STALE_MS) return null;
+    } catch {
+      return null;
+    }
+    return this.notReadyBecause();
+  }
+
+  /**
+   * An alive sidecar that says it is not ready (its cleanup after a job failed: runner/sidecar/daemon.ts) takes no
+   * job, so none is handed to it. A heartbeat without `ready` (an older sidecar) or unreadable just now counts as ready.
+   */
+  private notReadyBecause(): string | null {
+    let beat: { ready?: unknown; problem?: unknown };
+    try {
+      beat = JSON.parse(readFileSync(join(this.dir, HEARTBEAT_FILE), 'utf8')) as typeof beat;
+    } catch {
+      return null;
+    }
+    if (typeof beat !== 'object' || beat === null || beat.ready !== false) return null;
+    return `the runner sidecar serving ${this.dir} is not ready: ${typeof beat.problem === 'string' ? beat.problem : 'it gave no reason'}`;
   }
 
   /** What the sidecar said in its heartbeat (read each time: the sidecar may start, or be replaced, after the worker). */

@@ -17,6 +17,11 @@ export interface RunnerTransport {
    * when it was built); null when the transport cannot tell (a Kubernetes Job's image is not inspectable from here).
    */
   languages(): Promise<InstalledLanguages | null>;
+  /**
+   * Why its runner cannot take a job now, or null when it can (absent: always can). A runner sidecar whose cleanup
+   * failed says so: the worker then claims nothing until it can, instead of failing every delivery.
+   */
+  unavailable?(): string | null;
   /** Releases what the transport holds (connections, pools). Idempotent. */
   close(): Promise<void>;
   /**
