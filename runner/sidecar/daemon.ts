@@ -71,7 +71,7 @@ export function createExecutor(setting: SandboxSetting, workspace: string, concu
  * The sidecar's bubblewrap sandboxes are a deployment of their own (the directory it serves on this host): no
  * worker's reaper on the same host judges them by its Redis, and the sidecar kills its own when it stops.
  */
-function sidecarOwner(dir: string): SandboxOwner {
+export function sidecarOwner(dir: string): SandboxOwner {
   const host = hostname().slice(0, 32);
   return { deployment: createHash('sha256').update(JSON.stringify(['sidecar', host, dir])).digest('hex').slice(0, 12), ownerId: `sidecar-${host}` };
 }

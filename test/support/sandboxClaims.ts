@@ -28,12 +28,12 @@
 //     test/faults/emptyCgroups.test.ts"
 //   npx vitest run $FILES & npx vitest run $FILES & wait
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER } from '../../core/labels.js';
 import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { loadConfig } from '../../worker/config.js';
+import { sidecarOwner } from '../../runner/sidecar/daemon.js';
 import { DOCKER_SOCKET } from './services.js';
 
 /**
@@ -101,13 +101,9 @@ export function workerDeployment(env: Record<string, string | undefined>): strin
   }
 }
 
-/**
- * The deployment of a runner sidecar serving `dir` on this host (its supervised sandboxes' names), derived as
- * runner/sidecar/daemon.ts's sidecarOwner derives it (not exported there): from the host name and the directory.
- * test/worker/leftoverAttribution.test.ts fails if the two drift apart.
- */
+/** The deployment of a runner sidecar serving `dir` on this host (its supervised sandboxes' names). */
 export function sidecarDeployment(dir: string): string {
-  return createHash('sha256').update(JSON.stringify(['sidecar', hostname().slice(0, 32), dir])).digest('hex').slice(0, 12);
+  return sidecarOwner(dir).deployment;
 }
 
 /** `<deployment>~<owner>@<job>` split; null for any other name. */
