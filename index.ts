@@ -3,6 +3,7 @@
 // components/: the environment of each target (aws/ and gcp/, a file per concern; local.ts), the shared components
 // (images, the Kubernetes workload) and the pure functions they are built from.
 import * as pulumi from '@pulumi/pulumi';
+import { readRdsCaBundle } from './components/aws/databaseCa.js';
 import { AwsEnvironment } from './components/aws/index.js';
 import { GcpEnvironment } from './components/gcp/index.js';
 import { Images } from './components/images.js';
@@ -43,6 +44,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
   switch (s.target) {
     case 'local':
       return new LocalEnvironment(PROJECT, {
+        // No platform: built for the engine's own, which runs them (imagePlatform is the clouds').
         images: new Images(`${PROJECT}-images`, { runnerLanguages: s.runnerLanguages }),
         workers: s.minWorkers,
         maxConcurrentJobs: s.maxConcurrentJobs,
@@ -53,6 +55,8 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
     case 'aws':
       return new AwsEnvironment(PROJECT, {
         region: location.region!,
+        // A path relative to the project directory, where `pulumi up` runs the program.
+        databaseCaBundle: readRdsCaBundle(s.rdsCaBundleFile, location.region!),
         minWorkers: s.minWorkers,
         maxWorkers: s.maxWorkers,
         queueDepthTarget: s.queueDepthTarget,
@@ -66,6 +70,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         logRetentionDays: s.logRetentionDays,
         bucketExpirationDays: s.bucketExpirationDays,
         runnerLanguages: s.runnerLanguages,
+        imagePlatform: s.imagePlatform,
       });
     case 'gcp':
       return new GcpEnvironment(PROJECT, {
@@ -85,6 +90,7 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         dbStorageGb: s.dbStorageGb,
         bucketExpirationDays: s.bucketExpirationDays,
         runnerLanguages: s.runnerLanguages,
+        imagePlatform: s.imagePlatform,
       });
   }
 }

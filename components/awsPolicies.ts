@@ -35,12 +35,17 @@ export function ecsTasksAssumeRolePolicy(): PolicyDocument {
   };
 }
 
-/** The worker's own permissions: read objects of the code bucket, publish metrics in its namespace. Nothing else. */
+/**
+ * The worker's own permissions: read objects of the code bucket, publish metrics in its namespace. Nothing else.
+ * s3:ListBucket on the bucket makes S3 answer a missing key with 404 (without it, 403 AccessDenied, so as not to say
+ * whether the key exists): the worker rejects a job whose code object is missing, and retries a 403 as S3's fault.
+ */
 export function taskRolePolicy(bucketArn: string): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
       { Sid: 'ReadCode', Effect: 'Allow', Action: ['s3:GetObject'], Resource: `${bucketArn}/*` },
+      { Sid: 'TellMissingCode', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: bucketArn },
       {
         Sid: 'PublishQueueMetrics',
         Effect: 'Allow',

@@ -2,6 +2,7 @@
 // job directory with it. Pure (types only from @pulumi/aws): components/aws.ts serialises the result into the
 // task definition's containerDefinitions, and the unit tests read it without mocks.
 import type * as aws from '@pulumi/aws';
+import type { CloudImagePlatform } from './stackConfig.js';
 import {
   API_PORT,
   APP_UID,
@@ -148,7 +149,12 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     name: 'runner',
     image: input.runnerImage,
     essential: false,
-    command: [...SIDECAR_COMMAND],
+    // entryPoint, not command: ECS passes `command` as arguments to the image's ENTRYPOINT (the one-shot runner,
+    // `node /opt/runner/runner.js`), which would refuse them and exit. No command: the image's CMD is dropped with it.
+    entryPoint: [...SIDECAR_COMMAND],
+    // Its CPU share: without `cpu` the ECS agent gives a container 2 shares, against the worker's hundreds, and under
+    // contention the jobs (which run here) would get next to no CPU.
+    cpu: input.runnerCpuUnits,
     // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
     memory: input.runnerMemoryMb,
     // uid 0 with only RUNNER_SIDECAR_CAPABILITIES (the sidecar refuses to start otherwise), read-only root (it
@@ -244,4 +250,9 @@ export function fargateTaskSize(cpu: number, memoryMb: number): { cpu: number; m
     if (memory !== undefined) return { cpu: size.cpu, memory };
   }
   throw new RangeError(`no Fargate task size holds ${cpu} CPU units and ${memoryMb} MB (the largest is 16384 units, 122880 MB)`);
+}
+
+/** A task definition's runtimePlatform for images built for `platform`: Fargate runs X86_64 or ARM64 (Graviton). */
+export function ecsRuntimePlatform(platform: CloudImagePlatform): aws.types.input.ecs.TaskDefinitionRuntimePlatform {
+  return { operatingSystemFamily: 'LINUX', cpuArchitecture: platform === 'linux/arm64' ? 'ARM64' : 'X86_64' };
 }

@@ -26,7 +26,11 @@ export interface ImagesArgs {
   readonly runnerRepository?: pulumi.Input<string>;
   /** Defaults to latest. */
   readonly tag?: string;
-  /** Defaults to linux/amd64 (Fargate's and GKE Autopilot's default architecture). */
+  /**
+   * The platform to build for (the clouds' imagePlatform: linux/amd64 or linux/arm64). Defaults to none: the Docker
+   * engine's own platform, which is what the local target runs them on (arm64 on a Mac with Apple silicon, where an
+   * emulated amd64 runner could not install its seccomp filter).
+   */
   readonly platform?: string;
   /** The runner image's languages (runner/Dockerfile's LANGUAGES): `all` (the default) or recipe names, comma-separated. */
   readonly runnerLanguages?: string;
@@ -52,7 +56,7 @@ export class Images extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('code-execution:images:Images', name, {}, opts);
-    const a = { workerRepository: 'code-worker', runnerRepository: 'code-runner', tag: 'latest', platform: 'linux/amd64', runnerLanguages: 'all', ...args };
+    const a = { workerRepository: 'code-worker', runnerRepository: 'code-runner', tag: 'latest', runnerLanguages: 'all', ...args };
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(a.tag)) throw new Error(`Images ${name}: tag ${JSON.stringify(a.tag)} is not a valid image tag`);
     const push = args.registry !== undefined;
     const build = (image: string, dockerfile: string, repository: pulumi.Input<string>, buildArgs: Record<string, string> = {}) =>
@@ -63,7 +67,7 @@ export class Images extends pulumi.ComponentResource {
           build: {
             context: REPO_ROOT,
             dockerfile: join(REPO_ROOT, dockerfile),
-            platform: a.platform,
+            ...(a.platform ? { platform: a.platform } : {}),
             args: { EXTRA_CA_CERTS: extraCaCerts(), ...buildArgs },
           },
           skipPush: !push,

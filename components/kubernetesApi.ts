@@ -29,6 +29,8 @@ export interface KubernetesApiArgs {
   /** Millicores and MB of the API container (requests = limits). Default to 250 and 512. */
   readonly cpuMillis?: number;
   readonly memoryMb?: number;
+  /** Where the API pods may run (e.g. the nodes of the image's architecture). Defaults to anywhere. */
+  readonly nodeSelector?: Record<string, string>;
 }
 
 export class KubernetesApi extends pulumi.ComponentResource {
@@ -80,6 +82,7 @@ export class KubernetesApi extends pulumi.ComponentResource {
                 secretKeys: Object.keys(a.secrets),
                 cpuMillis: a.cpuMillis,
                 memoryMb: a.memoryMb,
+                nodeSelector: a.nodeSelector,
               }),
             ),
           },

@@ -22,6 +22,8 @@ export interface ApiPodInput {
   secretKeys: string[];
   cpuMillis: number;
   memoryMb: number;
+  /** Where the pods may run (e.g. the nodes of the image's architecture). Defaults to anywhere. */
+  nodeSelector?: Record<string, string>;
 }
 
 export function apiPodSpec(input: ApiPodInput): k8s.types.input.core.v1.PodSpec {
@@ -32,6 +34,7 @@ export function apiPodSpec(input: ApiPodInput): k8s.types.input.core.v1.PodSpec 
     // The API talks to Redis only, never to the Kubernetes API.
     automountServiceAccountToken: false,
     enableServiceLinks: false,
+    ...(input.nodeSelector ? { nodeSelector: { ...input.nodeSelector } } : {}),
     // SIGTERM: the API stops taking requests and ends its waits; a ?wait holds a request up to 60 s.
     terminationGracePeriodSeconds: 30,
     containers: [

@@ -8,7 +8,6 @@ import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
 import {
   APP_UID,
   assertNoSecretsInPlainEnv,
-  K8S_QUEUE_METRIC,
   METRICS_PORT,
   nameValueList,
   RUNNER_SIDECAR_CAPABILITIES,
@@ -51,6 +50,8 @@ export interface WorkerPodInput {
   runnerCpuMillis: number;
   runnerMemoryMb: number;
   workspaceSizeMb: number;
+  /** Where the pods may run (e.g. the nodes of the images' architecture). Defaults to anywhere. */
+  nodeSelector?: Record<string, string>;
 }
 
 /** What the worker runs with (the restricted Pod Security Standard, and a read-only root). */
@@ -164,6 +165,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
     // Only the kubernetes runner mode talks to the API server (to create runner Jobs); otherwise no token at all.
     ...(sidecar ? { automountServiceAccountToken: false } : { serviceAccountName: WORKER_SERVICE_ACCOUNT, automountServiceAccountToken: true }),
     enableServiceLinks: false,
+    ...(input.nodeSelector ? { nodeSelector: { ...input.nodeSelector } } : {}),
     // SIGTERM, then this long to drain in-flight jobs (SHUTDOWN_GRACE_MS defaults to 25 s) before SIGKILL.
     terminationGracePeriodSeconds: 30,
     containers,
@@ -225,17 +227,30 @@ export function runnerJobRoleRules(): k8s.types.input.rbac.v1.PolicyRule[] {
   ];
 }
 
+/**
+ * The backlog as the cluster's external metrics API serves it: the metric's name and the labels that select it. It
+ * must come back as one number for the whole group (the backlog, once), not once per pod that exports it: the HPA
+ * adds up every value it gets (e.g. on GKE: components/gcp/metrics.ts).
+ */
+export interface ExternalQueueMetric {
+  name: string;
+  selector: Record<string, string>;
+}
+
 export interface AutoscalerInput {
   deploymentName: string;
   minReplicas: number;
   maxReplicas: number;
   /** Pending jobs per worker to aim for. */
   queueDepthTarget: number;
+  /** Where the backlog comes from. */
+  metric: ExternalQueueMetric;
 }
 
 /**
- * autoscaling/v2 on the external metric redis_stream_length, averaged over the replicas: the same target as the aws
- * stack's target tracking, with its cooldowns (scale out after 30 s, in after 60 s).
+ * autoscaling/v2 on the backlog as an External metric with an AverageValue target: the HPA divides it by the target,
+ * so it keeps ceil(backlog / queueDepthTarget) replicas, the same as the aws stack's target tracking on the backlog
+ * per worker, with its cooldowns (scale out after 30 s, in after 60 s).
  */
 export function autoscalerSpec(input: AutoscalerInput): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec {
   if (input.minReplicas > input.maxReplicas) throw new RangeError(`autoscalerSpec: minReplicas ${input.minReplicas} > maxReplicas ${input.maxReplicas}`);
@@ -247,7 +262,7 @@ export function autoscalerSpec(input: AutoscalerInput): k8s.types.input.autoscal
       {
         type: 'External',
         external: {
-          metric: { name: K8S_QUEUE_METRIC },
+          metric: { name: input.metric.name, selector: { matchLabels: { ...input.metric.selector } } },
           target: { type: 'AverageValue', averageValue: String(input.queueDepthTarget) },
         },
       },

@@ -1,7 +1,8 @@
 // code-execution:kubernetes:Workload — the workers on any Kubernetes cluster (GKE here, EKS or another just as well):
 // namespace, credentials Secret, Deployment (worker + runner sidecar, or worker alone creating runner Jobs),
-// PodDisruptionBudget, autoscaler on the queue length, network policies, and in kubernetes mode the worker's
-// ServiceAccount and Role. Pass the cluster's provider through `providers` in the options.
+// PodDisruptionBudget, autoscaler on the backlog (an External metric the cluster's metrics adapter serves), network
+// policies, and in kubernetes mode the worker's ServiceAccount and Role. Pass the cluster's provider through
+// `providers` in the options.
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import {
@@ -11,6 +12,7 @@ import {
   DEFAULT_NAMESPACE,
   labelsFor,
   runnerJobRoleRules,
+  type ExternalQueueMetric,
   type RedisReach,
   runnerNetworkPolicySpec,
   WORKER_SERVICE_ACCOUNT,
@@ -32,6 +34,11 @@ export interface KubernetesWorkloadArgs {
   readonly maxReplicas?: number;
   /** Pending jobs per worker before the autoscaler adds one. Defaults to 10. */
   readonly queueDepthTarget?: number;
+  /**
+   * The backlog as the cluster's external metrics API serves it (one group-wide number; see ExternalQueueMetric).
+   * Required: an HPA on a metric nothing serves never scales (GKE: components/gcp/metrics.ts).
+   */
+  readonly queueMetric: pulumi.Input<ExternalQueueMetric>;
   /** Defaults to 1 in sidecar mode (the sidecar runs one job at a time), 2 in kubernetes mode. */
   readonly maxConcurrentJobs?: number;
   /**
@@ -56,6 +63,11 @@ export interface KubernetesWorkloadArgs {
   readonly redisReach?: pulumi.Input<RedisReach>;
   /** REDIS_URL names a node of a Redis Cluster (REDIS_CLUSTER=true). Defaults to false. */
   readonly redisCluster?: boolean;
+  /** The database's CA (DATABASE_CA_CERT) and the name its certificate carries (DATABASE_SERVER_NAME), if DATABASE_URL is set. */
+  readonly databaseCaCert?: pulumi.Input<string>;
+  readonly databaseServerName?: pulumi.Input<string>;
+  /** Where the worker pods may run (e.g. the nodes of the images' architecture). Defaults to anywhere. */
+  readonly nodeSelector?: Record<string, string>;
 }
 
 export class KubernetesWorkload extends pulumi.ComponentResource {
@@ -147,8 +159,8 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
 
     const labels = labelsFor(COMPONENT_WORKER);
     const podSpec = pulumi
-      .all([a.workerImage, a.runnerImage, a.s3Bucket, a.s3Region, a.s3Endpoint, ns, secret.metadata.name])
-      .apply(([workerImage, runnerImage, s3Bucket, s3Region, s3Endpoint, namespaceName, secretName]) => {
+      .all([a.workerImage, a.runnerImage, a.s3Bucket, a.s3Region, a.s3Endpoint, ns, secret.metadata.name, pulumi.all([a.databaseCaCert, a.databaseServerName])])
+      .apply(([workerImage, runnerImage, s3Bucket, s3Region, s3Endpoint, namespaceName, secretName, [databaseCaCert, databaseServerName]]) => {
         const env = workerEnvironment({
           runnerMode: a.runnerMode,
           maxConcurrentJobs: a.maxConcurrentJobs,
@@ -158,6 +170,8 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
           s3Endpoint,
           k8sNamespace: namespaceName,
           redisCluster: a.redisCluster,
+          databaseCaCert,
+          databaseServerName,
         });
         assertNoSecretsInPlainEnv(env, `KubernetesWorkload ${name}`);
         return workerPodSpec({ ...a, workerImage, runnerImage, env, secretName, secretKeys: Object.keys(a.secrets) });
@@ -188,9 +202,11 @@ export class KubernetesWorkload extends pulumi.ComponentResource {
       `${name}-workers`,
       {
         metadata: meta('workers'),
-        spec: deployment.metadata.name.apply((deploymentName) =>
-          autoscalerSpec({ deploymentName, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, queueDepthTarget: a.queueDepthTarget }),
-        ),
+        spec: pulumi
+          .all([deployment.metadata.name, a.queueMetric])
+          .apply(([deploymentName, metric]) =>
+            autoscalerSpec({ deploymentName, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, queueDepthTarget: a.queueDepthTarget, metric }),
+          ),
       },
       child,
     );

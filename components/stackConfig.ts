@@ -11,6 +11,10 @@ export const PROJECT = 'code-execution';
 export const TARGETS = ['local', 'aws', 'gcp'] as const;
 export type Target = (typeof TARGETS)[number];
 
+/** The platforms the cloud stacks build their images for (Fargate and GKE Autopilot run both). */
+export const CLOUD_IMAGE_PLATFORMS = ['linux/amd64', 'linux/arm64'] as const;
+export type CloudImagePlatform = (typeof CLOUD_IMAGE_PLATFORMS)[number];
+
 export interface StackConfig {
   target: Target;
   runnerMode: RunnerMode;
@@ -26,12 +30,16 @@ export interface StackConfig {
   runnerMemoryMb: number;
   /** The runner image's languages: `all`, or a comma-separated list of recipe names (runner/Dockerfile's LANGUAGES). */
   runnerLanguages: string;
+  /** aws and gcp: the platform the images are built for, and the architecture tasks and pods ask for. local builds for its engine. */
+  imagePlatform: CloudImagePlatform;
   /** Size of the shared job directory and of the runner sidecar's /workspace (memory-backed on Kubernetes). */
   workspaceSizeMb: number;
   /** Redis and PostgreSQL in two zones: RDS Multi-AZ + ElastiCache failover, Cloud SQL REGIONAL + Memorystore STANDARD_HA. */
   multiAz: boolean;
   redisNodeType: string;
   dbInstanceClass: string;
+  /** aws: the PEM file of the CAs that sign RDS certificates in the stack's region (the workers verify the database with it). */
+  rdsCaBundleFile: string;
   redisMemoryGb: number;
   dbTier: string;
   dbStorageGb: number;
@@ -98,10 +106,14 @@ export const STACK_KEYS: { readonly [K in keyof StackConfig]: StackKey<StackConf
   // Holds the runner sidecar's minimum with the default 512 MB memory-backed /workspace (1824 MB, see runnerSizing.ts).
   runnerMemoryMb: { default: 2048, min: 128, max: 120_000, unit: ' MB' },
   runnerLanguages: { default: 'all' },
+  // Fargate's and Autopilot's default architecture; both also run arm64 (Graviton; Autopilot's Scale-Out class).
+  imagePlatform: { default: 'linux/amd64', oneOf: CLOUD_IMAGE_PLATFORMS },
   workspaceSizeMb: { default: 512, min: 16, max: 65_536, unit: ' MB' },
   multiAz: { default: false },
   redisNodeType: { default: 'cache.t4g.micro' },
   dbInstanceClass: { default: 'db.t4g.micro' },
+  // No default that works: the bundle is AWS's to publish and the operator's to fetch (README, "The database over TLS").
+  rdsCaBundleFile: { default: '' },
   redisMemoryGb: { default: 1, min: 1, max: 300, unit: ' GB' },
   dbTier: { default: 'db-g1-small' },
   // 20 GB is the smallest gp3 volume RDS allows (Cloud SQL's is 10).
@@ -351,6 +363,25 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     );
   }
 
+  const imagePlatform = get('imagePlatform')?.trim() ?? DEFAULTS.imagePlatform;
+  if (!isOneOf(CLOUD_IMAGE_PLATFORMS, imagePlatform)) {
+    throw new StackConfigError(
+      [fullKey('imagePlatform')],
+      `${fullKey('imagePlatform')} ${JSON.stringify(imagePlatform)} is not a platform the cloud stacks build for; use one of ${CLOUD_IMAGE_PLATFORMS.join(', ')}. ` +
+        `Set it with: ${setCommand('imagePlatform', DEFAULTS.imagePlatform)}`,
+    );
+  }
+  if (target === 'gcp' && runnerMode === 'kubernetes' && imagePlatform !== DEFAULTS.imagePlatform) {
+    throw new StackConfigError(
+      [fullKey('imagePlatform'), fullKey('runnerMode')],
+      `${fullKey('imagePlatform')} ${imagePlatform} cannot work with runnerMode kubernetes: the runner Jobs the worker creates ask for no ` +
+        `architecture, so Autopilot places them on ${DEFAULTS.imagePlatform} nodes. Use runnerMode sidecar, or set it with: ${setCommand('imagePlatform', DEFAULTS.imagePlatform)}`,
+    );
+  }
+
+  // Required on aws, where index.ts reads it (components/aws/databaseCa.ts says what to do when it is unset).
+  const rdsCaBundleFile = (get('rdsCaBundleFile') ?? DEFAULTS.rdsCaBundleFile).trim();
+
   const apiMinReplicas = parseIntInRange(get, 'apiMinReplicas');
   const apiMaxReplicas = parseIntInRange(get, 'apiMaxReplicas');
   if (apiMinReplicas > apiMaxReplicas) {
@@ -387,10 +418,12 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     runnerCpuMillis: parseIntInRange(get, 'runnerCpuMillis'),
     runnerMemoryMb,
     runnerLanguages: parseLanguages(get),
+    imagePlatform,
     workspaceSizeMb,
     multiAz,
     redisNodeType: parsePattern(get, 'redisNodeType', /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'an ElastiCache node type like cache.t4g.micro'),
     dbInstanceClass: parsePattern(get, 'dbInstanceClass', /^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an RDS instance class like db.t4g.micro'),
+    rdsCaBundleFile,
     redisMemoryGb: parseIntInRange(get, 'redisMemoryGb'),
     dbTier: parsePattern(get, 'dbTier', /^db-[a-z0-9-]+$/, 'a Cloud SQL tier like db-g1-small or db-custom-2-7680'),
     dbStorageGb: parseIntInRange(get, 'dbStorageGb'),

@@ -31,8 +31,11 @@ export const APP_UID = 1000;
 export const RUNNER_SIDECAR_CAPABILITIES = ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] as const;
 /** The CloudWatch metric the aws autoscaler tracks; the worker publishes it with CLOUDWATCH_METRICS=true. */
 export const QUEUE_DEPTH_METRIC = { namespace: 'CodeExecution', metricName: 'QueueDepth' } as const;
-/** The external metric the Kubernetes HPA tracks (served by a metrics adapter, see README). */
-export const K8S_QUEUE_METRIC = 'redis_stream_length';
+/**
+ * The backlog as every worker serves it on /metrics (worker/metrics.ts): the Prometheus gauge of entries not yet
+ * delivered to the group, with its labels. Every pod exports the same group-wide number.
+ */
+export const PROMETHEUS_QUEUE_GAUGE = { name: 'redis_stream_lag', labels: { stream: DEFAULT_STREAM_KEY, group: DEFAULT_CONSUMER_GROUP } } as const;
 
 /**
  * Variables that carry credentials. They reach the worker only as secrets (ECS `secrets` from Secrets Manager,
@@ -56,6 +59,10 @@ export interface WorkerEnvInput {
   k8sNamespace?: string;
   /** REDIS_URL names a node of a Redis Cluster (see redisClusterEnvironment). */
   redisCluster?: boolean;
+  /** PEM of the CA(s) the database's certificate chains to (DATABASE_CA_CERT): RDS's regional bundle, Cloud SQL's server CA. */
+  databaseCaCert?: string;
+  /** The name the database's certificate carries when DATABASE_URL's host is an address (DATABASE_SERVER_NAME). */
+  databaseServerName?: string;
 }
 
 export class WorkerEnvError extends Error {
@@ -75,6 +82,9 @@ export function workerEnvironment(input: WorkerEnvInput): Record<string, string>
     ...redisClusterEnvironment(input.redisCluster),
   };
   if (input.s3Endpoint) env.S3_ENDPOINT = input.s3Endpoint;
+  // Public certificates, not secrets: plain variables.
+  if (input.databaseCaCert) env.DATABASE_CA_CERT = input.databaseCaCert;
+  if (input.databaseServerName) env.DATABASE_SERVER_NAME = input.databaseServerName;
   if (input.cloudwatchMetrics) env.CLOUDWATCH_METRICS = 'true';
   const needRunnerImage = () => {
     if (!input.runnerImage) throw new WorkerEnvError(`workerEnvironment: runnerImage is required for runner mode ${input.runnerMode}`);

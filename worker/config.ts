@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { OperatorCaps } from '../core/protocol/limits.js';
+import { databaseConnection, DatabaseConfigError, parseCertificates } from './databaseTls.js';
 import { bool, EnvConfigError, int, optional, readCaps } from './envConfig.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../core/keys.js';
 import { RUNNER_MODE_SETTINGS, type RunnerModeSetting } from '../core/runnerModes.js';
@@ -37,6 +38,8 @@ const envSchema = z.object({
   DATABASE_URL: optional(
     z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a PostgreSQL URL like postgres://user:password@host:5432/database'),
   ),
+  DATABASE_CA_CERT: optional(z.string().min(1)),
+  DATABASE_SERVER_NAME: optional(z.string().regex(/^\S{1,253}$/, 'must be the name the server\'s certificate carries, e.g. my-project:my-instance')),
   METRICS_PORT: int(0).max(65535, 'must be a port number (0 disables the metrics server)').default(9464),
   CLOUDWATCH_METRICS: bool.default('false'),
   CLOUDWATCH_NAMESPACE: z.string().min(1).max(255).default('CodeExecution'),
@@ -87,6 +90,10 @@ export interface WorkerConfig {
   awsRegion: string;
   /** When set, every result is also written to the `submissions` table here. */
   databaseUrl: string | null;
+  /** PEM of the CA PostgreSQL's certificate must chain to (DATABASE_CA_CERT); undefined: Node's own store. */
+  databaseCaCert?: string;
+  /** The name PostgreSQL's certificate must carry, when not DATABASE_URL's host (DATABASE_SERVER_NAME). */
+  databaseServerName?: string;
   /** Port of /metrics, /healthz and /readyz; 0: no server. */
   metricsPort: number;
   cloudwatchMetrics: boolean;
@@ -113,6 +120,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     for (const i of parsed.error.issues) problems.push(`${i.path.join('.')}=${JSON.stringify(withoutPassword(env[String(i.path[0])]))}: ${i.message}`);
   }
   const caps = readCaps(env, problems);
+  if (parsed.success) {
+    const e = parsed.data;
+    if (e.DATABASE_CA_CERT !== undefined) {
+      try {
+        parseCertificates(e.DATABASE_CA_CERT);
+      } catch (err) {
+        problems.push(`DATABASE_CA_CERT ${(err as Error).message}; it must be the PEM of the CA that signs PostgreSQL's certificate`);
+      }
+    }
+    if (e.DATABASE_URL !== undefined && !problems.length) {
+      try {
+        databaseConnection(e.DATABASE_URL, { ca: e.DATABASE_CA_CERT, serverName: e.DATABASE_SERVER_NAME });
+      } catch (err) {
+        if (!(err instanceof DatabaseConfigError)) throw err;
+        problems.push(`DATABASE_URL=${JSON.stringify(withoutPassword(e.DATABASE_URL))}: ${err.message}`);
+      }
+    }
+  }
   if (problems.length || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -146,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     s3Region: e.S3_REGION ?? e.AWS_REGION ?? 'us-east-1',
     awsRegion: e.AWS_REGION ?? 'us-east-1',
     databaseUrl: e.DATABASE_URL ?? null,
+    databaseCaCert: e.DATABASE_CA_CERT,
+    databaseServerName: e.DATABASE_SERVER_NAME,
     metricsPort: e.METRICS_PORT,
     cloudwatchMetrics: e.CLOUDWATCH_METRICS === 'true',
     cloudwatchNamespace: e.CLOUDWATCH_NAMESPACE,

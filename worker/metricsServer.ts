@@ -1,6 +1,7 @@
 // The worker's HTTP endpoint (METRICS_PORT): GET /metrics for Prometheus, GET /healthz for the liveness probe
-// (the process answers: its event loop runs), GET /readyz for the readiness probe (RedisClient answers PING and
-// the worker is claiming jobs, not starting or draining).
+// (the process answers: its event loop runs; 503 when a configuration error keeps it from ever working), GET /readyz
+// for the readiness probe (RedisClient answers PING and the worker is claiming jobs, not starting or draining; the
+// reason when not, e.g. what it waits for at start).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisClient } from './redisConnection.js';
@@ -19,6 +20,14 @@ export interface MetricsServerOptions {
   /** A non-blocking connection for PING. */
   redis: RedisClient;
   log: Logger;
+  /** What keeps the worker from starting, if anything: a reason for /readyz; `fatal` (a configuration error) fails /healthz too. */
+  problem?: () => StartupProblem | null;
+}
+
+export interface StartupProblem {
+  reason: string;
+  /** Nothing will change until a person does: a liveness failure too, so the platform shows it (ECS replaces the task). */
+  fatal: boolean;
 }
 
 export interface MetricsServer {
@@ -29,7 +38,8 @@ export interface MetricsServer {
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-export async function readiness(worker: { readonly state: WorkerState }, redis: RedisClient): Promise<Readiness> {
+export async function readiness(worker: { readonly state: WorkerState }, redis: RedisClient, problem?: StartupProblem | null): Promise<Readiness> {
+  if (problem) return { ready: false, reason: problem.reason };
   if (worker.state !== 'running') return { ready: false, reason: `worker is ${worker.state}` };
   // Commands wait for a reconnect rather than fail (maxRetriesPerRequest: null): look at the connection first.
   if (redis.status !== 'ready') return { ready: false, reason: `redis connection is ${redis.status}` };
@@ -56,16 +66,20 @@ const json = (res: ServerResponse, status: number, body: unknown) => send(res, s
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { metrics, worker, redis, log } = options;
+  const problem = () => options.problem?.() ?? null;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'only GET' });
     switch (path) {
       case '/metrics':
         return send(res, 200, metrics.contentType, await metrics.render());
-      case '/healthz':
+      case '/healthz': {
+        const p = problem();
+        if (p?.fatal) return json(res, 503, { status: 'misconfigured', state: worker.state, reason: p.reason });
         return json(res, 200, { status: 'ok', state: worker.state });
+      }
       case '/readyz': {
-        const r = await readiness(worker, redis);
+        const r = await readiness(worker, redis, problem());
         return json(res, r.ready ? 200 : 503, r);
       }
       default:

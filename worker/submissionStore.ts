@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { JobResult } from '../core/protocol/result.js';
 import type { Logger } from '../core/logger.js';
+import { databaseConnection, databaseTlsProblem, type DatabaseTlsSettings } from './databaseTls.js';
 import { redactedUrl } from './redisConnection.js';
 
 export interface Migration {
@@ -62,9 +63,10 @@ export function isPermanentWriteError(err: unknown): boolean {
 /**
  * PostgreSQL could not be reached or is not accepting connections yet (network errors, timeouts, SQLSTATE
  * classes 08 and 57, too many connections): worth waiting for. Other errors (authentication, a missing
- * database, permissions) need a person.
+ * database, permissions, a certificate that does not verify: databaseTlsProblem) need a person.
  */
 export function isUnreachable(err: unknown): boolean {
+  if (databaseTlsProblem(err, '')) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|57|53)/.test(code);
   return true;
@@ -77,6 +79,8 @@ export interface SubmissionStoreOptions {
   connectTimeoutMs?: number;
   /** Longest wait for one query: a hung server must not hold a job forever. Defaults to 15000 ms. */
   queryTimeoutMs?: number;
+  /** The server's CA and name (DATABASE_CA_CERT, DATABASE_SERVER_NAME); DATABASE_URL's sslmode says whether to use TLS. */
+  tls?: DatabaseTlsSettings;
 }
 
 export class SubmissionStore {
@@ -88,8 +92,10 @@ export class SubmissionStore {
   constructor(url: string, private readonly log: Logger, options: SubmissionStoreOptions = {}) {
     const o = { poolSize: 4, connectTimeoutMs: 5000, queryTimeoutMs: 15_000, ...options };
     this.where = redactedUrl(url);
+    const { connectionString, ssl } = databaseConnection(url, o.tls);
     this.pool = new pg.Pool({
-      connectionString: url,
+      connectionString,
+      ssl,
       max: o.poolSize,
       connectionTimeoutMillis: o.connectTimeoutMs,
       query_timeout: o.queryTimeoutMs,

@@ -7,7 +7,8 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { apiListenerPorts, apiSecurityGroupRules, HTTP_PORT, HTTPS_PORT, type ApiSecurityGroupName } from '../awsPolicies.js';
-import { API_TMP_VOLUME, apiContainerDefinitions, cpuUnits, fargateTaskSize } from '../ecsContainers.js';
+import { API_TMP_VOLUME, apiContainerDefinitions, cpuUnits, ecsRuntimePlatform, fargateTaskSize } from '../ecsContainers.js';
+import type { CloudImagePlatform } from '../stackConfig.js';
 import { API_PORT, apiEnvironment } from '../workerEnv.js';
 import { createExecutionRole } from './executionRole.js';
 import { createSecurityGroupRules, type SecurityGroups } from './network.js';
@@ -32,6 +33,8 @@ export interface ApiArgs {
   readonly redisCluster: boolean;
   readonly logRetentionDays: number;
   readonly image: pulumi.Input<string>;
+  /** The platform its image was built for: the task's runtimePlatform. */
+  readonly imagePlatform: CloudImagePlatform;
   readonly vpc: Pick<aws.ec2.Vpc, 'id'>;
   readonly vpcCidr: string;
   /** The tasks' subnets (private), and the load balancer's (public ones when `public`). */
@@ -133,7 +136,7 @@ export function createApi(name: string, args: ApiArgs, parent: pulumi.Resource):
       networkMode: 'awsvpc',
       cpu: String(taskSize.cpu),
       memory: String(taskSize.memory),
-      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      runtimePlatform: ecsRuntimePlatform(args.imagePlatform),
       executionRoleArn: executionRole.arn,
       // No task role: the API calls no AWS API.
       volumes: [{ name: API_TMP_VOLUME }],

@@ -1,5 +1,6 @@
 // The aws target's database: RDS PostgreSQL, encrypted, private (no public access), Multi-AZ by config, with a
-// generated password; its DATABASE_URL (TLS required) as a secret.
+// generated password; its DATABASE_URL (TLS, the server verified: sslmode=verify-full against the CA bundle of
+// databaseCa.ts, which names RDS's CAs) as a secret.
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
@@ -28,9 +29,16 @@ export interface Database {
   readonly urlSecret: aws.secretsmanager.Secret;
 }
 
-/** DATABASE_URL of an RDS instance: the generated password, TLS required. */
+/** The CA RDS signs the instance's certificate with (in every region's bundle). */
+export const RDS_CA_IDENTIFIER = 'rds-ca-rsa2048-g1';
+
+/**
+ * DATABASE_URL of an RDS instance: the generated password; TLS with the server verified, chain and name (its
+ * certificate names the instance's endpoint). verify-full, spelled out: node-postgres reads `require` the same way
+ * today, but libpq's `require` (which its next major version adopts) verifies nothing.
+ */
 export function rdsDatabaseUrl(password: string, host: string): string {
-  return `postgres://${DATABASE_USER}:${password}@${host}:${POSTGRES_PORT}/${DATABASE_NAME}?sslmode=require`;
+  return `postgres://${DATABASE_USER}:${password}@${host}:${POSTGRES_PORT}/${DATABASE_NAME}?sslmode=verify-full`;
 }
 
 /** Creates `<name>-db` (and its password, subnet group and URL secret) as children of `parent`. */
@@ -53,6 +61,8 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
       username: DATABASE_USER,
       password: password.result,
       port: POSTGRES_PORT,
+      // Pinned: the workers' bundle must hold the CA that signs the instance's certificate.
+      caCertIdentifier: RDS_CA_IDENTIFIER,
       dbSubnetGroupName: subnetGroup.name,
       vpcSecurityGroupIds: [args.securityGroupId],
       publiclyAccessible: false,

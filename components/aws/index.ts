@@ -10,9 +10,10 @@
 // secrets.ts (a Secrets Manager secret) and executionRole.ts (an ECS execution role reading given secrets) are shared.
 import * as pulumi from '@pulumi/pulumi';
 import { runnerSidecarMemory } from '../runnerSizing.js';
-import { DEFAULTS } from '../stackConfig.js';
+import { DEFAULTS, type CloudImagePlatform } from '../stackConfig.js';
 import { createApi, validateApiArgs } from './api.js';
 import { createCodeBucket } from './codeBucket.js';
+import { checkCaBundle } from './databaseCa.js';
 import { createDatabase } from './database.js';
 import { createNetwork, privateSubnetCidrs } from './network.js';
 import { createRedis } from './redis.js';
@@ -22,6 +23,11 @@ import { createWorkers } from './workers.js';
 export interface AwsEnvironmentArgs {
   /** The region everything is created in (the aws provider's aws:region). Required. */
   readonly region: string;
+  /**
+   * PEM of the CAs RDS signs with in the region (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem):
+   * the workers verify the database with it (DATABASE_CA_CERT). Required (index.ts reads it from rdsCaBundleFile).
+   */
+  readonly databaseCaBundle: string;
   /** ECS tasks the autoscaler keeps between. Default to the stack defaults, 1 and 1 (Pulumi.aws.yaml sets 2 and 50). */
   readonly minWorkers?: number;
   readonly maxWorkers?: number;
@@ -51,6 +57,8 @@ export interface AwsEnvironmentArgs {
   readonly bucketExpirationDays?: number;
   /** The runner image's languages: `all` or recipe names, comma-separated (runner/Dockerfile's LANGUAGES). Defaults to all. */
   readonly runnerLanguages?: string;
+  /** The platform the images are built for, and the tasks' architecture (X86_64 or ARM64). Defaults to linux/amd64. */
+  readonly imagePlatform?: CloudImagePlatform;
   /** The VPC's address range. Defaults to 10.40.0.0/16 (two /20 private subnets are cut from its start). */
   readonly vpcCidr?: string;
   /** ElastiCache cluster mode with these shards and replicas per shard. Default to false, 3 and 1. */
@@ -94,6 +102,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       logRetentionDays: DEFAULTS.logRetentionDays,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
       runnerLanguages: DEFAULTS.runnerLanguages,
+      imagePlatform: DEFAULTS.imagePlatform,
       redisCluster: DEFAULTS.redisCluster,
       redisShards: DEFAULTS.redisShards,
       redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
@@ -109,6 +118,12 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       ...args,
     };
     if (!a.region) throw new Error(`AwsEnvironment ${name}: region is required (pulumi config set aws:region us-east-1)`);
+    let databaseCaBundle: string;
+    try {
+      databaseCaBundle = checkCaBundle(a.databaseCaBundle ?? '', 'databaseCaBundle');
+    } catch (e) {
+      throw new Error(`AwsEnvironment ${name}: ${(e as Error).message} (the RDS CA bundle of ${a.region}: https://truststore.pki.rds.amazonaws.com/${a.region}/${a.region}-bundle.pem)`);
+    }
     if (a.minWorkers < 1 || a.minWorkers > a.maxWorkers) {
       throw new Error(`AwsEnvironment ${name}: minWorkers (${a.minWorkers}) must be >= 1 and <= maxWorkers (${a.maxWorkers})`);
     }
@@ -151,7 +166,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
       this,
     );
     const bucket = createCodeBucket(name, { expirationDays: a.bucketExpirationDays, tags }, this);
-    const images = createRegistry(name, { tags, runnerLanguages: a.runnerLanguages }, this);
+    const images = createRegistry(name, { tags, runnerLanguages: a.runnerLanguages, platform: a.imagePlatform }, this);
     const workers = createWorkers(
       name,
       {
@@ -168,11 +183,13 @@ export class AwsEnvironment extends pulumi.ComponentResource {
         logRetentionDays: a.logRetentionDays,
         redisCluster: a.redisCluster,
         images,
+        imagePlatform: a.imagePlatform,
         subnetIds,
         securityGroupId: securityGroups.worker.id,
         bucket,
         redisUrlSecret: redis.urlSecret,
         databaseUrlSecret: database.urlSecret,
+        databaseCaBundle,
         tags,
       },
       this,
@@ -189,6 +206,7 @@ export class AwsEnvironment extends pulumi.ComponentResource {
         redisCluster: a.redisCluster,
         logRetentionDays: a.logRetentionDays,
         image: images.workerImage,
+        imagePlatform: a.imagePlatform,
         vpc: network.vpc,
         vpcCidr: a.vpcCidr,
         subnetIds,

@@ -7,6 +7,8 @@ import { Images } from '../images.js';
 export interface RegistryArgs {
   /** The runner image's languages (Images' runnerLanguages). */
   readonly runnerLanguages: string;
+  /** The platform the images are built for (linux/amd64 or linux/arm64). */
+  readonly platform: string;
   readonly tags: Record<string, string>;
 }
 
@@ -49,6 +51,7 @@ export function createRegistry(name: string, args: RegistryArgs, parent: pulumi.
       workerRepository: workerRepo.repositoryUrl,
       runnerRepository: runnerRepo.repositoryUrl,
       runnerLanguages: args.runnerLanguages,
+      platform: args.platform,
     },
     child,
   );

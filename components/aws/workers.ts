@@ -1,11 +1,13 @@
 // The aws target's workers: ECS Fargate tasks of the worker and the runner sidecar (ecsContainers.ts lays out the
 // containers) in the private subnets, their two IAM roles, their log group, and autoscaling by target tracking on
-// the queue depth the workers publish (CodeExecution/QueueDepth).
+// the backlog per worker: the queue depth the workers publish (CodeExecution/QueueDepth) over the service's running
+// tasks (Container Insights' RunningTaskCount).
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { ecsTasksAssumeRolePolicy, taskRolePolicy } from '../awsPolicies.js';
-import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, fargateTaskSize } from '../ecsContainers.js';
+import { cpuUnits, ECS_VOLUMES, ecsContainerDefinitions, ecsRuntimePlatform, fargateTaskSize } from '../ecsContainers.js';
 import type { Images } from '../images.js';
+import type { CloudImagePlatform } from '../stackConfig.js';
 import { QUEUE_DEPTH_METRIC, workerEnvironment } from '../workerEnv.js';
 import { createExecutionRole } from './executionRole.js';
 
@@ -27,12 +29,16 @@ export interface WorkersArgs {
   readonly logRetentionDays: number;
   /** Redis is a cluster (REDIS_CLUSTER=true). Defaults to false. */
   readonly redisCluster?: boolean;
+  /** The platform the images were built for: the task's runtimePlatform. */
+  readonly imagePlatform: CloudImagePlatform;
   /** The image references the task runs (Images' outputs). */
   readonly images: Pick<Images, 'workerImage' | 'runnerImage'>;
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
   /** The code bucket the task role may read. */
   readonly bucket: Pick<aws.s3.Bucket, 'arn' | 'bucket'>;
+  /** PEM of the CAs the database's certificate chains to (DATABASE_CA_CERT): RDS's regional bundle. */
+  readonly databaseCaBundle: string;
   /** Secrets Manager secrets injected as REDIS_URL and DATABASE_URL. */
   readonly redisUrlSecret: Pick<aws.secretsmanager.Secret, 'arn'>;
   readonly databaseUrlSecret: Pick<aws.secretsmanager.Secret, 'arn'>;
@@ -52,13 +58,49 @@ export function workerTaskSize(sizes: Pick<WorkersArgs, 'workerCpuMillis' | 'wor
   return fargateTaskSize(cpuUnits(sizes.workerCpuMillis) + cpuUnits(sizes.runnerCpuMillis), sizes.workerMemoryMb + sizes.runnerMemoryMb);
 }
 
-/** Target tracking on the queue depth: scale out fast (30 s), in slowly (60 s). */
-export function queueDepthTracking(targetValue: number): aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration {
+/**
+ * Target tracking on the backlog per worker, by metric math: the queue depth over the service's running tasks.
+ * Every worker publishes the same group-wide QueueDepth (without dimensions), so its average is the backlog itself;
+ * tracking that alone would never fall as workers are added (target tracking would add workers until maxWorkers).
+ * Per worker, target tracking's ceil(current × metric / target) is ceil(backlog / target): `targetValue` jobs
+ * waiting per worker. RunningTaskCount comes from Container Insights, which the cluster enables. Scale out fast
+ * (30 s), in slowly (60 s).
+ */
+export function queueDepthTracking(
+  targetValue: number,
+  service: { clusterName: string; serviceName: string },
+): aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration {
   return {
     targetValue,
     scaleInCooldown: 60,
     scaleOutCooldown: 30,
-    customizedMetricSpecification: { namespace: QUEUE_DEPTH_METRIC.namespace, metricName: QUEUE_DEPTH_METRIC.metricName, statistic: 'Average' },
+    customizedMetricSpecification: {
+      metrics: [
+        {
+          id: 'backlog',
+          label: 'jobs waiting for a worker (every worker publishes the same count)',
+          metricStat: { metric: { namespace: QUEUE_DEPTH_METRIC.namespace, metricName: QUEUE_DEPTH_METRIC.metricName }, stat: 'Average' },
+          returnData: false,
+        },
+        {
+          id: 'workers',
+          label: 'running worker tasks',
+          metricStat: {
+            metric: {
+              namespace: 'ECS/ContainerInsights',
+              metricName: 'RunningTaskCount',
+              dimensions: [
+                { name: 'ClusterName', value: service.clusterName },
+                { name: 'ServiceName', value: service.serviceName },
+              ],
+            },
+            stat: 'Average',
+          },
+          returnData: false,
+        },
+        { id: 'backlogPerWorker', expression: 'backlog / workers', label: 'jobs waiting per worker', returnData: true },
+      ],
+    },
   };
 }
 
@@ -91,6 +133,7 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
             s3Region: args.region,
             cloudwatchMetrics: true,
             redisCluster: args.redisCluster,
+            databaseCaCert: args.databaseCaBundle,
           }),
           workerSecrets: { REDIS_URL: redisUrlArn, DATABASE_URL: databaseUrlArn },
           logGroup: logGroupName,
@@ -110,7 +153,7 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
       networkMode: 'awsvpc',
       cpu: String(taskSize.cpu),
       memory: String(taskSize.memory),
-      runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
+      runtimePlatform: ecsRuntimePlatform(args.imagePlatform),
       ephemeralStorage: { sizeInGib: args.ephemeralStorageGb },
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
@@ -159,7 +202,9 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
       serviceNamespace: scalingTarget.serviceNamespace,
       scalableDimension: scalingTarget.scalableDimension,
       resourceId: scalingTarget.resourceId,
-      targetTrackingScalingPolicyConfiguration: queueDepthTracking(args.queueDepthTarget),
+      targetTrackingScalingPolicyConfiguration: pulumi
+        .all([cluster.name, service.name])
+        .apply(([clusterName, serviceName]) => queueDepthTracking(args.queueDepthTarget, { clusterName, serviceName })),
     },
     child,
   );

@@ -21,6 +21,8 @@ export interface ApiArgs {
   readonly cpuTargetPercent: number;
   readonly cpuMillis: number;
   readonly memoryMb: number;
+  /** Where the pods may run: the nodes of the image's architecture. */
+  readonly nodeSelector: Record<string, string>;
   /** The cluster's Kubernetes provider. */
   readonly provider: k8s.Provider;
 }
@@ -53,6 +55,7 @@ export function createApi(name: string, args: ApiArgs, parent: pulumi.Resource):
       cpuTargetPercent: args.cpuTargetPercent,
       cpuMillis: args.cpuMillis,
       memoryMb: args.memoryMb,
+      nodeSelector: args.nodeSelector,
     },
     { parent, providers: { kubernetes: args.provider } },
   );

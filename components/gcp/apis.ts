@@ -7,8 +7,11 @@ export const GCP_SERVICES = [
   'compute.googleapis.com',
   'container.googleapis.com',
   'redis.googleapis.com',
-  // Memorystore for Redis Cluster's service connection policy (cluster mode only, enabled always: it costs nothing).
+  // Memorystore for Redis Cluster (cluster mode only, enabled always: they cost nothing): its service connection
+  // policy, and the service consumer management it creates its Private Service Connect endpoints through (on a fresh
+  // project the cluster's creation fails without it).
   'networkconnectivity.googleapis.com',
+  'serviceconsumermanagement.googleapis.com',
   'sqladmin.googleapis.com',
   'servicenetworking.googleapis.com',
   'artifactregistry.googleapis.com',

@@ -1,5 +1,7 @@
 // The gcp target's database: Cloud SQL PostgreSQL on a private IP only (no public IPv4), TLS required, REGIONAL by
-// config, with a generated password for the workers' user.
+// config, with a generated password for the workers' user. The workers verify it: the instance's own server CA (an
+// output of the instance) is what its certificate chains to, and the certificate names the instance as
+// `<project>:<instance>` (Cloud SQL's per-instance CA), not by the private IP the workers connect to.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
@@ -28,14 +30,24 @@ export interface Database {
   readonly instance: gcp.sql.DatabaseInstance;
   /** DATABASE_URL, holding the generated password. */
   readonly url: pulumi.Output<string>;
+  /** PEM of the instance's server CA (DATABASE_CA_CERT). */
+  readonly serverCa: pulumi.Output<string>;
+  /** The name the instance's certificate carries (DATABASE_SERVER_NAME). */
+  readonly serverName: pulumi.Output<string>;
 }
 
 export const cloudSqlAvailability = (multiAz: boolean): 'REGIONAL' | 'ZONAL' => (multiAz ? 'REGIONAL' : 'ZONAL');
 
-/** DATABASE_URL of a Cloud SQL instance's private IP, TLS required. */
-export function cloudSqlDatabaseUrl(user: string, password: string, host: string, database: string): string {
-  return `postgres://${user}:${password}@${host}:${POSTGRES_PORT}/${database}?sslmode=require`;
+/**
+ * DATABASE_URL of a Cloud SQL instance's private IP: TLS with the server verified. verify-full, checked against
+ * DATABASE_SERVER_NAME (cloudSqlServerName) since the certificate does not name the IP address.
+ */
+export function cloudSqlDatabaseUrl(user: string, password: string, host: string, database: string, port: number = POSTGRES_PORT): string {
+  return `postgres://${user}:${password}@${host}:${port}/${database}?sslmode=verify-full`;
 }
+
+/** The identity the certificate of an instance under Cloud SQL's per-instance CA carries (its CN). */
+export const cloudSqlServerName = (project: string, instance: string): string => `${project}:${instance}`;
 
 /** Creates `<name>-db` (instance, database, user) and `<name>-db-password` as children of `parent`. */
 export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.Resource): Database {
@@ -53,7 +65,8 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
         availabilityType: cloudSqlAvailability(args.multiAz),
         diskSize: args.storageGb,
         diskAutoresize: true,
-        ipConfiguration: { ipv4Enabled: false, privateNetwork: args.network, sslMode: 'ENCRYPTED_ONLY' },
+        // The per-instance CA, pinned: its certificate's CN is cloudSqlServerName, and the CA is the instance's output.
+        ipConfiguration: { ipv4Enabled: false, privateNetwork: args.network, sslMode: 'ENCRYPTED_ONLY', serverCaMode: 'GOOGLE_MANAGED_INTERNAL_CA' },
         backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true },
         userLabels: args.labels,
       },
@@ -65,5 +78,8 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
   const url = pulumi
     .all([user.name, password.result, instance.privateIpAddress, database.name])
     .apply(([u, p, host, db]) => cloudSqlDatabaseUrl(u, p, host, db));
-  return { instance, url };
+  // Cloud SQL lists its server CAs newest first during a rotation; all of them are trusted.
+  const serverCa = instance.serverCaCerts.apply((certs) => certs.map((c) => c.cert.trim()).filter(Boolean).join('\n'));
+  const serverName = instance.name.apply((instanceName) => cloudSqlServerName(args.project, instanceName));
+  return { instance, url, serverCa, serverName };
 }

@@ -11,11 +11,12 @@
 //   api.ts         the HTTP API on the cluster (Deployment, internal load balancer Service, HPA, NetworkPolicy)
 import * as pulumi from '@pulumi/pulumi';
 import { runnerSidecarMemory } from '../runnerSizing.js';
-import { DEFAULTS } from '../stackConfig.js';
+import { DEFAULTS, type CloudImagePlatform } from '../stackConfig.js';
 import { createApi } from './api.js';
 import { enableApis } from './apis.js';
-import { createCluster } from './cluster.js';
+import { autopilotNodeSelector, createCluster } from './cluster.js';
 import { createCodeBucket } from './codeBucket.js';
+import { createMetricsAdapter } from './metrics.js';
 import { createDatabase } from './database.js';
 import { createNetwork } from './network.js';
 import { createRedis } from './redis.js';
@@ -55,6 +56,11 @@ export interface GcpEnvironmentArgs {
   readonly bucketExpirationDays?: number;
   /** The runner image's languages: `all` or recipe names, comma-separated (runner/Dockerfile's LANGUAGES). Defaults to all. */
   readonly runnerLanguages?: string;
+  /**
+   * The platform the images are built for, and the nodes the pods ask for (arm64: Autopilot's Scale-Out class).
+   * Defaults to linux/amd64; arm64 needs runnerMode sidecar (kubernetes mode's runner Jobs ask for no architecture).
+   */
+  readonly imagePlatform?: CloudImagePlatform;
   /** Memorystore for Redis Cluster with these shards and replicas per shard (at most 2). Default to false, 3 and 1. */
   readonly redisCluster?: boolean;
   readonly redisShards?: number;
@@ -98,6 +104,7 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       dbStorageGb: DEFAULTS.dbStorageGb,
       bucketExpirationDays: DEFAULTS.bucketExpirationDays,
       runnerLanguages: DEFAULTS.runnerLanguages,
+      imagePlatform: DEFAULTS.imagePlatform,
       redisCluster: DEFAULTS.redisCluster,
       redisShards: DEFAULTS.redisShards,
       redisReplicasPerShard: DEFAULTS.redisReplicasPerShard,
@@ -129,7 +136,11 @@ export class GcpEnvironment extends pulumi.ComponentResource {
     if (a.apiMinReplicas < 1 || a.apiMinReplicas > a.apiMaxReplicas) {
       throw new Error(`GcpEnvironment ${name}: apiMinReplicas (${a.apiMinReplicas}) must be >= 1 and <= apiMaxReplicas (${a.apiMaxReplicas})`);
     }
+    if (a.runnerMode === 'kubernetes' && a.imagePlatform !== 'linux/amd64') {
+      throw new Error(`GcpEnvironment ${name}: imagePlatform ${a.imagePlatform} needs runnerMode sidecar: the kubernetes mode's runner Jobs ask for no architecture and land on amd64 nodes`);
+    }
     const labels = { 'code-execution-stack': stackLabelValue(pulumi.getStack()) };
+    const nodeSelector = autopilotNodeSelector(a.imagePlatform);
     const { project, region } = a;
 
     const apis = enableApis(name, project, this);
@@ -155,7 +166,11 @@ export class GcpEnvironment extends pulumi.ComponentResource {
       this,
     );
     const code = createCodeBucket(name, { project, region, expirationDays: a.bucketExpirationDays, dependsOn: apis, labels }, this);
-    const images = createRegistry(name, { project, region, dependsOn: apis, labels, runnerLanguages: a.runnerLanguages }, this);
+    const images = createRegistry(
+      name,
+      { project, region, dependsOn: apis, labels, runnerLanguages: a.runnerLanguages, platform: a.imagePlatform, readers: { nodes: cluster.nodeMember } },
+      this,
+    );
     const workload = createWorkers(
       name,
       {
@@ -175,13 +190,18 @@ export class GcpEnvironment extends pulumi.ComponentResource {
         hmacSecret: code.hmacKey.secret,
         redisUrl: redis.url,
         databaseUrl: database.url,
+        databaseCaCert: database.serverCa,
+        databaseServerName: database.serverName,
         privateServicesCidr: network.privateServicesCidr,
         redisReach: redis.reach,
         redisCluster: a.redisCluster,
+        nodeSelector,
+        clusterName: cluster.cluster.name,
         provider: cluster.provider,
       },
       this,
     );
+    createMetricsAdapter(name, { project, cluster: cluster.cluster, provider: cluster.provider }, this);
     const api = createApi(
       name,
       {
@@ -197,6 +217,7 @@ export class GcpEnvironment extends pulumi.ComponentResource {
         cpuTargetPercent: a.apiCpuTargetPercent,
         cpuMillis: a.apiCpuMillis,
         memoryMb: a.apiMemoryMb,
+        nodeSelector,
         provider: cluster.provider,
       },
       this,

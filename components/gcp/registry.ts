@@ -12,6 +12,10 @@ export interface RegistryArgs {
   /** What must exist first: the enabled APIs. */
   readonly dependsOn: pulumi.Resource[];
   readonly labels: Record<string, string>;
+  /** Who may pull from the repository, by a name for each (`<name>-<key>-pull-images`): e.g. the GKE nodes. */
+  readonly readers?: Record<string, pulumi.Input<string>>;
+  /** The platform the images are built for (linux/amd64 or linux/arm64). Defaults to linux/amd64. */
+  readonly platform?: string;
 }
 
 /** The Docker host of a region's Artifact Registry. */
@@ -25,6 +29,13 @@ export function createRegistry(name: string, args: RegistryArgs, parent: pulumi.
     { project: args.project, location: args.region, repositoryId: name, format: 'DOCKER', description: 'code-execution worker and runner images', labels: args.labels },
     { parent, dependsOn: args.dependsOn },
   );
+  for (const [key, member] of Object.entries(args.readers ?? {})) {
+    new gcp.artifactregistry.RepositoryIamMember(
+      `${name}-${key}-pull-images`,
+      { project: args.project, location: args.region, repository: repository.repositoryId, role: 'roles/artifactregistry.reader', member },
+      child,
+    );
+  }
   const host = artifactRegistryHost(args.region);
   const base = pulumi.interpolate`${host}/${args.project}/${repository.repositoryId}`;
   const clientConfig = gcp.organizations.getClientConfigOutput(child);
@@ -35,6 +46,7 @@ export function createRegistry(name: string, args: RegistryArgs, parent: pulumi.
       workerRepository: pulumi.interpolate`${base}/code-worker`,
       runnerRepository: pulumi.interpolate`${base}/code-runner`,
       runnerLanguages: args.runnerLanguages,
+      platform: args.platform ?? 'linux/amd64',
     },
     child,
   );

@@ -1,12 +1,14 @@
 // The gcp target's workers: the shared Kubernetes workload (kubernetesWorkload.ts: namespace, credentials Secret,
 // Deployment of worker + runner sidecar or worker alone in kubernetes mode, HPA, PDB, NetworkPolicies) on the GKE
-// cluster, wired to Memorystore, Cloud SQL and the code bucket through GCS's S3-compatible API.
+// cluster, wired to Memorystore, Cloud SQL and the code bucket through GCS's S3-compatible API, its HPA fed by
+// Managed Prometheus through the metrics adapter (metrics.ts).
 import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { Images } from '../images.js';
-import type { RedisReach } from '../kubernetesSpecs.js';
+import { COMPONENT_WORKER, DEFAULT_NAMESPACE, labelsFor, type RedisReach } from '../kubernetesSpecs.js';
 import { KubernetesWorkload } from '../kubernetesWorkload.js';
 import { GCS_S3_ENDPOINT } from './codeBucket.js';
+import { createWorkerPodMonitoring, managedPrometheusQueueMetric } from './metrics.js';
 
 export interface WorkersArgs {
   readonly runnerMode: 'sidecar' | 'kubernetes';
@@ -29,21 +31,33 @@ export interface WorkersArgs {
   readonly hmacSecret: pulumi.Input<string>;
   readonly redisUrl: pulumi.Input<string>;
   readonly databaseUrl: pulumi.Input<string>;
+  /** The database's server CA (DATABASE_CA_CERT) and the name its certificate carries (DATABASE_SERVER_NAME). */
+  readonly databaseCaCert: pulumi.Input<string>;
+  readonly databaseServerName: pulumi.Input<string>;
   /** Where Memorystore and Cloud SQL live: the only private range the workers may reach. */
   readonly privateServicesCidr: pulumi.Input<string>;
   /** Where Redis is (its address, or the cluster's endpoints): the workers' Redis egress. Defaults to the range above. */
   readonly redisReach?: pulumi.Input<RedisReach>;
   /** Redis is a Memorystore cluster (REDIS_CLUSTER=true). Defaults to false. */
   readonly redisCluster?: boolean;
+  /** Where the pods may run: the nodes of the images' architecture. */
+  readonly nodeSelector: Record<string, string>;
+  /** The cluster's name: the HPA's metric is this cluster's. */
+  readonly clusterName: pulumi.Input<string>;
   /** The cluster's Kubernetes provider. */
   readonly provider: k8s.Provider;
 }
 
-/** Creates `<name>-workload` as a child of `parent`, deployed with the cluster's provider. */
+/**
+ * Creates `<name>-workload` as a child of `parent`, deployed with the cluster's provider, and the PodMonitoring that
+ * has Managed Prometheus scrape its pods' queue gauge for the HPA.
+ */
 export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Resource): KubernetesWorkload {
-  return new KubernetesWorkload(
+  const workload = new KubernetesWorkload(
     `${name}-workload`,
     {
+      namespace: DEFAULT_NAMESPACE,
+      queueMetric: pulumi.output(args.clusterName).apply((cluster) => managedPrometheusQueueMetric({ cluster, namespace: DEFAULT_NAMESPACE })),
       runnerMode: args.runnerMode,
       workerImage: args.images.workerImage,
       runnerImage: args.images.runnerImage,
@@ -59,6 +73,8 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
       s3Bucket: args.bucket,
       s3Region: 'auto',
       s3Endpoint: GCS_S3_ENDPOINT,
+      databaseCaCert: args.databaseCaCert,
+      databaseServerName: args.databaseServerName,
       secrets: {
         REDIS_URL: args.redisUrl,
         DATABASE_URL: args.databaseUrl,
@@ -68,7 +84,10 @@ export function createWorkers(name: string, args: WorkersArgs, parent: pulumi.Re
       privateServicesCidr: args.privateServicesCidr,
       redisReach: args.redisReach,
       redisCluster: args.redisCluster,
+      nodeSelector: args.nodeSelector,
     },
     { parent, providers: { kubernetes: args.provider } },
   );
+  createWorkerPodMonitoring(name, { namespace: workload.namespace, matchLabels: labelsFor(COMPONENT_WORKER) }, args.provider, parent);
+  return workload;
 }

@@ -122,7 +122,9 @@ describe('resolving codeKey from S3', () => {
 
 describe('the runner', () => {
   it('refuses a job that still carries codeKey: the worker resolves it', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'runner', 'main.ts')], {
+    // The runner runs only in a job container (a read-only root): a mount namespace of its own with / read-only.
+    const readOnlyRoot = 'mount --bind / / && mount -o remount,bind,ro / && exec "$@"';
+    const r = spawnSync('unshare', ['--mount', 'sh', '-c', readOnlyRoot, 'sh', process.execPath, '--import', 'tsx', join(ROOT, 'runner', 'main.ts')], {
       cwd: ROOT, input: JSON.stringify({ id: 'unresolved', language: 'python', codeKey: 'jobs/hello.py' }), encoding: 'utf8', timeout: 30_000,
     });
     expect(r.status).toBe(0);

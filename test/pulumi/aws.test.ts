@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER_DEFAULT_CAPABILITIES } from '../../components/ecsContainers.js';
 import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
-import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, walk, type Inputs, type Registered, type StackRun } from './harness.js';
+import { expectedExports, isSecret, readStackConfig, reveal, ROOT, runStack, TEST_CA_PEM, walk, type Inputs, type Registered, type StackRun } from './harness.js';
 
 let run: StackRun;
 const file = readStackConfig('aws');
@@ -38,7 +38,8 @@ describe('Pulumi.aws.yaml under mocks', () => {
       const runner = container('runner');
       expect(runner).toMatchObject({
         essential: false,
-        command: ['node', '/opt/runner/sidecar.js'],
+        // ECS appends `command` to the image's ENTRYPOINT (the one-shot runner): the sidecar must be the entryPoint.
+        entryPoint: ['node', '/opt/runner/sidecar.js'],
         readonlyRootFilesystem: true,
         privileged: false,
         user: '0:0',
@@ -53,6 +54,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
       const kept = DOCKER_DEFAULT_CAPABILITIES.filter((c) => !runner.linuxParameters.capabilities.drop.includes(c));
       expect(kept.sort()).toEqual(['DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID']);
       expect(runner.linuxParameters.capabilities.add).toBeUndefined();
+      expect(runner.command).toBeUndefined();
       expect(runner.image).toMatch(/code-execution-runner@sha256:/);
     });
 
@@ -100,7 +102,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
       }
     });
 
-    it("the worker's environment is wired: sidecar mode, bucket, region, metrics, concurrency", () => {
+    it("the worker's environment is wired: sidecar mode, bucket, region, metrics, concurrency, the database's CA", () => {
       const env = Object.fromEntries(container('worker').environment.map((e: { name: string; value: string }) => [e.name, e.value]));
       expect(env).toEqual({
         STREAM_KEY: 'code-execution-jobs',
@@ -112,6 +114,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
         CLOUDWATCH_METRICS: 'true',
         S3_BUCKET: run.outputs.bucket,
         S3_REGION: 'us-east-1',
+        DATABASE_CA_CERT: TEST_CA_PEM.trim() + '\n',
       });
       expect(container('worker').logConfiguration.options['awslogs-group']).toBe(run.outputs.logGroup);
     });
@@ -123,8 +126,15 @@ describe('Pulumi.aws.yaml under mocks', () => {
         `rediss://:generated-code-execution-redis-token@${run.outputs.redisEndpoint}:6379`,
       );
       expect(reveal(versions['code-execution-database-url'])).toBe(
-        `postgres://code_execution:generated-code-execution-db-password@${run.outputs.databaseEndpoint}:5432/code_execution?sslmode=require`,
+        `postgres://code_execution:generated-code-execution-db-password@${run.outputs.databaseEndpoint}:5432/code_execution?sslmode=verify-full`,
       );
+    });
+
+    it('the worker verifies RDS against the CA bundle of rdsCaBundleFile (DATABASE_CA_CERT, a plain variable: it is public)', () => {
+      const env = Object.fromEntries(container('worker').environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+      expect(env.DATABASE_CA_CERT.trim()).toBe(TEST_CA_PEM.trim());
+      expect(env.DATABASE_SERVER_NAME).toBeUndefined();
+      expect(run.one('aws:rds/instance:Instance').inputs.caCertIdentifier).toBe('rds-ca-rsa2048-g1');
     });
   });
 
@@ -225,12 +235,13 @@ describe('Pulumi.aws.yaml under mocks', () => {
   });
 
   describe('IAM and logs', () => {
-    it('the task role: s3:GetObject on the code bucket and cloudwatch:PutMetricData in CodeExecution, nothing else', () => {
+    it('the task role: s3:GetObject and s3:ListBucket on the code bucket and cloudwatch:PutMetricData in CodeExecution, nothing else', () => {
       const policy = JSON.parse(run.one('aws:iam/rolePolicy:RolePolicy', '-task').inputs.policy);
       const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action).sort();
-      expect(actions).toEqual(['cloudwatch:PutMetricData', 's3:GetObject']);
+      expect(actions).toEqual(['cloudwatch:PutMetricData', 's3:GetObject', 's3:ListBucket']);
       expect(policy.Statement[0].Resource).toBe(`arn:aws:s3:::code-execution-code-7f3a9c1/*`);
-      expect(policy.Statement[1].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CodeExecution' } });
+      expect(policy.Statement[1].Resource).toBe(`arn:aws:s3:::code-execution-code-7f3a9c1`);
+      expect(policy.Statement[2].Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'CodeExecution' } });
       const td = run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker');
       expect(td.inputs.taskRoleArn).toContain('code-execution-task');
       expect(td.inputs.executionRoleArn).toContain('code-execution-execution');
@@ -253,7 +264,7 @@ describe('Pulumi.aws.yaml under mocks', () => {
   });
 
   describe('autoscaling', () => {
-    it('2-50 tasks by target tracking on CodeExecution/QueueDepth, target 10, cooldowns 60 s in / 30 s out', () => {
+    it('2-50 tasks by target tracking on CodeExecution/QueueDepth per running task, target 10, cooldowns 60 s in / 30 s out', () => {
       expect(run.one('aws:appautoscaling/target:Target', '-workers').inputs).toMatchObject({
         serviceNamespace: 'ecs',
         scalableDimension: 'ecs:service:DesiredCount',
@@ -267,9 +278,31 @@ describe('Pulumi.aws.yaml under mocks', () => {
           targetValue: 10,
           scaleInCooldown: 60,
           scaleOutCooldown: 30,
-          customizedMetricSpecification: { namespace: 'CodeExecution', metricName: 'QueueDepth', statistic: 'Average' },
+          customizedMetricSpecification: {
+            metrics: [
+              { id: 'backlog', metricStat: { metric: { namespace: 'CodeExecution', metricName: 'QueueDepth' }, stat: 'Average' }, returnData: false },
+              {
+                id: 'workers',
+                metricStat: {
+                  metric: {
+                    namespace: 'ECS/ContainerInsights',
+                    metricName: 'RunningTaskCount',
+                    dimensions: [
+                      { name: 'ClusterName', value: 'code-execution' },
+                      { name: 'ServiceName', value: 'code-execution-workers' },
+                    ],
+                  },
+                  stat: 'Average',
+                },
+                returnData: false,
+              },
+              { id: 'backlogPerWorker', expression: 'backlog / workers', returnData: true },
+            ],
+          },
         },
       });
+      // Container Insights, which publishes RunningTaskCount, is on for the cluster.
+      expect(run.one('aws:ecs/cluster:Cluster').inputs.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
     });
   });
 

@@ -12,7 +12,7 @@ import { createRegistry, ecrLifecyclePolicy } from '../../components/aws/registr
 import { createSecret } from '../../components/aws/secrets.js';
 import { createWorkers, queueDepthTracking, workerTaskSize } from '../../components/aws/workers.js';
 import { capture, MOCK_ACCOUNT, TestParent } from './componentMocks.js';
-import { isSecret, reveal } from './harness.js';
+import { isSecret, reveal, TEST_CA_PEM } from './harness.js';
 
 const tags = { 'code-execution:stack': 'test' };
 
@@ -84,7 +84,7 @@ describe('aws redis', () => {
 
 describe('aws database', () => {
   it('RDS PostgreSQL, encrypted and private, and DATABASE_URL as a secret', async () => {
-    expect(rdsDatabaseUrl('pw', 'db.example')).toBe('postgres://code_execution:pw@db.example:5432/code_execution?sslmode=require');
+    expect(rdsDatabaseUrl('pw', 'db.example')).toBe('postgres://code_execution:pw@db.example:5432/code_execution?sslmode=verify-full');
     const run = await capture(() =>
       createDatabase('d', { instanceClass: 'db.m7g.large', storageGb: 50, multiAz: false, subnetIds: ['s-1'], securityGroupId: 'sg-d', tags }, new TestParent('d')),
     );
@@ -97,9 +97,11 @@ describe('aws database', () => {
       publiclyAccessible: false,
       vpcSecurityGroupIds: ['sg-d'],
       dbSubnetGroupName: 'd-db',
+      // The CA the workers' bundle must hold.
+      caCertIdentifier: 'rds-ca-rsa2048-g1',
     });
     expect(reveal(run.one('aws:secretsmanager/secretVersion:SecretVersion', 'd-database-url').inputs.secretString)).toBe(
-      'postgres://code_execution:generated-d-db-password@d-db.abc123.us-east-1.rds.amazonaws.com:5432/code_execution?sslmode=require',
+      'postgres://code_execution:generated-d-db-password@d-db.abc123.us-east-1.rds.amazonaws.com:5432/code_execution?sslmode=verify-full',
     );
   });
 });
@@ -129,7 +131,7 @@ describe('aws code bucket', () => {
 describe('aws registry', () => {
   it('two scanned repositories keeping 10 images, and the images pushed to them with the ECR token', async () => {
     expect(JSON.parse(ecrLifecyclePolicy(3)).rules[0].selection).toEqual({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 3 });
-    const run = await capture(() => createRegistry('g', { tags, runnerLanguages: 'python,c' }, new TestParent('g')));
+    const run = await capture(() => createRegistry('g', { tags, runnerLanguages: 'python,c', platform: 'linux/arm64' }, new TestParent('g')));
     expect(run.all('aws:ecr/repository:Repository').map((r) => [r.name, r.inputs.imageScanningConfiguration])).toEqual([
       ['g-worker', { scanOnPush: true }],
       ['g-runner', { scanOnPush: true }],
@@ -143,13 +145,23 @@ describe('aws registry', () => {
     // The stack's runnerLanguages reaches runner/Dockerfile as its LANGUAGES build argument.
     expect(images.map((i) => [String(i.inputs.imageName).split('/').pop(), i.inputs.build.args.LANGUAGES]).sort()).toEqual([['g-runner:latest', 'python,c'], ['g-worker:latest', undefined]]);
     for (const i of images) expect(reveal(i.inputs.registry)).toEqual({ server: `https://${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`, username: 'AWS', password: 'ecr-login-token' });
+    for (const i of images) expect(i.inputs.build.platform).toBe('linux/arm64');
   });
 });
 
 describe('aws workers', () => {
   it('task size and scaling, without mocks', () => {
     expect(workerTaskSize({ workerCpuMillis: 500, workerMemoryMb: 512, runnerCpuMillis: 1000, runnerMemoryMb: 2048 })).toEqual({ cpu: 2048, memory: 4096 });
-    expect(queueDepthTracking(7)).toMatchObject({ targetValue: 7, scaleInCooldown: 60, scaleOutCooldown: 30, customizedMetricSpecification: { metricName: 'QueueDepth' } });
+    const tracking = queueDepthTracking(7, { clusterName: 'c', serviceName: 's' });
+    expect(tracking).toMatchObject({ targetValue: 7, scaleInCooldown: 60, scaleOutCooldown: 30 });
+    // The backlog per worker: the queue depth over the service's running tasks, the one series returned.
+    const metrics = (tracking.customizedMetricSpecification as { metrics: { id: string; expression?: string; returnData: boolean; metricStat?: unknown }[] }).metrics;
+    expect(metrics.map((m) => [m.id, m.returnData])).toEqual([['backlog', false], ['workers', false], ['backlogPerWorker', true]]);
+    expect(metrics[2].expression).toBe('backlog / workers');
+    expect(metrics[1].metricStat).toEqual({
+      metric: { namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount', dimensions: [{ name: 'ClusterName', value: 'c' }, { name: 'ServiceName', value: 's' }] },
+      stat: 'Average',
+    });
   });
 
   it('the Fargate service of the task in the given subnets and group, its roles on the given secrets and bucket, autoscaling', async () => {
@@ -170,18 +182,20 @@ describe('aws workers', () => {
           ephemeralStorageGb: 30,
           logRetentionDays: 14,
           images: { workerImage: pulumi.output('repo/worker@sha256:1'), runnerImage: pulumi.output('repo/runner@sha256:2') },
+          imagePlatform: 'linux/arm64',
           subnetIds: ['s-1', 's-2'],
           securityGroupId: 'sg-w',
           bucket: { arn: pulumi.output('arn:aws:s3:::code'), bucket: pulumi.output('code') },
           redisUrlSecret: { arn: arn('redis') },
           databaseUrlSecret: { arn: arn('db') },
+          databaseCaBundle: TEST_CA_PEM,
           tags,
         },
         new TestParent('w'),
       ),
     );
     const td = run.one('aws:ecs/taskDefinition:TaskDefinition');
-    expect(td.inputs).toMatchObject({ family: 'w-worker', cpu: '2048', memory: '4096', ephemeralStorage: { sizeInGib: 30 } });
+    expect(td.inputs).toMatchObject({ family: 'w-worker', cpu: '2048', memory: '4096', ephemeralStorage: { sizeInGib: 30 }, runtimePlatform: { cpuArchitecture: 'ARM64' } });
     const containers = JSON.parse(td.inputs.containerDefinitions);
     expect(containers.map((c: { name: string; image: string }) => [c.name, c.image])).toEqual([
       ['worker', 'repo/worker@sha256:1'],
@@ -244,6 +258,7 @@ describe('aws api', () => {
     redisCluster: false,
     logRetentionDays: 7,
     image: 'repo/worker@sha256:1',
+    imagePlatform: 'linux/amd64',
     vpc: { id: pulumi.output('vpc-1') },
     vpcCidr: '10.7.0.0/16',
     subnetIds: ['private-1', 'private-2'],

@@ -5,13 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AwsEnvironment } from '../../components/aws/index.js';
 import { GcpEnvironment } from '../../components/gcp/index.js';
 import { KubernetesWorkload } from '../../components/kubernetesWorkload.js';
+import { TEST_CA_PEM } from './harness.js';
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks({ newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs }, 'code-execution', 'args', false);
 });
 
 describe('component arguments', () => {
-  const workload = { workerImage: 'w', runnerImage: 'r', s3Bucket: 'b', s3Region: 'auto', secrets: { REDIS_URL: 'redis://r' } };
+  const workload = { workerImage: 'w', runnerImage: 'r', s3Bucket: 'b', s3Region: 'auto', secrets: { REDIS_URL: 'redis://r' }, queueMetric: { name: 'backlog', selector: {} } };
 
   it('KubernetesWorkload refuses a runner sidecar smaller than the largest job plus overheads and its /workspace', () => {
     expect(() => new KubernetesWorkload('small', { ...workload, runnerMode: 'sidecar', runnerMemoryMb: 1536, workspaceSizeMb: 512 })).toThrow(
@@ -22,13 +23,13 @@ describe('component arguments', () => {
   });
 
   it('AwsEnvironment refuses a runner sidecar smaller than the largest job plus overheads', () => {
-    expect(() => new AwsEnvironment('small', { region: 'us-east-1', runnerMemoryMb: 1024 })).toThrow(
+    expect(() => new AwsEnvironment('small', { region: 'us-east-1', databaseCaBundle: TEST_CA_PEM, runnerMemoryMb: 1024 })).toThrow(
       /^AwsEnvironment small: runnerMemoryMb \(1024\) is below what the runner sidecar needs: .* = 1376 MB$/,
     );
   });
 
   it('AwsEnvironment refuses a VPC range it cannot cut two /20s from, naming the component', () => {
-    expect(() => new AwsEnvironment('net', { region: 'us-east-1', vpcCidr: '10.40.0.0/24' })).toThrow(/^AwsEnvironment net: vpcCidr must be a \/16/);
+    expect(() => new AwsEnvironment('net', { region: 'us-east-1', databaseCaBundle: TEST_CA_PEM, vpcCidr: '10.40.0.0/24' })).toThrow(/^AwsEnvironment net: vpcCidr must be a \/16/);
   });
 
   it('GcpEnvironment refuses bad bounds and a runner sidecar too small for its memory-backed /workspace, naming the field', () => {

@@ -4,7 +4,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { DEFAULTS } from '../../components/stackConfig.js';
-import { expectedExports, isSecret, readStackConfig, reveal, runStack, walk, type StackRun } from './harness.js';
+import { expectedExports, isSecret, readStackConfig, reveal, runStack, TEST_CA_PEM, walk, type StackRun } from './harness.js';
 
 let run: StackRun;
 const file = readStackConfig('gcp');
@@ -98,7 +98,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
 
   describe('the Kubernetes workload (sidecar mode)', () => {
     it('namespace code-execution: Pod Security enforces baseline (the root runner sidecar), audits restricted', () => {
-      expect(run.one('kubernetes:core/v1:Namespace').inputs.metadata).toMatchObject({
+      expect(run.one('kubernetes:core/v1:Namespace', '-workload-namespace').inputs.metadata).toMatchObject({
         name: 'code-execution',
         labels: {
           'pod-security.kubernetes.io/enforce': 'baseline',
@@ -170,7 +170,7 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       const data = reveal(secret.inputs.stringData);
       expect(data).toEqual({
         REDIS_URL: 'redis://:memorystore-auth-string@10.60.0.3:6379',
-        DATABASE_URL: 'postgres://code_execution:generated-code-execution-db-password@10.60.1.5:5432/code_execution?sslmode=require',
+        DATABASE_URL: 'postgres://code_execution:generated-code-execution-db-password@10.60.1.5:5432/code_execution?sslmode=verify-full',
         AWS_ACCESS_KEY_ID: 'GOOG1EMOCKACCESSID',
         AWS_SECRET_ACCESS_KEY: 'mock-hmac-secret',
       });
@@ -191,16 +191,58 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       expect(value('MAX_CONCURRENT_JOBS')).toBe(file['code-execution:maxConcurrentJobs']);
       expect(value('METRICS_PORT')).toBe('9464');
       expect(env.CLOUDWATCH_METRICS).toBeUndefined();
+      // Cloud SQL verified: the instance's server CA, and its identity (the certificate does not name the private IP).
+      expect(value('DATABASE_CA_CERT')).toBe(TEST_CA_PEM.trim());
+      expect(value('DATABASE_SERVER_NAME')).toBe('code-execution-demo:code-execution-db');
+      expect(run.one('gcp:sql/databaseInstance:DatabaseInstance').inputs.settings.ipConfiguration.serverCaMode).toBe('GOOGLE_MANAGED_INTERNAL_CA');
     });
 
-    it('PodDisruptionBudget, and an autoscaling/v2 HPA on redis_stream_length (average 10, 2-50)', () => {
+    it('PodDisruptionBudget, and an autoscaling/v2 HPA on the backlog from Managed Prometheus (average 10, 2-50)', () => {
       expect(run.one('kubernetes:policy/v1:PodDisruptionBudget').inputs.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } } });
       expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler', '-workers').inputs.spec).toMatchObject({
         scaleTargetRef: { kind: 'Deployment', name: 'code-execution-workers' },
         minReplicas: 2,
         maxReplicas: 50,
-        metrics: [{ type: 'External', external: { metric: { name: 'redis_stream_length' }, target: { type: 'AverageValue', averageValue: '10' } } }],
+        metrics: [
+          {
+            type: 'External',
+            external: {
+              metric: {
+                name: 'prometheus.googleapis.com|redis_stream_lag|gauge',
+                selector: {
+                  matchLabels: {
+                    'resource.labels.cluster': 'code-execution',
+                    'resource.labels.namespace': 'code-execution',
+                    'metric.labels.stream': 'code-execution-jobs',
+                    'metric.labels.group': 'execution-workers',
+                    reducer: 'REDUCE_MAX',
+                  },
+                },
+              },
+              target: { type: 'AverageValue', averageValue: '10' },
+            },
+          },
+        ],
       });
+    });
+
+    it('the metrics path: a PodMonitoring of the workers, the Stackdriver adapter as a service account that only reads Cloud Monitoring', () => {
+      expect(run.one('kubernetes:monitoring.googleapis.com/v1:PodMonitoring').inputs.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+      expect(run.one('kubernetes:apps/v1:Deployment', '-metrics-adapter').inputs.spec.template.spec.serviceAccountName).toBe('custom-metrics-stackdriver-adapter');
+      expect(run.one('kubernetes:core/v1:ServiceAccount', '-metrics-adapter').inputs.metadata.annotations).toEqual({
+        'iam.gke.io/gcp-service-account': 'code-execution-metrics@code-execution-demo.iam.gserviceaccount.com',
+      });
+      const grants = run.all('gcp:projects/iAMMember:IAMMember').filter((m) => m.inputs.member === 'serviceAccount:code-execution-metrics@code-execution-demo.iam.gserviceaccount.com');
+      expect(grants.map((m) => m.inputs.role)).toEqual(['roles/monitoring.viewer']);
+      expect(run.one('gcp:serviceaccount/iAMMember:IAMMember').inputs).toMatchObject({
+        role: 'roles/iam.workloadIdentityUser',
+        member: 'serviceAccount:code-execution-demo.svc.id.goog[custom-metrics/custom-metrics-stackdriver-adapter]',
+      });
+      expect(run.all('kubernetes:apiregistration.k8s.io/v1:APIService').map((a) => a.inputs.metadata.name).sort()).toEqual([
+        'v1beta1.custom.metrics.k8s.io',
+        'v1beta1.external.metrics.k8s.io',
+        'v1beta2.custom.metrics.k8s.io',
+      ]);
     });
 
     it('NetworkPolicy: runner pods denied all ingress and egress; workers limited, Redis only at its address, SQL only in the private range', () => {
@@ -220,7 +262,8 @@ describe('Pulumi.gcp.yaml under mocks', () => {
     });
 
     it('sidecar mode needs no API access: no ServiceAccount, Role or token', () => {
-      expect(run.all('kubernetes:core/v1:ServiceAccount')).toEqual([]);
+      // The only ServiceAccount is the metrics adapter's, in its own namespace.
+      expect(run.all('kubernetes:core/v1:ServiceAccount').map((sa) => sa.inputs.metadata.namespace)).toEqual(['custom-metrics']);
       expect(run.all('kubernetes:rbac.authorization.k8s.io/v1:Role')).toEqual([]);
       expect(podSpec().automountServiceAccountToken).toBe(false);
     });

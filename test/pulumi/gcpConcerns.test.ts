@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { apiResourceName, enableApis, GCP_SERVICES } from '../../components/gcp/apis.js';
 import { createCluster } from '../../components/gcp/cluster.js';
 import { createCodeBucket, workerAccountId } from '../../components/gcp/codeBucket.js';
-import { cloudSqlAvailability, cloudSqlDatabaseUrl, createDatabase } from '../../components/gcp/database.js';
+import { cloudSqlAvailability, cloudSqlDatabaseUrl, createDatabase, type Database } from '../../components/gcp/database.js';
 import { stackLabelValue } from '../../components/gcp/index.js';
 import { createNetwork, NODE_SUBNET } from '../../components/gcp/network.js';
 import { createRedis, memorystoreRedisUrl, memorystoreTier } from '../../components/gcp/redis.js';
@@ -15,7 +15,7 @@ import { createWorkers } from '../../components/gcp/workers.js';
 import { createApi } from '../../components/gcp/api.js';
 import { clusterReach, instanceReach } from '../../components/gcp/redis.js';
 import { capture, TestParent } from './componentMocks.js';
-import { isSecret, reveal } from './harness.js';
+import { isSecret, reveal, TEST_CA_PEM } from './harness.js';
 
 const labels = { 'code-execution-stack': 'test' };
 const base = { project: 'proj-123456', region: 'europe-west1' };
@@ -85,15 +85,21 @@ describe('gcp redis', () => {
 });
 
 describe('gcp database', () => {
-  it('Cloud SQL on a private IP only, TLS required; ZONAL or REGIONAL; the generated password in DATABASE_URL', async () => {
+  it('Cloud SQL on a private IP only, TLS required and verified; ZONAL or REGIONAL; the generated password in DATABASE_URL', async () => {
     expect([cloudSqlAvailability(false), cloudSqlAvailability(true)]).toEqual(['ZONAL', 'REGIONAL']);
-    expect(cloudSqlDatabaseUrl('u', 'p', 'h', 'd')).toBe('postgres://u:p@h:5432/d?sslmode=require');
-    const run = await capture(() => createDatabase('d', { ...base, tier: 'db-custom-2-7680', storageGb: 40, multiAz: false, network: 'net-1', peering: new TestParent('d-peering'), labels }, new TestParent('d')));
+    expect(cloudSqlDatabaseUrl('u', 'p', 'h', 'd')).toBe('postgres://u:p@h:5432/d?sslmode=verify-full');
+    let database: Database | undefined;
+    const run = await capture(() => {
+      database = createDatabase('d', { ...base, tier: 'db-custom-2-7680', storageGb: 40, multiAz: false, network: 'net-1', peering: new TestParent('d-peering'), labels }, new TestParent('d'));
+    });
+    // The instance's own server CA and identity, for the workers to verify it by.
+    expect(await new Promise((r) => database!.serverCa.apply(r))).toBe(TEST_CA_PEM.trim());
+    expect(await new Promise((r) => database!.serverName.apply(r))).toBe('proj-123456:d-db');
     expect(run.one('gcp:sql/databaseInstance:DatabaseInstance').inputs.settings).toMatchObject({
       tier: 'db-custom-2-7680',
       availabilityType: 'ZONAL',
       diskSize: 40,
-      ipConfiguration: { ipv4Enabled: false, privateNetwork: 'net-1', sslMode: 'ENCRYPTED_ONLY' },
+      ipConfiguration: { ipv4Enabled: false, privateNetwork: 'net-1', sslMode: 'ENCRYPTED_ONLY', serverCaMode: 'GOOGLE_MANAGED_INTERNAL_CA' },
     });
     expect(run.one('gcp:sql/database:Database').inputs).toMatchObject({ name: 'code_execution', instance: 'd-db' });
     expect(reveal(run.one('gcp:sql/user:User').inputs.password)).toBe('generated-d-db-password');
@@ -157,17 +163,32 @@ describe('gcp workers', () => {
           redisUrl: 'redis://:a@10.0.0.1:6379',
           databaseUrl: 'postgres://u:p@10.0.0.2:5432/d',
           privateServicesCidr: '10.60.0.0/16',
+          nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+          clusterName: 'cl',
+          databaseCaCert: 'PEM',
+          databaseServerName: 'proj:db',
           provider,
         },
         parent,
       );
     });
     expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({ minReplicas: 3, maxReplicas: 7 });
+    // The HPA's backlog: this cluster's worker namespace, from Managed Prometheus, which the PodMonitoring feeds.
+    expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec.metrics[0].external.metric.selector.matchLabels).toMatchObject({
+      'resource.labels.cluster': 'cl',
+      'resource.labels.namespace': 'code-execution',
+      reducer: 'REDUCE_MAX',
+    });
+    expect(run.one('kubernetes:monitoring.googleapis.com/v1:PodMonitoring').inputs).toMatchObject({
+      metadata: { namespace: 'code-execution' },
+      spec: { selector: { matchLabels: { 'app.kubernetes.io/component': 'worker' } }, endpoints: [{ port: 'metrics', path: '/metrics' }] },
+    });
     const spec = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
     expect(spec.containers[0].resources.limits).toEqual({ cpu: '250m', memory: '768Mi' });
     expect(spec.containers[1].resources.limits).toEqual({ cpu: '1200m', memory: '2560Mi' });
+    expect(spec.nodeSelector).toEqual({ 'kubernetes.io/arch': 'arm64' });
     const env = Object.fromEntries(spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
-    expect(env).toMatchObject({ S3_BUCKET: 'code', S3_REGION: 'auto', S3_ENDPOINT: 'https://storage.googleapis.com', MAX_CONCURRENT_JOBS: '1' });
+    expect(env).toMatchObject({ S3_BUCKET: 'code', S3_REGION: 'auto', S3_ENDPOINT: 'https://storage.googleapis.com', MAX_CONCURRENT_JOBS: '1', DATABASE_CA_CERT: 'PEM', DATABASE_SERVER_NAME: 'proj:db' });
     expect(reveal(run.one('kubernetes:core/v1:Secret').inputs.stringData)).toEqual({
       REDIS_URL: 'redis://:a@10.0.0.1:6379',
       DATABASE_URL: 'postgres://u:p@10.0.0.2:5432/d',
@@ -203,6 +224,7 @@ describe('gcp api', () => {
           cpuTargetPercent: 70,
           cpuMillis: 300,
           memoryMb: 256,
+          nodeSelector: { 'kubernetes.io/arch': 'amd64' },
           provider,
         },
         parent,
@@ -216,6 +238,7 @@ describe('gcp api', () => {
     const [api] = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec.containers;
     expect(api.env).toContainEqual({ name: 'REDIS_CLUSTER', value: 'true' });
     expect(api.resources.limits).toEqual({ cpu: '300m', memory: '256Mi' });
+    expect(run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/arch': 'amd64' });
     expect(run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler').inputs.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
     for (const r of run.resources.filter((x) => x.type.startsWith('kubernetes:'))) expect(r.provider, r.name).toMatch(/::a-gke::/);
   });

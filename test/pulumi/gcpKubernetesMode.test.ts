@@ -15,15 +15,21 @@ describe('Pulumi.gcp.yaml with runnerMode kubernetes, under mocks', () => {
   });
 
   it('a ServiceAccount and a Role limited to jobs, configmaps, pods and pods/log in the namespace, bound to it', () => {
-    const sa = run.one('kubernetes:core/v1:ServiceAccount');
+    const sa = run.one('kubernetes:core/v1:ServiceAccount', '-workload-worker-sa');
     expect(sa.inputs.metadata).toMatchObject({ name: 'code-execution-worker', namespace: 'code-execution' });
     const role = run.one('kubernetes:rbac.authorization.k8s.io/v1:Role');
     expect(role.inputs.metadata.namespace).toBe('code-execution');
     const rules = role.inputs.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     expect(rules.flatMap((r) => r.resources).sort()).toEqual(['configmaps', 'jobs', 'pods', 'pods/log']);
     expect(rules.flatMap((r) => r.verbs)).not.toContain('*');
-    expect(run.all('kubernetes:rbac.authorization.k8s.io/v1:ClusterRole')).toEqual([]);
-    const binding = run.one('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding');
+    // Nothing cluster-wide for the worker (the cluster roles are the metrics adapter's and the HPA controller's).
+    const clusterSubjects = run.all('kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding').flatMap((b) => b.inputs.subjects as { name: string; namespace?: string }[]);
+    expect(clusterSubjects.map((s) => `${s.namespace}/${s.name}`).sort()).toEqual([
+      'custom-metrics/custom-metrics-stackdriver-adapter',
+      'custom-metrics/custom-metrics-stackdriver-adapter',
+      'kube-system/horizontal-pod-autoscaler',
+    ]);
+    const binding = run.one('kubernetes:rbac.authorization.k8s.io/v1:RoleBinding', '-workload-runner-jobs');
     expect(binding.inputs).toMatchObject({
       roleRef: { kind: 'Role', name: role.inputs.metadata.name },
       subjects: [{ kind: 'ServiceAccount', name: 'code-execution-worker', namespace: 'code-execution' }],
@@ -46,6 +52,6 @@ describe('Pulumi.gcp.yaml with runnerMode kubernetes, under mocks', () => {
   });
 
   it('the namespace admits the runner Jobs (uid 0 with SETUID and SETGID): Pod Security baseline', () => {
-    expect(run.one('kubernetes:core/v1:Namespace').inputs.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline' });
+    expect(run.one('kubernetes:core/v1:Namespace', '-workload-namespace').inputs.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline' });
   });
 });

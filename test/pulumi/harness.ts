@@ -9,6 +9,12 @@ import { parse } from 'yaml';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ACCOUNT = '123456789012';
+/**
+ * A CA certificate made for the mocks (no key kept): the RDS CA bundle an aws stack names (rdsCaBundleFile, which
+ * no stack file can carry: the operator fetches it), and the server CA a mocked Cloud SQL instance reports.
+ */
+export const TEST_CA_FILE = `${ROOT}test/pulumi/fixtures/database-test-ca.pem`;
+export const TEST_CA_PEM = readFileSync(TEST_CA_FILE, 'utf8');
 
 /** The `config:` map of Pulumi.<stack>.yaml, every value as the string the Pulumi engine would hand the program. */
 export function readStackConfig(stack: string): Record<string, string> {
@@ -81,7 +87,7 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
     case 'gcp:redis/instance:Instance':
       return { host: '10.60.0.3', port: 6379, authString: 'memorystore-auth-string' };
     case 'gcp:sql/databaseInstance:DatabaseInstance':
-      return { name, privateIpAddress: '10.60.1.5' };
+      return { name, privateIpAddress: '10.60.1.5', serverCaCerts: [{ cert: TEST_CA_PEM, commonName: 'C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA' }] };
     case 'gcp:compute/globalAddress:GlobalAddress':
       return { name, address: '10.60.0.0' };
     case 'gcp:storage/bucket:Bucket':
@@ -146,11 +152,16 @@ export interface StackRun {
 }
 
 /**
- * Loads Pulumi.<stack>.yaml (plus `overrides`), installs the mocks, imports index.ts, and waits until every
- * registration has been answered. Call once per test file.
+ * What an operator adds to a stack file by hand before `pulumi up`: the aws stack's RDS CA bundle (the test CA here).
+ */
+export const OPERATOR_CONFIG: Record<string, Record<string, string>> = { aws: { 'code-execution:rdsCaBundleFile': TEST_CA_FILE } };
+
+/**
+ * Loads Pulumi.<stack>.yaml (plus what the operator adds, OPERATOR_CONFIG, and `overrides`), installs the mocks,
+ * imports index.ts, and waits until every registration has been answered. Call once per test file.
  */
 export async function runStack(stack: string, overrides: Record<string, string> = {}): Promise<StackRun> {
-  pulumi.runtime.setAllConfig({ ...readStackConfig(stack), ...overrides });
+  pulumi.runtime.setAllConfig({ ...readStackConfig(stack), ...OPERATOR_CONFIG[stack], ...overrides });
   const resources = await recordResources(stack);
   const program = (await import('../../index.js')) as Record<string, unknown>;
   const exported = program.outputs as Record<string, pulumi.Output<string>>;

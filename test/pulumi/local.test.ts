@@ -40,13 +40,14 @@ describe('Pulumi.local.yaml under mocks', () => {
     expect(bucket.inputs).toMatchObject({ attach: true, mustRun: false });
   });
 
-  it('both images are built from the repository and stay local', () => {
+  it("both images are built from the repository for the engine's own platform (no --platform) and stay local", () => {
     const images = run.all('docker:index/image:Image');
     expect(images.map((i) => [i.inputs.imageName, i.inputs.build.dockerfile.replace(ROOT, ''), i.inputs.skipPush]).sort()).toEqual([
       ['code-runner:latest', 'runner/Dockerfile', true],
       ['code-worker:latest', 'worker/Dockerfile', true],
     ]);
     for (const i of images) expect(i.inputs.build.context).toBe(ROOT);
+    for (const i of images) expect(i.inputs.build.platform, i.name).toBeUndefined();
   });
 
   it('worker containers: one per minWorkers, the Docker socket, RUNNER_MODE=docker, wired to Redis and MinIO', () => {

@@ -10,7 +10,7 @@ import { cpuUnits } from '../../components/ecsContainers.js';
 import { GcpEnvironment } from '../../components/gcp/index.js';
 import { ALLOWED_MODES, DEFAULTS, parseStackConfig, STACK_KEYS, StackConfigError, TARGETS, type StackKey } from '../../components/stackConfig.js';
 import { capture } from './componentMocks.js';
-import { readProjectSchema, ROOT } from './harness.js';
+import { readProjectSchema, ROOT, TEST_CA_PEM } from './harness.js';
 
 const rows = Object.entries(STACK_KEYS) as [keyof typeof STACK_KEYS, StackKey<unknown>][];
 
@@ -82,14 +82,19 @@ describe('the config rules apply the table', () => {
 
 describe('the environment components default to the table', () => {
   it('AwsEnvironment', async () => {
-    const run = await capture(() => new AwsEnvironment('defaults', { region: 'us-east-1' }));
+    const run = await capture(() => new AwsEnvironment('defaults', { region: 'us-east-1', databaseCaBundle: TEST_CA_PEM }));
     expect(run.one('aws:ecs/service:Service', 'defaults-workers').inputs.desiredCount).toBe(DEFAULTS.minWorkers);
     expect(run.one('aws:appautoscaling/target:Target', 'defaults-workers').inputs).toMatchObject({ minCapacity: DEFAULTS.minWorkers, maxCapacity: DEFAULTS.maxWorkers });
     expect(run.one('aws:appautoscaling/policy:Policy', 'defaults-queue-depth').inputs.targetTrackingScalingPolicyConfiguration.targetValue).toBe(DEFAULTS.queueDepthTarget);
     const taskDefinition = run.one('aws:ecs/taskDefinition:TaskDefinition', 'defaults-worker').inputs;
     const [worker, runner] = JSON.parse(taskDefinition.containerDefinitions);
-    expect([worker.cpu, worker.memory, runner.memory]).toEqual([cpuUnits(DEFAULTS.workerCpuMillis), DEFAULTS.workerMemoryMb, DEFAULTS.runnerMemoryMb]);
-    // The runner reserves no CPU of its own; the task is sized to hold both containers' CPU.
+    expect([worker.cpu, worker.memory, runner.cpu, runner.memory]).toEqual([
+      cpuUnits(DEFAULTS.workerCpuMillis),
+      DEFAULTS.workerMemoryMb,
+      cpuUnits(DEFAULTS.runnerCpuMillis),
+      DEFAULTS.runnerMemoryMb,
+    ]);
+    // The task is sized to hold both containers' CPU and memory.
     const size = workerTaskSize(DEFAULTS);
     expect([taskDefinition.cpu, taskDefinition.memory]).toEqual([String(size.cpu), String(size.memory)]);
     expect(worker.environment).toContainEqual({ name: 'MAX_CONCURRENT_JOBS', value: String(DEFAULTS.maxConcurrentJobs) });

@@ -1,14 +1,17 @@
 // A real PostgreSQL for tests: initdb in a temp dir, `postgres` on a free port with its socket in that dir.
 // PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user (the Debian
-// package creates it) or else `nobody`, which owns the temp dir.
+// package creates it) or else `nobody`, which owns the temp dir. With `tls`, it serves TLS with the given
+// certificate and refuses TCP clients without it (as RDS with rds.force_ssl and Cloud SQL ENCRYPTED_ONLY do); the
+// test's own connections then go through the Unix socket.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './freePort.js';
 
 export interface TestPostgres {
+  /** postgres://postgres@127.0.0.1:<port>/postgres (TCP; with `tls`, clients must speak TLS). */
   url: string;
   port: number;
   /** Runs one query on a fresh connection. */
@@ -59,11 +62,11 @@ function run(bin: string, args: string[], as: { uid: number; gid: number } | nul
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}${r.stderr}`);
 }
 
-async function waitUntilUp(url: string, proc: ChildProcess, log: () => string): Promise<void> {
+async function waitUntilUp(admin: pg.ClientConfig, proc: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`postgres exited with ${proc.exitCode} while starting:\n${log()}`);
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    const client = new pg.Client({ ...admin, connectionTimeoutMillis: 1000 });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -78,7 +81,12 @@ async function waitUntilUp(url: string, proc: ChildProcess, log: () => string): 
   }
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface PostgresOptions {
+  /** Serve TLS with this certificate (chain) and key, PEM, and refuse TCP clients without TLS. */
+  tls?: { cert: string; key: string };
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL binaries not found (bash scripts/install-deps.sh postgresql, or set PG_BIN)');
   const as = serverIdentity();
@@ -91,8 +99,24 @@ export async function startPostgres(): Promise<TestPostgres> {
     chownSync(sockets, as.uid, as.gid);
   }
   run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], as, dir);
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    // The key must be the server user's and private, or PostgreSQL refuses to start.
+    const files = { 'server.pem': options.tls.cert, 'server.key': options.tls.key };
+    for (const [name, content] of Object.entries(files)) {
+      writeFileSync(join(data, name), content, { mode: 0o600 });
+      if (as) chownSync(join(data, name), as.uid, as.gid);
+    }
+    const hba = join(data, 'pg_hba.conf');
+    writeFileSync(hba, ['local all all trust', 'hostssl all all 127.0.0.1/32 trust', 'hostssl all all ::1/128 trust', 'hostnossl all all all reject', ''].join('\n'));
+    chmodSync(hba, 0o600);
+    if (as) chownSync(hba, as.uid, as.gid);
+    tlsArgs.push('-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key');
+  }
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // The test's own connections: over TCP unless the server wants TLS there, then over its Unix socket.
+  const admin: pg.ClientConfig = options.tls ? { host: sockets, port, user: 'postgres', database: 'postgres' } : { connectionString: url };
   let proc: ChildProcess | null = null;
   let output = '';
 
@@ -101,12 +125,12 @@ export async function startPostgres(): Promise<TestPostgres> {
     // Durability is not what these tests are about: no fsync keeps them fast on a busy machine.
     proc = spawn(join(bin, 'postgres'), [
       '-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...tlsArgs,
     ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' }, ...(as ?? {}) });
     const p = proc;
     p.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     p.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    await waitUntilUp(url, p, () => output);
+    await waitUntilUp(admin, p, () => output);
   };
   const halt = async (signal: NodeJS.Signals) => {
     const p = proc as ChildProcess | null;
@@ -121,7 +145,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     port,
     async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) {
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client(admin);
       await client.connect();
       try {
         return (await client.query<T>(sql, params)).rows;

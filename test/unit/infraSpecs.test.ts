@@ -149,7 +149,8 @@ describe('ECS containers', () => {
       name: 'runner',
       image: input.runnerImage,
       essential: false,
-      command: ['node', '/opt/runner/sidecar.js'],
+      // ECS: entryPoint replaces the image's ENTRYPOINT (a `command` would be appended to it).
+      entryPoint: ['node', '/opt/runner/sidecar.js'],
       user: '0:0',
       readonlyRootFilesystem: true,
       privileged: false,
@@ -253,10 +254,11 @@ describe('ECS containers', () => {
 });
 
 describe('AWS policies and security groups', () => {
-  it('the task role reads the code bucket and publishes metrics in its namespace, nothing else', () => {
+  it('the task role reads (and lists: a missing key is then a 404) the code bucket and publishes metrics in its namespace, nothing else', () => {
     const doc = taskRolePolicy('arn:aws:s3:::code');
     expect(doc.Statement).toEqual([
       { Sid: 'ReadCode', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::code/*' },
+      { Sid: 'TellMissingCode', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: 'arn:aws:s3:::code' },
       {
         Sid: 'PublishQueueMetrics',
         Effect: 'Allow',
@@ -425,15 +427,16 @@ describe('Kubernetes specs', () => {
     expect(rules.find((r: { resources: string[] }) => r.resources.includes('pods/log')).verbs).toEqual(['get']);
   });
 
-  it('the autoscaler: autoscaling/v2 on redis_stream_length, average 10, between the bounds', () => {
-    const spec = plain(autoscalerSpec({ deploymentName: 'workers', minReplicas: 2, maxReplicas: 50, queueDepthTarget: 10 }));
+  it('the autoscaler: autoscaling/v2 on the given external backlog metric, average 10, between the bounds', () => {
+    const metric = { name: 'backlog', selector: { reducer: 'REDUCE_MAX' } };
+    const spec = plain(autoscalerSpec({ deploymentName: 'workers', minReplicas: 2, maxReplicas: 50, queueDepthTarget: 10, metric }));
     expect(spec).toMatchObject({
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'workers' },
       minReplicas: 2,
       maxReplicas: 50,
-      metrics: [{ type: 'External', external: { metric: { name: 'redis_stream_length' }, target: { type: 'AverageValue', averageValue: '10' } } }],
+      metrics: [{ type: 'External', external: { metric: { name: 'backlog', selector: { matchLabels: { reducer: 'REDUCE_MAX' } } }, target: { type: 'AverageValue', averageValue: '10' } } }],
     });
-    expect(() => autoscalerSpec({ deploymentName: 'w', minReplicas: 5, maxReplicas: 2, queueDepthTarget: 10 })).toThrow(/minReplicas 5 > maxReplicas 2/);
+    expect(() => autoscalerSpec({ deploymentName: 'w', minReplicas: 5, maxReplicas: 2, queueDepthTarget: 10, metric })).toThrow(/minReplicas 5 > maxReplicas 2/);
     expect(containerSecurityContext().privileged).toBe(false);
     expect(runnerSidecarSecurityContext().privileged).toBe(false);
   });

@@ -8,22 +8,30 @@ import { S3CodeSource } from '../codeSource.js';
 import { loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { WorkerMetrics } from '../metrics.js';
-import { startMetricsServer } from '../metricsServer.js';
+import { startMetricsServer, type StartupProblem } from '../metricsServer.js';
+import { DatabaseConfigError, databaseTlsProblem } from '../databaseTls.js';
 import { connectRedis } from '../redisConnection.js';
 import { newInstanceId, StreamWorker } from '../streamConsumer.js';
 import { isUnreachable, SubmissionStore } from '../submissionStore.js';
 import { selectTransport } from '../transports/selectTransport.js';
 import type { RunnerTransport } from '../transports/transport.js';
 
-/** Like Redis at start, an unreachable PostgreSQL is waited for (and said so); any other error stops the worker. */
-async function migrateWhenReachable(store: SubmissionStore, log: Logger, stopping: () => boolean): Promise<void> {
+/**
+ * Like Redis at start, an unreachable PostgreSQL is waited for (and said so, in the log and on /readyz). A TLS
+ * failure is a configuration error (DatabaseConfigError: no retry can fix it); any other error stops the worker.
+ */
+async function migrateWhenReachable(store: SubmissionStore, log: Logger, stopping: () => boolean, waiting: (reason: string | null) => void): Promise<void> {
   for (let attempt = 1, delayMs = 500; ; attempt++, delayMs = Math.min(delayMs * 2, 10_000)) {
     try {
       await store.migrate();
+      waiting(null);
       return;
     } catch (err) {
+      const tls = databaseTlsProblem(err, store.where);
+      if (tls) throw tls;
       if (stopping() || !isUnreachable(err)) throw new Error(`migrating PostgreSQL at ${store.where} failed: ${(err as Error).message}`);
       log.warn('postgres unreachable, retrying', { attempt, retryInMs: delayMs, database: store.where, error: (err as Error).message });
+      waiting(`waiting for PostgreSQL at ${store.where} (attempt ${attempt}): ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
@@ -44,7 +52,9 @@ export async function workerCommand(): Promise<number> {
   const log = createLogger({ component: 'worker', worker: config.workerName });
   const instanceId = newInstanceId(config.workerName);
   const transport = await selectTransport(config, instanceId, log);
-  const submissions = config.databaseUrl ? new SubmissionStore(config.databaseUrl, log) : null;
+  const submissions = config.databaseUrl
+    ? new SubmissionStore(config.databaseUrl, log, { tls: { ca: config.databaseCaCert, serverName: config.databaseServerName } })
+    : null;
   const codeSource = config.s3Bucket ? new S3CodeSource({ bucket: config.s3Bucket, region: config.s3Region, endpoint: config.s3Endpoint }) : null;
   const worker = new StreamWorker(config, instanceId, transport, log, { codeSource, submissions });
   // Its own connection: scrapes and probes must not queue behind the worker's commands.
@@ -56,6 +66,7 @@ export async function workerCommand(): Promise<number> {
     ? new CloudWatchPublisher({ ...queue, namespace: config.cloudwatchNamespace, intervalMs: config.cloudwatchIntervalMs, region: config.awsRegion, log })
     : null;
   let stopping = false;
+  let problem: StartupProblem | null = null;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       stopping = true;
@@ -66,15 +77,26 @@ export async function workerCommand(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   // Up before the worker starts: liveness answers while it waits for Redis or PostgreSQL, readiness says why not.
-  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log }).catch((err: NodeJS.ErrnoException) => {
+  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log, problem: () => problem }).catch((err: NodeJS.ErrnoException) => {
     // Several workers on one host (a pod has its own network namespace): the first one serves the port.
     if (err.code !== 'EADDRINUSE') throw err;
     log.warn('METRICS_PORT is in use; this worker serves no metrics or health endpoint (set METRICS_PORT to a free port, or 0)', { port: config.metricsPort });
     return null;
   }) : null;
+  let exitCode = 0;
   try {
-    if (submissions) await migrateWhenReachable(submissions, log, () => stopping);
-    if (!stopping) {
+    if (submissions) {
+      try {
+        await migrateWhenReachable(submissions, log, () => stopping, (reason) => (problem = reason === null ? null : { reason, fatal: false }));
+      } catch (err) {
+        if (!(err instanceof DatabaseConfigError)) throw err;
+        // No retry can fix it: the worker stays up, takes no job, and its probes and log say why until it is stopped.
+        problem = { reason: err.message, fatal: true };
+        log.error('database configuration error: this worker takes no job', { database: submissions.where, reason: err.reason, fix: err.fix });
+        exitCode = 1;
+      }
+    }
+    if (!stopping && exitCode === 0) {
       await worker.start();
       cloudwatch?.start();
       void publishLanguageVersions(observer, transport, log).catch((err: Error) => log.warn('could not publish language versions', { error: err.message }));
@@ -86,5 +108,5 @@ export async function workerCommand(): Promise<number> {
     codeSource?.close();
     observer.disconnect();
   }
-  return 0;
+  return exitCode;
 }
