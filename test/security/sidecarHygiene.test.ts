@@ -517,18 +517,20 @@ describe('the Node runner outside its container', () => {
     const script = [
       'set -e',
       'mount --make-rprivate /',
+      // The runner bundle first, where the fresh /tmp cannot hide it (a checkout may live under /tmp).
+      'mount -t tmpfs none /mnt && mkdir /mnt/dist && mount --bind "$DIST" /mnt/dist',
       'mount -t tmpfs none /tmp && mount -t tmpfs none /dev/shm && mount -t tmpfs none /dev/pts',
-      'mount -t tmpfs none /mnt && touch /mnt/ptmx && mount --bind /mnt/ptmx /dev/ptmx',
+      'touch /mnt/ptmx && mount --bind /mnt/ptmx /dev/ptmx',
       'echo kept > /tmp/sentinel && echo kept > /dev/shm/sentinel && mkdir /tmp/ws',
       `echo '{"id":"refusal","language":"python","code":"print(1)"}' > /mnt/job.json`,
       'set +e',
-      `"$NODE" "$RUNNER" --workspace /tmp/ws ${input} > /tmp/out 2> /tmp/err`,
+      `"$NODE" /mnt/dist/runner.js --workspace /tmp/ws ${input} > /tmp/out 2> /tmp/err`,
       'echo "exit=$?"',
       'cat /tmp/out; echo "--- stderr"; cat /tmp/err; echo "--- left"; ls -A /tmp /dev/shm /tmp/ws',
     ].join('\n');
     const r = spawnSync('unshare', ['--mount', 'sh', '-c', script], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, NODE: process.execPath, RUNNER: join(DIST_DIR, 'runner.js') },
+      env: { PATH: process.env.PATH, NODE: process.execPath, DIST: DIST_DIR },
     });
     expect(r.status, r.stderr).toBe(0);
     const [head, rest] = r.stdout.split('--- stderr\n');
