@@ -143,13 +143,126 @@ struct cgroup {
   int count;
 };
 
+/* v2: what a sandbox's limits need (its memory budget, its task count, its one CPU), enabled for children one by one. */
+static const char *const V2_CONTROLLERS[] = { "memory", "pids", "cpu" };
+#define V2_COUNT 3
+/* Where the processes of a cgroup namespace's root are moved (cgroup_init_v2). */
+#define CGROUP_LEAF "code-execution.leaf"
+
+/* dir's cgroup.controllers, the controllers its parent lets it hand to its children, without the newline. */
+static void cgroup_controllers(const char *dir, char *out, size_t size) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/cgroup.controllers", dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t r = fd >= 0 ? read(fd, out, size - 1) : -1;
+  if (fd >= 0) close(fd);
+  out[r > 0 ? r : 0] = 0;
+  out[strcspn(out, "\n")] = 0;
+}
+
+/* Starting without the controllers would only fail every sandbox later, with less to say why. */
+static void cgroup_fail(const char *what, const char *dir, const char *why) {
+  char offered[256];
+  cgroup_controllers(dir, offered, sizeof offered);
+  fprintf(stderr, "sandbox-supervisor: cannot %s: %s (cgroup v2; %s offers: %s)\n", what, why, dir, offered[0] ? offered : "no controller");
+  exit(125);
+}
+
+/* NULL when dir offers every V2 controller, else the first it does not. */
+static const char *cgroup_missing(const char *dir) {
+  char offered[256];
+  cgroup_controllers(dir, offered, sizeof offered);
+  int found[V2_COUNT] = { 0 };
+  char *rest = NULL;
+  for (char *word = strtok_r(offered, " ", &rest); word; word = strtok_r(NULL, " ", &rest)) {
+    for (int i = 0; i < V2_COUNT; i++) found[i] |= strcmp(word, V2_CONTROLLERS[i]) == 0;
+  }
+  for (int i = 0; i < V2_COUNT; i++) {
+    if (!found[i]) return V2_CONTROLLERS[i];
+  }
+  return NULL;
+}
+
+/* -1 with errno, and *failed naming the controller, at the first one dir cannot enable for its children. */
+static int cgroup_enable(const char *dir, const char **failed) {
+  char path[PATH_MAX + 32], op[32];
+  snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+  for (int i = 0; i < V2_COUNT; i++) {
+    snprintf(op, sizeof op, "+%s", V2_CONTROLLERS[i]);
+    *failed = V2_CONTROLLERS[i];
+    if (write_file(path, op)) return -1;
+  }
+  return 0;
+}
+
+/* Moves every process of the cgroup dir into leaf, in rounds: one that forks meanwhile leaves its child in dir. */
+static int cgroup_move_processes(const char *dir, const char *leaf) {
+  char from[PATH_MAX + 32], to[PATH_MAX + 32], pid_text[32];
+  snprintf(from, sizeof from, "%s/cgroup.procs", dir);
+  snprintf(to, sizeof to, "%s/cgroup.procs", leaf);
+  if (mkdir(leaf, 0755) && errno != EEXIST) return -1;
+  for (int round = 0; round < 32; round++) {
+    FILE *procs = fopen(from, "re");
+    if (!procs) return -1;
+    int pid, seen = 0;
+    while (fscanf(procs, "%d", &pid) == 1) {
+      seen++;
+      snprintf(pid_text, sizeof pid_text, "%d", pid);
+      /* ESRCH: it exited meanwhile. */
+      if (write_file(to, pid_text) && errno != ESRCH) {
+        int e = errno;
+        fclose(procs);
+        errno = e;
+        return -1;
+      }
+    }
+    fclose(procs);
+    if (!seen) return 0;
+  }
+  errno = EBUSY;
+  return -1;
+}
+
+/*
+ * Sandboxes' cgroups go in CGROUP_PARENT at the root of the hierarchy this process sees, and both that root and
+ * CGROUP_PARENT must enable the controllers for their children. A host's root cgroup always may, wherever the
+ * worker itself runs (in a systemd service's cgroup, the sandboxes are outside the service's, as on v1). But the
+ * root seen from inside a cgroup namespace (a container's /sys/fs/cgroup) is an ordinary cgroup: while it holds
+ * processes, as a container's root does, the kernel refuses (EBUSY, "no internal processes"). Those processes, the
+ * worker and this one included, are moved into a leaf below that root, as container inits do: the container's own
+ * limits, set on the root, still cover them. A few attempts, since a process may be started in the root meanwhile.
+ */
+static void cgroup_init_v2(void) {
+  const char *failed = cgroup_missing(CGROUP_ROOT);
+  char what[160];
+  /* Checked first, so that nothing is moved when the controllers could not be enabled anyway. */
+  if (failed) {
+    snprintf(what, sizeof what, "use the %s controller", failed);
+    cgroup_fail(what, CGROUP_ROOT, "not offered to this cgroup by its parent");
+  }
+  if (mkdir(CGROUP_ROOT "/" CGROUP_PARENT, 0755) && errno != EEXIST) cgroup_fail("create " CGROUP_ROOT "/" CGROUP_PARENT, CGROUP_ROOT, strerror(errno));
+  int enabled = cgroup_enable(CGROUP_ROOT, &failed) == 0;
+  for (int attempt = 0; !enabled && errno == EBUSY && attempt < 3; attempt++) {
+    if (cgroup_move_processes(CGROUP_ROOT, CGROUP_ROOT "/" CGROUP_LEAF)) {
+      cgroup_fail("move the processes of " CGROUP_ROOT " into " CGROUP_ROOT "/" CGROUP_LEAF " to enable controllers for its children", CGROUP_ROOT, strerror(errno));
+    }
+    enabled = cgroup_enable(CGROUP_ROOT, &failed) == 0;
+  }
+  if (!enabled) {
+    snprintf(what, sizeof what, "enable the %s controller for the children of " CGROUP_ROOT, failed);
+    cgroup_fail(what, CGROUP_ROOT, strerror(errno));
+  }
+  if (cgroup_enable(CGROUP_ROOT "/" CGROUP_PARENT, &failed)) {
+    snprintf(what, sizeof what, "enable the %s controller for the children of " CGROUP_ROOT "/" CGROUP_PARENT, failed);
+    cgroup_fail(what, CGROUP_ROOT "/" CGROUP_PARENT, strerror(errno));
+  }
+}
+
 static void cgroup_init(void) {
   struct stat st;
   cgroup_v2 = stat(CGROUP_ROOT "/cgroup.controllers", &st) == 0;
   if (cgroup_v2) {
-    mkdir(CGROUP_ROOT "/" CGROUP_PARENT, 0755);
-    write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory +pids +cpu");
-    write_file(CGROUP_ROOT "/" CGROUP_PARENT "/cgroup.subtree_control", "+memory +pids +cpu");
+    cgroup_init_v2();
   } else {
     char path[PATH_MAX];
     for (int i = 0; i < V1_COUNT; i++) {
@@ -212,8 +325,9 @@ static int cgroup_create(struct cgroup *cg, const char *name) {
     if (mkdir(cg->dirs[i], 0755) != 0 && errno != EEXIST) return -1;
   }
   if (cgroup_v2) {
+    /* memory.swap.max is missing where swap is not accounted: then there is no swap to keep the job from. */
     cgroup_write(cg, 0, "memory.swap.max", "0");
-    cgroup_write(cg, 0, "cpu.max", "100000 100000");
+    if (cgroup_write(cg, 0, "cpu.max", "100000 100000")) return -1;
   } else {
     cgroup_write(cg, 0, "memory.swappiness", "0");
     if (cgroup_write(cg, 2, "cpu.cfs_period_us", "100000") || cgroup_write(cg, 2, "cpu.cfs_quota_us", "100000")) return -1;

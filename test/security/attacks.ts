@@ -281,6 +281,8 @@ const filesystem: Attack[] = [
         ...['/', '/etc', '/usr', '/usr/bin', '/opt', '/var/tmp', '/root', '/run', '/home', '/proc/1/root', '/sys/fs/cgroup', ...host.hostDirs].map((d) => `${d.replace(/\/$/, '')}/${MARKER}`)];
       const writable = ['/opt/runner/runner.js', '/opt/runner/sandbox-exec', '/usr/bin/python3', '/etc/passwd', '/proc/sysrq-trigger',
         '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/cgroup.procs', '/sys/fs/cgroup/cpuacct/cgroup.procs', '/sys/fs/cgroup/pids/pids.max',
+        // cgroup v2 (the lane of scripts/cgroup-v2-lane.sh runs this attack on a unified hierarchy).
+        '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/cgroup.procs', '/sys/fs/cgroup/pids.max', '/sys/fs/cgroup/cgroup.subtree_control',
         ...host.sentinelPaths];
       return {
         language: 'bash',

@@ -59,8 +59,23 @@ export const TRANSPORT_FACTORIES: TransportFactory[] = [
   { name: 'sidecar (container)', needsDocker: true, start: viaSidecar('container') },
 ];
 
-/** The transports this run can use: all of them, or those without Docker when dockerAvailable() allows skipping. */
+/**
+ * The transports this run can use: all of them, or those without Docker when dockerAvailable() allows skipping.
+ * TRANSPORTS (factory names, comma-separated, e.g. `process,process (warm pool)`) runs only those: the cgroup v2
+ * lane (scripts/cgroup-v2-lane.sh) runs in a guest that has no Docker engine, where asking for one would fail CI.
+ * A name that matches no factory is an error, so a typo cannot turn a suite into an empty, passing run.
+ */
 export async function availableTransports(): Promise<TransportFactory[]> {
+  const wanted = process.env.TRANSPORTS?.split(',').map((n) => n.trim()).filter(Boolean);
+  if (wanted?.length) {
+    const unknown = wanted.filter((n) => !TRANSPORT_FACTORIES.some((t) => t.name === n));
+    if (unknown.length) {
+      throw new Error(`TRANSPORTS names no transport: ${unknown.join(', ')} (known: ${TRANSPORT_FACTORIES.map((t) => t.name).join(', ')})`);
+    }
+    const chosen = TRANSPORT_FACTORIES.filter((t) => wanted.includes(t.name));
+    const withDocker = chosen.some((t) => t.needsDocker) ? await dockerAvailable() : false;
+    return chosen.filter((t) => withDocker || !t.needsDocker);
+  }
   const withDocker = await dockerAvailable();
   return TRANSPORT_FACTORIES.filter((t) => withDocker || !t.needsDocker);
 }
