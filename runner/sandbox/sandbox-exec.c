@@ -379,12 +379,9 @@ static int cleanup(int argc, char **argv) {
   return clean ? 0 : 1;
 }
 
-/* ---------- --contain: the runner under a subreaper ---------- */
-
-static int contain(int argc, char **argv) {
-  if (argc < 4 || strcmp(argv[2], "--") != 0) die_usage("usage: --contain -- COMMAND [ARG]...");
-  require_job_container("--contain");
-  /* Whatever the runner starts is reparented to us when its parent dies, never to the container's init. */
+/* Becomes a child subreaper and blocks the signals it then waits for (read from a signalfd or sigwait): SIGCHLD and
+ * the ones that stop a job (SIGTERM, SIGINT, SIGUSR1), and SIGHUP too when asked. Returns that set. */
+static sigset_t become_subreaper(int with_hup) {
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t watched;
   sigemptyset(&watched);
@@ -392,8 +389,18 @@ static int contain(int argc, char **argv) {
   sigaddset(&watched, SIGTERM);
   sigaddset(&watched, SIGINT);
   sigaddset(&watched, SIGUSR1);
-  sigaddset(&watched, SIGHUP);
+  if (with_hup) sigaddset(&watched, SIGHUP);
   sigprocmask(SIG_BLOCK, &watched, NULL);
+  return watched;
+}
+
+/* ---------- --contain: the runner under a subreaper ---------- */
+
+static int contain(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "--") != 0) die_usage("usage: --contain -- COMMAND [ARG]...");
+  require_job_container("--contain");
+  /* Whatever the runner starts is reparented to us when its parent dies, never to the container's init. */
+  sigset_t watched = become_subreaper(1);
 
   pid_t runner = fork();
   if (runner < 0) { perror("sandbox-exec: fork"); return 125; }
@@ -451,15 +458,7 @@ static int run_step(int argc, char **argv) {
   fcntl(o.report_fd, F_SETFD, FD_CLOEXEC);
 
   /* Orphans of the job are reparented to us, so none escapes accounting or the final kill. */
-  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-
-  sigset_t watched;
-  sigemptyset(&watched);
-  sigaddset(&watched, SIGCHLD);
-  sigaddset(&watched, SIGTERM);
-  sigaddset(&watched, SIGINT);
-  sigaddset(&watched, SIGUSR1);
-  sigprocmask(SIG_BLOCK, &watched, NULL);
+  sigset_t watched = become_subreaper(0);
 
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) { perror("sandbox-exec: pipe"); return 125; }

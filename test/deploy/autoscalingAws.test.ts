@@ -11,6 +11,7 @@ import { loadConfig, type WorkerConfig } from '../../worker/config.js';
 import { runStack, type StackRun } from '../pulumi/harness.js';
 import { startCloudWatchRecorder, type CloudWatchRecorder } from '../support/cloudwatchRecorder.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { makeBacklog } from './backlog.js';
 import { customizedMetricValue, intended, steadyState, targetTrackingDesired, type CustomizedMetric, type Datapoint } from './scalingFormulas.js';
 
 let run: StackRun;
@@ -35,15 +36,6 @@ function workerConfig(): WorkerConfig {
   const [worker] = JSON.parse(run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker').inputs.containerDefinitions) as any[];
   const env = Object.fromEntries((worker.environment as { name: string; value: string }[]).map((e) => [e.name, e.value]));
   return loadConfig({ ...env, REDIS_URL: redis.url });
-}
-
-/** A backlog of `jobs` entries no worker has been given yet (the group exists, as once a worker has started). */
-async function backlog(config: WorkerConfig, jobs: number): Promise<void> {
-  await redis.client.del(config.streamKey);
-  await redis.client.xgroup('CREATE', config.streamKey, config.consumerGroup, '$', 'MKSTREAM');
-  const pipeline = redis.client.pipeline();
-  for (let i = 0; i < jobs; i++) pipeline.xadd(config.streamKey, '*', 'job', JSON.stringify({ id: `backlog-${i}`, language: 'python', code: 'pass' }));
-  await pipeline.exec();
 }
 
 /** One period's datapoints: what `workers` workers publish, and Container Insights' count of the service's tasks. */
@@ -83,7 +75,7 @@ describe('aws: target tracking on what the workers publish', () => {
     const policy = run.one('aws:appautoscaling/policy:Policy', '-queue-depth').inputs.targetTrackingScalingPolicyConfiguration;
     expect(intended(jobs, policy.targetValue, bounds)).toBe(expected);
 
-    await backlog(config, jobs);
+    await makeBacklog(redis.client, config, jobs);
     const settled = await steadyState(bounds.min, async (current) => {
       const metric = customizedMetricValue(policy.customizedMetricSpecification as CustomizedMetric, await period(config, current, { cluster, service }));
       return targetTrackingDesired(current, metric, policy.targetValue, bounds);

@@ -9,6 +9,7 @@ import { loadConfig, type WorkerConfig } from '../../worker/config.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { readStackConfig, runStack, type Inputs, type Registered, type StackRun } from '../pulumi/harness.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { makeBacklog } from './backlog.js';
 import { hpaExternalAverageValueDesired, intended, managedPrometheusSeries, stackdriverExternalMetric, steadyState, type TimeSeries } from './scalingFormulas.js';
 
 let run: StackRun;
@@ -32,14 +33,6 @@ function workerConfig(): WorkerConfig {
     (workers().spec.template.spec.containers[0].env as { name: string; value?: string }[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
   );
   return loadConfig({ ...env, REDIS_URL: redis.url });
-}
-
-async function backlog(config: WorkerConfig, jobs: number): Promise<void> {
-  await redis.client.del(config.streamKey);
-  await redis.client.xgroup('CREATE', config.streamKey, config.consumerGroup, '$', 'MKSTREAM');
-  const pipeline = redis.client.pipeline();
-  for (let i = 0; i < jobs; i++) pipeline.xadd(config.streamKey, '*', 'job', JSON.stringify({ id: `backlog-${i}`, language: 'python', code: 'pass' }));
-  await pipeline.exec();
 }
 
 /** The PodMonitoring that scrapes the worker pods' metrics port, or a failure that says the metrics go nowhere. */
@@ -107,7 +100,7 @@ describe('gcp: the HPA on what the worker pods export', () => {
     const monitoring = workerPodMonitoring();
     externalMetricsApi();
 
-    await backlog(workerConfig(), jobs);
+    await makeBacklog(redis.client, workerConfig(), jobs);
     const settled = await steadyState(bounds.min, async (current) => {
       const values = stackdriverExternalMetric(external.metric.name, external.metric.selector?.matchLabels ?? {}, await scrape(current, monitoring));
       return hpaExternalAverageValueDesired(current, values, Number(external.target.averageValue), bounds);

@@ -14,6 +14,7 @@ import { TestQueue, workerStarted } from '../support/jobQueue.js';
 import { sandboxCgroups } from '../support/leftovers.js';
 import { queueSuite } from '../support/queueSuite.js';
 import { testDeployment, testOwner } from '../support/sandboxClaims.js';
+import { until } from '../support/until.js';
 
 const suite = queueSuite();
 
@@ -22,16 +23,6 @@ const V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
 const dirsOf = (name: string) => (V2 ? ['/sys/fs/cgroup/code-execution'] : ['memory', 'pids', 'cpu', 'cpuacct'].map((c) => `/sys/fs/cgroup/${c}/code-execution`)).map((p) => join(p, name));
 const present = (name: string) => dirsOf(name).some((d) => existsSync(d));
 const empty = (name: string) => dirsOf(name).every((d) => !existsSync(d) || readFileSync(join(d, 'cgroup.procs'), 'utf8').trim() === '');
-
-async function until<T>(what: string, probe: () => T | null | false | Promise<T | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Names (not paths) of our sandbox cgroups that match. */
 const cgroupNames = (match: (name: string) => boolean) => [...new Set(sandboxCgroups().map((c) => c.split('/').pop()!))].filter(match).sort();

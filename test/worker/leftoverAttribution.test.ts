@@ -17,19 +17,10 @@ import { expectNothingLeft, sandboxCgroups, sandboxProcesses } from '../support/
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { CLAIMED, HostView, newClaims, SUPERVISOR_COMM, testOwner, workerDeployment, type Claims } from '../support/sandboxClaims.js';
 import { availableTransports } from '../support/transports.js';
+import { until } from '../support/until.js';
 
 const TRANSPORTS = await availableTransports();
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'code-exec.js');
-
-async function until<T>(what: string, probe: () => T | null | false | Promise<T | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `pid uid state comm` lines of sandboxProcesses. */
 const fields = (line: string) => {
