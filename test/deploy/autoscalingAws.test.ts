@@ -11,7 +11,7 @@ import { loadConfig, type WorkerConfig } from '../../worker/config.js';
 import { runStack, type StackRun } from '../pulumi/harness.js';
 import { startCloudWatchRecorder, type CloudWatchRecorder } from '../support/cloudwatchRecorder.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
-import { makeBacklog } from './backlog.js';
+import { BACKLOG_CASES, makeBacklog } from './backlog.js';
 import { customizedMetricValue, intended, steadyState, targetTrackingDesired, type CustomizedMetric, type Datapoint } from './scalingFormulas.js';
 
 let run: StackRun;
@@ -60,13 +60,7 @@ async function period(config: WorkerConfig, workers: number, service: { cluster:
 }
 
 describe('aws: target tracking on what the workers publish', () => {
-  it.each([
-    [0, 2],
-    [15, 2],
-    [95, 10],
-    [200, 20],
-    [1000, 50],
-  ])('a backlog of %i jobs settles at %i workers: ceil(backlog / 10) within 2..50', async (jobs, expected) => {
+  it.each(BACKLOG_CASES)('a backlog of %i jobs settles at %i workers: ceil(backlog / 10) within 2..50', async (jobs, expected) => {
     const config = workerConfig();
     expect(config.cloudwatchMetrics).toBe(true);
     const target = run.one('aws:appautoscaling/target:Target', '-workers').inputs;

@@ -9,7 +9,7 @@ import { loadConfig, type WorkerConfig } from '../../worker/config.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { readStackConfig, runStack, type Inputs, type Registered, type StackRun } from '../pulumi/harness.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
-import { makeBacklog } from './backlog.js';
+import { BACKLOG_CASES, makeBacklog } from './backlog.js';
 import { hpaExternalAverageValueDesired, intended, managedPrometheusSeries, stackdriverExternalMetric, steadyState, type TimeSeries } from './scalingFormulas.js';
 
 let run: StackRun;
@@ -84,13 +84,7 @@ describe('gcp: the HPA on what the worker pods export', () => {
     expect(service, `the Service ${api.service.namespace}/${api.service.name} behind external.metrics.k8s.io`).toBeDefined();
   });
 
-  it.each([
-    [0, 2],
-    [15, 2],
-    [95, 10],
-    [200, 20],
-    [1000, 50],
-  ])('a backlog of %i jobs settles at %i workers: ceil(backlog / 10) within 2..50', async (jobs, expected) => {
+  it.each(BACKLOG_CASES)('a backlog of %i jobs settles at %i workers: ceil(backlog / 10) within 2..50', async (jobs, expected) => {
     const hpa = run.one('kubernetes:autoscaling/v2:HorizontalPodAutoscaler', '-workload-workers').inputs.spec;
     const bounds = { min: hpa.minReplicas as number, max: hpa.maxReplicas as number };
     expect(intended(jobs, Number(file['code-execution:queueDepthTarget']), bounds)).toBe(expected);

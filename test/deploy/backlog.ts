@@ -10,3 +10,6 @@ export async function makeBacklog(redis: Redis, config: WorkerConfig, jobs: numb
   for (let i = 0; i < jobs; i++) pipeline.xadd(config.streamKey, '*', 'job', JSON.stringify({ id: `backlog-${i}`, language: 'python', code: 'pass' }));
   await pipeline.exec();
 }
+
+/** Backlogs and the worker count each should settle at on both clouds: ceil(backlog / 10) within 2..50. */
+export const BACKLOG_CASES: [number, number][] = [[0, 2], [15, 2], [95, 10], [200, 20], [1000, 50]];
