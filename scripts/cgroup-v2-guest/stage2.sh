@@ -11,7 +11,11 @@ mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
+# A checkout under /tmp (a fresh clone may be there) must stay where it is once the guest's own /tmp is mounted.
+workdir=$(cat /vmctl/workdir)
+case "$workdir" in /tmp/*) mkdir -p /.workdir && mount --bind "$workdir" /.workdir ;; esac
 mount -t tmpfs -o mode=1777 tmp /tmp
+case "$workdir" in /tmp/*) mkdir -p "$workdir" && mount --move /.workdir "$workdir" ;; esac
 mount -t tmpfs -o mode=0755 run /run
 ip link set lo up
 hostname cgroup-v2-guest
@@ -22,7 +26,7 @@ for port in /sys/class/virtio-ports/*; do
   [ "$(cat "$port/name" 2>/dev/null)" = out ] && out=/dev/${port##*/}
 done
 echo "cgroup-v2-guest: command starts at $(cut -d' ' -f1 /proc/uptime) s of uptime" > "$console"
-cd "$(cat /vmctl/workdir)" || exit 1
+cd "$workdir" || exit 1
 /bin/bash /vmctl/command < /dev/null > "$out" 2>&1
 echo $? > /vmctl/status
 # pid 1 must not exit (the kernel would panic) while the power-off goes on, nor start a program from the host's
