@@ -7,6 +7,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { gkeKubeconfig } from '../gkeKubeconfig.js';
 import type { CloudImagePlatform } from '../stackConfig.js';
 import { NODE_SUBNET } from './network.js';
+import { serviceAccountId } from './serviceAccountId.js';
 
 export interface ClusterArgs {
   readonly project: string;
@@ -41,9 +42,6 @@ export function autopilotNodeSelector(platform: CloudImagePlatform): Record<stri
     : { 'kubernetes.io/arch': 'amd64' };
 }
 
-/** A service account id is 6-30 characters: `<name>-nodes`, cut to 30. */
-export const nodeAccountId = (name: string): string => `${name}-nodes`.slice(0, 30);
-
 /**
  * Creates the `<name>-nodes` account and its roles, the `<name>` cluster whose nodes run as it, and the `<name>-gke`
  * provider, as children of `parent`. Not the default compute account: projects created since May 2024 give it no
@@ -53,7 +51,7 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
   const child = { parent };
   const nodes = new gcp.serviceaccount.Account(
     `${name}-nodes`,
-    { project: args.project, accountId: nodeAccountId(name), displayName: 'code-execution GKE nodes (logs, metrics, image pulls)' },
+    { project: args.project, accountId: serviceAccountId(name, 'nodes'), displayName: 'code-execution GKE nodes (logs, metrics, image pulls)' },
     child,
   );
   const nodeMember = pulumi.interpolate`serviceAccount:${nodes.email}`;

@@ -3,6 +3,7 @@
 // which the workers' S3 client reads GCS through its S3-compatible (XML) API.
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
+import { serviceAccountId } from './serviceAccountId.js';
 
 /** GCS's S3-compatible (XML) API: the workers' S3 client talks to it with an HMAC key, path-style. */
 export const GCS_S3_ENDPOINT = 'https://storage.googleapis.com';
@@ -23,9 +24,6 @@ export interface CodeBucket {
   readonly hmacKey: gcp.storage.HmacKey;
 }
 
-/** A service account id is 6-30 characters: `<name>-worker`, cut to 30. */
-export const workerAccountId = (name: string): string => `${name}-worker`.slice(0, 30);
-
 /** Creates `<name>-code`, the `<name>-worker` account, its read grant and HMAC key as children of `parent`. */
 export function createCodeBucket(name: string, args: CodeBucketArgs, parent: pulumi.Resource): CodeBucket {
   const child = { parent };
@@ -45,7 +43,7 @@ export function createCodeBucket(name: string, args: CodeBucketArgs, parent: pul
   );
   const account = new gcp.serviceaccount.Account(
     `${name}-worker`,
-    { project: args.project, accountId: workerAccountId(name), displayName: 'code-execution workers (reads the code bucket)' },
+    { project: args.project, accountId: serviceAccountId(name, 'worker'), displayName: 'code-execution workers (reads the code bucket)' },
     afterApis,
   );
   new gcp.storage.BucketIAMMember(

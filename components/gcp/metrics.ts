@@ -13,6 +13,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { ExternalQueueMetric } from '../kubernetesSpecs.js';
 import { PROMETHEUS_QUEUE_GAUGE } from '../workerEnv.js';
+import { serviceAccountId } from './serviceAccountId.js';
 
 /** The adapter's image (GKE's release, v0.13.1 or later reads Managed Prometheus metrics). */
 export const ADAPTER_IMAGE = 'gcr.io/gke-release/custom-metrics-stackdriver-adapter:v0.15.1-gke.0';
@@ -70,9 +71,6 @@ export interface MetricsAdapterArgs {
   readonly provider: k8s.Provider;
 }
 
-/** A service account id is 6-30 characters: `<name>-metrics`, cut to 30. */
-export const adapterAccountId = (name: string): string => `${name}-metrics`.slice(0, 30);
-
 /**
  * Deploys the Custom Metrics Stackdriver Adapter in `custom-metrics` (as its production manifest does: RBAC to
  * delegate authentication and read pods and nodes, the APIServices of custom.metrics.k8s.io and
@@ -84,7 +82,7 @@ export function createMetricsAdapter(name: string, args: MetricsAdapterArgs, par
   const onCluster = { parent, provider: args.provider };
   const account = new gcp.serviceaccount.Account(
     `${name}-metrics`,
-    { project: args.project, accountId: adapterAccountId(name), displayName: 'code-execution metrics adapter (reads Cloud Monitoring for the HPA)' },
+    { project: args.project, accountId: serviceAccountId(name, 'metrics'), displayName: 'code-execution metrics adapter (reads Cloud Monitoring for the HPA)' },
     child,
   );
   new gcp.projects.IAMMember(`${name}-metrics-monitoring-viewer`, { project: args.project, role: 'roles/monitoring.viewer', member: pulumi.interpolate`serviceAccount:${account.email}` }, child);

@@ -5,7 +5,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { apiResourceName, enableApis, GCP_SERVICES } from '../../components/gcp/apis.js';
 import { createCluster } from '../../components/gcp/cluster.js';
-import { createCodeBucket, workerAccountId } from '../../components/gcp/codeBucket.js';
+import { createCodeBucket } from '../../components/gcp/codeBucket.js';
+import { serviceAccountId } from '../../components/gcp/serviceAccountId.js';
 import { cloudSqlAvailability, cloudSqlDatabaseUrl, createDatabase, type Database } from '../../components/gcp/database.js';
 import { stackLabelValue } from '../../components/gcp/index.js';
 import { createNetwork, NODE_SUBNET } from '../../components/gcp/network.js';
@@ -108,8 +109,8 @@ describe('gcp database', () => {
 
 describe('gcp code bucket', () => {
   it('uniform access, public access prevented, expiring; a worker account that may only read it, with an HMAC key', async () => {
-    expect(workerAccountId('env')).toBe('env-worker');
-    expect(workerAccountId('x'.repeat(40))).toBe('x'.repeat(30));
+    expect(serviceAccountId('env', 'worker')).toBe('env-worker');
+    expect(serviceAccountId('x'.repeat(40), 'worker')).toBe('x'.repeat(30));
     const run = await capture(() => createCodeBucket('c', { ...base, expirationDays: 4, dependsOn: [], labels }, new TestParent('c')));
     expect(run.one('gcp:storage/bucket:Bucket').inputs).toMatchObject({
       location: 'EUROPE-WEST1',
