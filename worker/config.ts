@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { OperatorCaps } from '../core/protocol/limits.js';
-import { databaseConnection, DatabaseConfigError, parseCertificates } from './databaseTls.js';
+import { databaseConnection, DatabaseConfigError, parseCertificates, type DatabaseTlsSettings } from './databaseTls.js';
 import { bool, EnvConfigError, int, optional, readCaps } from './envConfig.js';
 import { DEFAULT_CONSUMER_GROUP, DEFAULT_REDIS_URL, DEFAULT_STREAM_KEY } from '../core/keys.js';
 import { RUNNER_MODE_SETTINGS, type RunnerModeSetting } from '../core/runnerModes.js';
@@ -178,4 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     cloudwatchNamespace: e.CLOUDWATCH_NAMESPACE,
     cloudwatchIntervalMs: e.CLOUDWATCH_INTERVAL_MS,
   };
+}
+
+/** The database's TLS settings as the worker's config holds them (DATABASE_CA_CERT, DATABASE_SERVER_NAME). */
+export function databaseTlsOf(config: Pick<WorkerConfig, 'databaseCaCert' | 'databaseServerName'>): DatabaseTlsSettings {
+  return { ca: config.databaseCaCert, serverName: config.databaseServerName };
 }

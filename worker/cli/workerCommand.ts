@@ -5,7 +5,7 @@ import type { RedisClient } from '../redisConnection.js';
 import { CloudWatchPublisher } from '../cloudwatchPublisher.js';
 import { LANGUAGE_VERSIONS_KEY } from '../../core/keys.js';
 import { S3CodeSource } from '../codeSource.js';
-import { loadConfig } from '../config.js';
+import { databaseTlsOf, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { WorkerMetrics } from '../metrics.js';
 import { startMetricsServer, type StartupProblem } from '../metricsServer.js';
@@ -52,9 +52,7 @@ export async function workerCommand(): Promise<number> {
   const log = createLogger({ component: 'worker', worker: config.workerName });
   const instanceId = newInstanceId(config.workerName);
   const transport = await selectTransport(config, instanceId, log);
-  const submissions = config.databaseUrl
-    ? new SubmissionStore(config.databaseUrl, log, { tls: { ca: config.databaseCaCert, serverName: config.databaseServerName } })
-    : null;
+  const submissions = config.databaseUrl ? new SubmissionStore(config.databaseUrl, log, { tls: databaseTlsOf(config) }) : null;
   const codeSource = config.s3Bucket ? new S3CodeSource({ bucket: config.s3Bucket, region: config.s3Region, endpoint: config.s3Endpoint }) : null;
   const worker = new StreamWorker(config, instanceId, transport, log, { codeSource, submissions });
   // Its own connection: scrapes and probes must not queue behind the worker's commands.
