@@ -49,7 +49,8 @@ function environment(s: StackConfig): LocalEnvironment | AwsEnvironment | GcpEnv
         workers: s.minWorkers,
         maxConcurrentJobs: s.maxConcurrentJobs,
         redisPort: s.localRedisPort,
-        minioPort: s.localMinioPort,
+        objectStorePort: s.localObjectStorePort,
+        postgresPort: s.localPostgresPort,
         bucketExpirationDays: s.bucketExpirationDays,
       });
     case 'aws':

@@ -49,6 +49,40 @@ function extraCaCerts(dir = '/usr/local/share/ca-certificates'): string {
   }
 }
 
+export interface ImageBuild {
+  /** Name without tag: a repository URL when pushing. */
+  readonly repository: pulumi.Input<string>;
+  /** The Dockerfile, relative to the repository root (the build context). */
+  readonly dockerfile: string;
+  readonly tag: string;
+  readonly platform?: string;
+  /** Where to push; absent: the image stays in the local engine. */
+  readonly registry?: ImageRegistry;
+  readonly buildArgs?: Record<string, string>;
+}
+
+/** One image built from a Dockerfile of this repository; its reference: a digest when pushed, the local tag otherwise. */
+export function buildImage(name: string, build: ImageBuild, parent: pulumi.Resource): pulumi.Output<string> {
+  const push = build.registry !== undefined;
+  const image = new docker.Image(
+    name,
+    {
+      imageName: pulumi.interpolate`${build.repository}:${build.tag}`,
+      build: {
+        context: REPO_ROOT,
+        dockerfile: join(REPO_ROOT, build.dockerfile),
+        ...(build.platform ? { platform: build.platform } : {}),
+        args: { EXTRA_CA_CERTS: extraCaCerts(), ...build.buildArgs },
+      },
+      skipPush: !push,
+      ...(push ? { registry: build.registry } : {}),
+    },
+    { parent },
+  );
+  // A pushed image is referenced by digest, so a task or pod always runs exactly what this update built.
+  return push ? image.repoDigest : image.imageName;
+}
+
 export class Images extends pulumi.ComponentResource {
   /** Image references the deployments use: immutable digests when pushed, the local tag otherwise. */
   readonly workerImage: pulumi.Output<string>;
@@ -58,28 +92,9 @@ export class Images extends pulumi.ComponentResource {
     super('code-execution:images:Images', name, {}, opts);
     const a = { workerRepository: 'code-worker', runnerRepository: 'code-runner', tag: 'latest', runnerLanguages: 'all', ...args };
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(a.tag)) throw new Error(`Images ${name}: tag ${JSON.stringify(a.tag)} is not a valid image tag`);
-    const push = args.registry !== undefined;
-    const build = (image: string, dockerfile: string, repository: pulumi.Input<string>, buildArgs: Record<string, string> = {}) =>
-      new docker.Image(
-        `${name}-${image}`,
-        {
-          imageName: pulumi.interpolate`${repository}:${a.tag}`,
-          build: {
-            context: REPO_ROOT,
-            dockerfile: join(REPO_ROOT, dockerfile),
-            ...(a.platform ? { platform: a.platform } : {}),
-            args: { EXTRA_CA_CERTS: extraCaCerts(), ...buildArgs },
-          },
-          skipPush: !push,
-          ...(push ? { registry: args.registry } : {}),
-        },
-        { parent: this },
-      );
-    const worker = build('worker', 'worker/Dockerfile', a.workerRepository);
-    const runner = build('runner', 'runner/Dockerfile', a.runnerRepository, { LANGUAGES: a.runnerLanguages });
-    // A pushed image is referenced by digest, so a task or pod always runs exactly what this update built.
-    this.workerImage = push ? worker.repoDigest : worker.imageName;
-    this.runnerImage = push ? runner.repoDigest : runner.imageName;
+    const common = { tag: a.tag, platform: a.platform, registry: args.registry };
+    this.workerImage = buildImage(`${name}-worker`, { ...common, repository: a.workerRepository, dockerfile: 'worker/Dockerfile' }, this);
+    this.runnerImage = buildImage(`${name}-runner`, { ...common, repository: a.runnerRepository, dockerfile: 'runner/Dockerfile', buildArgs: { LANGUAGES: a.runnerLanguages } }, this);
     this.registerOutputs({ workerImage: this.workerImage, runnerImage: this.runnerImage });
   }
 }

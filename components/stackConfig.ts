@@ -47,7 +47,8 @@ export interface StackConfig {
   /** Objects in the code bucket older than this are deleted (lifecycle rule). */
   bucketExpirationDays: number;
   localRedisPort: number;
-  localMinioPort: number;
+  localObjectStorePort: number;
+  localPostgresPort: number;
   /** Redis Cluster (sharded) instead of one node: ElastiCache cluster mode (aws), Memorystore for Redis Cluster (gcp). */
   redisCluster: boolean;
   /** Cluster mode only: shards (node groups) and replicas per shard. */
@@ -121,7 +122,8 @@ export const STACK_KEYS: { readonly [K in keyof StackConfig]: StackKey<StackConf
   logRetentionDays: { default: 30, oneOf: LOG_RETENTION_DAYS },
   bucketExpirationDays: { default: 30, min: 1, max: 36_500, unit: ' days' },
   localRedisPort: { default: 6379, min: 1, max: 65_535 },
-  localMinioPort: { default: 9000, min: 1, max: 65_535 },
+  localObjectStorePort: { default: 9000, min: 1, max: 65_535 },
+  localPostgresPort: { default: 5432, min: 1, max: 65_535 },
   redisCluster: { default: false },
   // Three masters is the smallest Redis Cluster that survives losing one; 250 is Memorystore's shard limit.
   redisShards: { default: 3, min: 1, max: 250 },
@@ -430,7 +432,8 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
     logRetentionDays,
     bucketExpirationDays: parseIntInRange(get, 'bucketExpirationDays'),
     localRedisPort: parseIntInRange(get, 'localRedisPort'),
-    localMinioPort: parseIntInRange(get, 'localMinioPort'),
+    localObjectStorePort: parseIntInRange(get, 'localObjectStorePort'),
+    localPostgresPort: parseIntInRange(get, 'localPostgresPort'),
     redisCluster,
     redisShards: parseIntInRange(get, 'redisShards'),
     redisReplicasPerShard,

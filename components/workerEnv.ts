@@ -51,10 +51,12 @@ export interface WorkerEnvInput {
   runnerImage?: string;
   s3Bucket: string;
   s3Region: string;
-  /** Only for S3-compatible stores that are not AWS S3 (MinIO, GCS interoperability); path-style is used when set. */
+  /** Only for S3-compatible stores that are not AWS S3 (the local object store, GCS interoperability); path-style is used when set. */
   s3Endpoint?: string;
   /** aws only: publish CodeExecution/QueueDepth for the autoscaler. */
   cloudwatchMetrics?: boolean;
+  /** docker mode, the worker in a container: its exchange volume's path on the engine's host (DOCKER_EXCHANGE_HOST_DIR). */
+  dockerExchangeHostDir?: string;
   /** kubernetes mode: where the worker creates runner Jobs. */
   k8sNamespace?: string;
   /** REDIS_URL names a node of a Redis Cluster (see redisClusterEnvironment). */
@@ -94,6 +96,7 @@ export function workerEnvironment(input: WorkerEnvInput): Record<string, string>
     case 'docker':
       env.RUNNER_IMAGE = needRunnerImage();
       env.DOCKER_SOCKET = DOCKER_SOCKET;
+      if (input.dockerExchangeHostDir) env.DOCKER_EXCHANGE_HOST_DIR = input.dockerExchangeHostDir;
       break;
     case 'sidecar':
       env.SIDECAR_DIR = SHARED_DIR;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run images`: builds the Docker images the docker transport runs.
 #   1. scripts/ensure-base-image.sh   debian:bookworm-slim (pulled, or built offline with debootstrap)
-#      scripts/ensure-node-image.sh   node:20-bookworm-slim (pulled, or built from it with this host's Node 20)
+#      scripts/ensure-node-image.sh   node:24-bookworm-slim (pulled, or built from it with Node.js 24 from the npm registry)
 #   2. npm run build                  dist/runner.js + dist/sandbox-exec
 #   3. docker build                   each image in IMAGES below
 # Env: IMAGE_BUILD_NETWORK (default host: RUN steps use the host's network to reach the package mirror, which avoids
@@ -13,12 +13,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 # Images to build, one "tag|Dockerfile|LANGUAGES build argument" per entry, in order: the runner with every language,
-# a small one with only MINIMAL_LANGUAGES (default python,c; the Dockerfile's LANGUAGES argument), the worker.
+# a small one with only MINIMAL_LANGUAGES (default python,c; the Dockerfile's LANGUAGES argument), the worker, and the
+# local stack's object store.
 MINIMAL_LANGUAGES="${MINIMAL_LANGUAGES:-python,c}"
 IMAGES=(
   "code-runner:latest|runner/Dockerfile|all"
   "code-runner-minimal:latest|runner/Dockerfile|$MINIMAL_LANGUAGES"
   "code-worker:latest|worker/Dockerfile|"
+  "code-object-store:latest|components/objectStore/Dockerfile|"
 )
 
 started=$(date +%s)
@@ -30,7 +32,7 @@ docker info >/dev/null 2>&1 || die check "Docker engine not reachable" "start do
 
 log base "ensuring the base image"
 bash scripts/ensure-base-image.sh || die base "could not provide debian:bookworm-slim" "see the error above, then re-run npm run images"
-bash scripts/ensure-node-image.sh || die base "could not provide node:20-bookworm-slim" "see the error above, then re-run npm run images"
+bash scripts/ensure-node-image.sh || die base "could not provide node:24-bookworm-slim" "see the error above, then re-run npm run images"
 
 if [ "${SKIP_NPM_BUILD:-}" = 1 ]; then
   log build "SKIP_NPM_BUILD=1: reusing dist/"
@@ -60,4 +62,5 @@ done
 # Rebuilds leave the previous images dangling; only those (untagged, our label) are removed.
 docker image prune -f --filter "label=code-execution.image=runner" >/dev/null || true
 docker image prune -f --filter "label=code-execution.image=worker" >/dev/null || true
+docker image prune -f --filter "label=code-execution.image=object-store" >/dev/null || true
 log done "images ready"

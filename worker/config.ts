@@ -15,6 +15,7 @@ const envSchema = z.object({
   WORKER_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').default(hostname().slice(0, 48).replace(/[^A-Za-z0-9_.-]/g, '-')),
   DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
   DOCKER_RUNTIME: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be the name of a runtime the engine knows (docker info: Runtimes), e.g. runc or crun')),
+  DOCKER_EXCHANGE_HOST_DIR: optional(z.string().regex(/^\/\S*$/, 'must be an absolute path: the worker\'s /run/code-execution/docker as the Docker engine sees it (the local stack sets it to its exchange volume)')),
   RUNNER_IMAGE: z.string().min(1).default('code-runner:latest'),
   SIDECAR_DIR: z.string().min(1).default('/shared'),
   SANDBOX_SUPERVISOR: optional(z.string().regex(/^\//, 'must be an absolute path to a sandbox-supervisor build')),
@@ -56,6 +57,12 @@ export interface WorkerConfig {
   dockerSocket: string;
   /** docker mode: the engine's OCI runtime for runner containers (DOCKER_RUNTIME); undefined: the engine's default. */
   dockerRuntime?: string;
+  /**
+   * docker mode, when the worker itself runs in a container: where the engine finds the worker's exchange directory
+   * (a volume mounted there), since it resolves the runner containers' bind sources on its own host. Undefined: the
+   * worker runs on the engine's host, and the path is the same.
+   */
+  dockerExchangeHostDir?: string;
   /** process mode: the sandbox supervisor program (SANDBOX_SUPERVISOR); undefined: the one `npm run build` made. */
   sandboxSupervisor?: string;
   runnerImage: string;
@@ -148,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     workerName: e.WORKER_NAME,
     dockerSocket: e.DOCKER_SOCKET,
     dockerRuntime: e.DOCKER_RUNTIME,
+    dockerExchangeHostDir: e.DOCKER_EXCHANGE_HOST_DIR,
     sandboxSupervisor: e.SANDBOX_SUPERVISOR,
     runnerImage: e.RUNNER_IMAGE,
     runnerMode: e.RUNNER_MODE,

@@ -6,7 +6,9 @@
  *
  * usage: sandbox-executor --socket PATH
  *
- * It listens on PATH (mode 0600, in a directory only root may enter), takes the first connection, removes PATH,
+ * It listens on PATH (mode 0660, in a directory only the worker's uid and group may enter, the group set on the
+ * container for a worker that is not root, and given to the socket by the directory's setgid bit; the job's steps
+ * have no supplementary group), takes the first connection, removes PATH,
  * says ready and serves the job; the container ends with it. It starts as uid 0 with only CAP_SETUID and
  * CAP_SETGID, so jobs are killed through a helper holding their uid and scratch is wiped as the job's uid.
  */
@@ -49,7 +51,7 @@ int main(int argc, char **argv) {
   strcpy(addr.sun_path, path);
   unlink(path);
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  mode_t old = umask(0177);
+  mode_t old = umask(0117);
   if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) || listen(listener, 1)) {
     fprintf(stderr, "sandbox-executor: cannot listen on %s: %s\n", path, strerror(errno));
     return 125;

@@ -11,7 +11,7 @@ import { freePort } from '../support/freePort.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../support/postgresServer.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
-import { S3RVER_CREDENTIALS, startS3, type TestS3 } from '../support/s3Server.js';
+import { startS3, type TestS3 } from '../support/s3Server.js';
 import { startWorker, type WorkerHandle } from '../support/workerProcess.js';
 
 const available = postgresAvailable();
@@ -30,7 +30,7 @@ beforeAll(async () => {
   worker = startWorker({
     REDIS_URL: redis.url, STREAM_KEY: stream, RUNNER_MODE: 'process', READ_BLOCK_MS: '200',
     S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
     DATABASE_URL: pg.url, METRICS_PORT: String(metricsPort),
     CLOUDWATCH_METRICS: 'true', CLOUDWATCH_INTERVAL_MS: '1000', AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.url,
   });

@@ -9,7 +9,7 @@ import { JobRejected, normalizeJob, type Job } from '../../core/protocol/job.js'
 import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
 import { CodeSourceError, resolveCode, S3CodeSource } from '../../worker/codeSource.js';
 import { freePort } from '../support/freePort.js';
-import { S3RVER_CREDENTIALS, startS3, type TestS3 } from '../support/s3Server.js';
+import { startS3, type TestS3 } from '../support/s3Server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let s3: TestS3;
@@ -18,9 +18,9 @@ const caps = { ...DEFAULT_CAPS, maxCodeBytes: 1000 };
 
 beforeAll(async () => {
   // The worker takes credentials from the SDK's default chain; here, the environment.
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
   s3 = await startS3();
+  process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
   source = new S3CodeSource({ bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint });
   await s3.put('jobs/hello.py', 'print("hello from s3")\n');
   await s3.put('jobs/big.py', `# ${'x'.repeat(2000)}\n`);
@@ -84,7 +84,7 @@ describe('resolving codeKey from S3', () => {
 
   it('an object over MAX_CODE_BYTES is rejected from its size alone, before any download', async () => {
     const commands: string[] = [];
-    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: S3RVER_CREDENTIALS });
+    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: s3.credentials });
     client.middlewareStack.add((next, context) => (args) => {
       commands.push(context.commandName!);
       return next(args);

@@ -2,6 +2,7 @@
 // config is loaded, every resource the program registers is recorded with its type, name and resolved inputs, and
 // the mocks answer with plausible outputs for what the program reads back (endpoints, ARNs, digests, the cluster
 // CA). Pulumi's runtime state is global to the process, so each test file runs one stack (vitest isolates files).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
@@ -43,12 +44,26 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Inputs;
+  /** What the mocks answered for the attributes the program reads back (outputsFor). */
+  outputs: Inputs;
   /** The provider reference (`<urn>::<id>`) the resource was registered with, if any. */
   provider?: string;
 }
 
+/** The ARN the mocks give the Secrets Manager secret registered as `name`. */
+const secretArn = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${name}-AbCdEf`;
+
+/**
+ * What the cloud makes and a rehearsal must make instead, so that its stand-in matches what the stack reads back:
+ * Cloud SQL's server CA (an output of the instance), which the stand-in's certificate must chain to.
+ */
+export interface CloudAnswers {
+  /** PEM; defaults to TEST_CA_PEM. */
+  cloudSqlServerCa?: string;
+}
+
 /** Plausible provider outputs for the attributes the program reads back. */
-function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
+function outputsFor(type: string, name: string, inputs: Inputs, cloud: CloudAnswers): Inputs {
   const region = 'us-east-1';
   switch (type) {
     case 'aws:ec2/vpcEndpoint:VpcEndpoint':
@@ -67,7 +82,7 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
     case 'aws:ecr/repository:Repository':
       return { repositoryUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${name}`, registryId: ACCOUNT, name };
     case 'aws:secretsmanager/secret:Secret':
-      return { arn: `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-AbCdEf` };
+      return { arn: secretArn(name) };
     case 'aws:s3/bucket:Bucket':
       return { bucket: `${name}-7f3a9c1`, arn: `arn:aws:s3:::${name}-7f3a9c1` };
     case 'aws:cloudwatch/logGroup:LogGroup':
@@ -78,8 +93,12 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
       const repo = String(inputs.imageName).replace(/:[^:/]+$/, '');
       return { repoDigest: `${repo}@sha256:${'ab'.repeat(32)}` };
     }
+    case 'docker:index/volume:Volume':
+      // Where a Linux engine with its default data root keeps a named volume.
+      return { mountpoint: `/var/lib/docker/volumes/${inputs.name}/_data` };
     case 'docker:index/remoteImage:RemoteImage':
-      return { imageId: `sha256:${'cd'.repeat(32)}` };
+      // One id per image name, as the engine's would be.
+      return { imageId: `sha256:${createHash('sha256').update(String(inputs.name)).digest('hex')}` };
     case 'random:index/randomPassword:RandomPassword':
       return { result: `generated-${name}` };
     case 'gcp:container/cluster:Cluster':
@@ -87,7 +106,7 @@ function outputsFor(type: string, name: string, inputs: Inputs): Inputs {
     case 'gcp:redis/instance:Instance':
       return { host: '10.60.0.3', port: 6379, authString: 'memorystore-auth-string' };
     case 'gcp:sql/databaseInstance:DatabaseInstance':
-      return { name, privateIpAddress: '10.60.1.5', serverCaCerts: [{ cert: TEST_CA_PEM, commonName: 'C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA' }] };
+      return { name, privateIpAddress: '10.60.1.5', serverCaCerts: [{ cert: cloud.cloudSqlServerCa ?? TEST_CA_PEM, commonName: 'C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA' }] };
     case 'gcp:compute/globalAddress:GlobalAddress':
       return { name, address: '10.60.0.0' };
     case 'gcp:storage/bucket:Bucket':
@@ -122,13 +141,14 @@ function callResult(token: string, inputs: Inputs): Inputs {
  * Installs the mocks for `stack` (the stack tests' and the concern tests'): every resource registered from now on
  * is recorded in the returned list and answered with plausible provider outputs.
  */
-export async function recordResources(stack: string): Promise<Registered[]> {
+export async function recordResources(stack: string, cloud: CloudAnswers = {}): Promise<Registered[]> {
   const resources: Registered[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsFor(args.type, args.name, args.inputs) } };
+        const outputs = outputsFor(args.type, args.name, args.inputs, cloud);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, outputs, provider: args.provider });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
       },
       call: (args) => callResult(args.token, args.inputs),
     },
@@ -157,12 +177,13 @@ export interface StackRun {
 export const OPERATOR_CONFIG: Record<string, Record<string, string>> = { aws: { 'code-execution:rdsCaBundleFile': TEST_CA_FILE } };
 
 /**
- * Loads Pulumi.<stack>.yaml (plus what the operator adds, OPERATOR_CONFIG, and `overrides`), installs the mocks,
- * imports index.ts, and waits until every registration has been answered. Call once per test file.
+ * Loads Pulumi.<stack>.yaml (plus what the operator adds, OPERATOR_CONFIG, and `overrides`), installs the mocks
+ * (answering with `cloud` where given), imports index.ts, and waits until every registration has been answered. Call
+ * once per test file.
  */
-export async function runStack(stack: string, overrides: Record<string, string> = {}): Promise<StackRun> {
+export async function runStack(stack: string, overrides: Record<string, string> = {}, cloud: CloudAnswers = {}): Promise<StackRun> {
   pulumi.runtime.setAllConfig({ ...readStackConfig(stack), ...OPERATOR_CONFIG[stack], ...overrides });
-  const resources = await recordResources(stack);
+  const resources = await recordResources(stack, cloud);
   const program = (await import('../../index.js')) as Record<string, unknown>;
   const exported = program.outputs as Record<string, pulumi.Output<string>>;
   const outputs = await new Promise<Record<string, string>>((resolve) =>
@@ -184,6 +205,22 @@ export async function runStack(stack: string, overrides: Record<string, string> 
       return found[0];
     },
   };
+}
+
+/**
+ * What Secrets Manager holds for each secret the stack creates, by the ARN a task definition's `valueFrom` names:
+ * what the ECS execution role reads and the agent injects (the value of the secret's version, revealed).
+ */
+export function secretValues(run: Pick<StackRun, 'all'>): Record<string, string> {
+  const secrets = run.all('aws:secretsmanager/secret:Secret');
+  return Object.fromEntries(
+    run.all('aws:secretsmanager/secretVersion:SecretVersion').map((version) => {
+      // The version names its secret by id (`<name>-id` under the mocks).
+      const secret = secrets.find((s) => `${s.name}-id` === version.inputs.secretId);
+      if (!secret) throw new Error(`secret version ${version.name} names secret ${version.inputs.secretId}, which the stack does not create`);
+      return [secretArn(secret.name), String(reveal(version.inputs.secretString))];
+    }),
+  );
 }
 
 /** Every object nested anywhere in `value` (to look for e.g. a `privileged` key at any depth). */

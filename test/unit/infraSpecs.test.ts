@@ -1,6 +1,9 @@
 // The construction logic of the Pulumi components that is not a resource call, tested as plain functions (no
 // Pulumi engine, no mocks): env wiring, ECS container definitions and task sizes, IAM documents and security-group
-// rules, the Kubernetes specs, the GKE kubeconfig, the local bucket script.
+// rules, the Kubernetes specs, the GKE kubeconfig, the local worker's group for the Docker socket.
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ecsTasksAssumeRolePolicy,
@@ -33,7 +36,7 @@ import {
   workerPodSpec,
   type WorkerPodInput,
 } from '../../components/kubernetesSpecs.js';
-import { minioBucketScript } from '../../components/local.js';
+import { dockerSocketGroup } from '../../components/local.js';
 import { defaultMaxConcurrentJobs, runnerSidecarMemory } from '../../components/runnerSizing.js';
 import { normalizeJob } from '../../core/protocol/job.js';
 import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB } from '../../core/protocol/limits.js';
@@ -453,12 +456,23 @@ describe('gkeKubeconfig', () => {
   });
 });
 
-describe('minioBucketScript', () => {
-  it('waits for MinIO, creates the bucket idempotently and sets its expiry', () => {
-    const script = minioBucketScript('code-execution', 7);
-    expect(script).toContain('mc ready local');
-    expect(script).toContain('mc mb --ignore-existing local/code-execution');
-    expect(script).toContain('"Expiration":{"Days":7}');
-    expect(script).toContain('mc ilm import local/code-execution');
+describe('dockerSocketGroup: the group the local worker needs for the engine\'s socket', () => {
+  it('on Linux, the socket\'s own group on this host; a configured one wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'socket-group-'));
+    const file = join(dir, 'docker.sock');
+    writeFileSync(file, '');
+    chownSync(file, 0, 4321);
+    try {
+      expect(dockerSocketGroup(file, undefined, 'linux')).toMatchObject({ gid: 4321 });
+      expect(dockerSocketGroup(file, 999, 'linux')).toMatchObject({ gid: 999 });
+      expect(dockerSocketGroup(join(dir, 'absent.sock'), undefined, 'linux')).toEqual({ why: expect.stringMatching(/not found/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("on Docker Desktop (macOS, Windows) the VM's socket belongs to group 0, whatever the host's file says", () => {
+    expect(dockerSocketGroup('/var/run/docker.sock', undefined, 'darwin')).toMatchObject({ gid: 0 });
+    expect(dockerSocketGroup('/var/run/docker.sock', undefined, 'win32')).toMatchObject({ gid: 0 });
   });
 });

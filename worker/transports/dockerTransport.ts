@@ -11,7 +11,7 @@
 // the job's memory and pids limits when they are not the pool's), and the container ends with that one job.
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
@@ -19,6 +19,7 @@ import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { phaseClock, type PhaseClock } from '../../core/phaseClock.js';
 import { runnerKilledForMemory } from '../../core/verdict.js';
+import { DOCKER_EXCHANGE_ROOT } from '../../core/dockerExchange.js';
 import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, POOLED_JOB } from '../../core/labels.js';
 import { jobDeadlineMs } from '../../core/protocol/runnerOutput.js';
 import { planJob } from '../../core/judge.js';
@@ -44,6 +45,11 @@ export interface DockerTransportOptions {
   onPoolError?: (err: Error) => void;
   /** The OCI runtime the engine starts runner containers with (`runc`, `crun`, …); absent: the engine's default. */
   runtime?: string;
+  /**
+   * EXCHANGE_ROOT as the engine sees it, when this worker runs in a container with a volume mounted there: the engine
+   * resolves bind sources on its own host. Absent: the worker runs on the engine's host, and the path is the same.
+   */
+  exchangeHostDir?: string;
 }
 
 /** Mounted over /dev/pts: nothing in it, nothing can be put in it. */
@@ -61,17 +67,36 @@ function sameBudget(a: SandboxSize, b: SandboxSize): boolean {
 }
 
 /**
- * Per container: the directory bind-mounted at /exchange, where the executor listens. Root only. Named at random
- * (a unix socket's path may not pass 107 bytes), with its owner in OWNER_FILE for the reaper.
+ * Per container: the directory bind-mounted at /exchange, where the executor listens. Named at random (a unix
+ * socket's path may not pass 107 bytes), with its owner in OWNER_FILE for the reaper. Only the worker's uid and
+ * group may enter it (mode 2770): the executor is root without CAP_DAC_OVERRIDE, so a worker that is not root (the
+ * local stack's) adds its group to the runner container, and the setgid bit gives the executor's socket that group.
+ * The job's steps drop every supplementary group, so none of them can enter.
  */
-const EXCHANGE_ROOT = '/run/code-execution/docker';
+const EXCHANGE_ROOT = DOCKER_EXCHANGE_ROOT;
+const EXCHANGE_DIR_MODE = 0o2770;
 const EXECUTOR_SOCKET = '/exchange/socket';
 const OWNER_FILE = 'owner';
+/** The worker's own group, which the executor needs to enter the exchange directory (none when it is root's). */
+const WORKER_GID = process.getgid?.() ?? 0;
+
+/** Why this worker cannot make exchange directories (with what to do), or null when it can. */
+export function exchangeRootProblem(): string | null {
+  try {
+    mkdirSync(EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
+    accessSync(EXCHANGE_ROOT, constants.W_OK | constants.X_OK);
+    return null;
+  } catch (err) {
+    return `the runner containers' exchange directory ${EXCHANGE_ROOT} cannot be made here (${(err as Error).message}); ` +
+      'in a container, mount a volume there that the worker\'s uid may write, and set DOCKER_EXCHANGE_HOST_DIR to where the engine finds it (the local stack does both)';
+  }
+}
 
 export function runnerContainerSpec(job: Job, opts: DockerTransportOptions, exchangeDir: string): Docker.ContainerCreateOptions {
   return containerSpec(job, job.id, opts, exchangeDir);
 }
 
+/** `exchangeDir`: the container's exchange directory as the engine sees it. */
 function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransportOptions, exchangeDir: string): Docker.ContainerCreateOptions {
   const tmpfs = `rw,nosuid,nodev,size=${WORKSPACE_SIZE_MB}m,nr_inodes=${WORKSPACE_INODES},mode=1777`;
   return {
@@ -98,6 +123,7 @@ function containerSpec(limits: SandboxSize, jobLabel: string, opts: DockerTransp
         { Name: 'core', Soft: 0, Hard: 0 },
       ],
       Binds: [`${exchangeDir}:/exchange:rw`],
+      ...(WORKER_GID !== 0 ? { GroupAdd: [String(WORKER_GID)] } : {}),
       // An empty read-only tmpfs over /dev/pts instead of the container's devpts (and so /dev/ptmx, a link into
       // it, leads nowhere): ptys come from a host-wide pool (kernel.pty.max) no job may draw from. /dev/shm is a
       // capped tmpfs of its own (POSIX semaphores, multiprocessing), charged to the container's memory like the others.
@@ -181,12 +207,15 @@ export class DockerTransport implements RunnerTransport {
 
   /** Creates and starts a container, and connects to its executor once it listens. */
   private async prepare(size: SandboxSize, jobLabel: string): Promise<Ready> {
-    const exchangeDir = join(EXCHANGE_ROOT, randomBytes(8).toString('hex'));
-    mkdirSync(exchangeDir, { recursive: true, mode: 0o700 });
+    const name = randomBytes(8).toString('hex');
+    const exchangeDir = join(EXCHANGE_ROOT, name);
+    mkdirSync(EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
+    mkdirSync(exchangeDir);
+    chmodSync(exchangeDir, EXCHANGE_DIR_MODE);
     writeFileSync(join(exchangeDir, OWNER_FILE), sandboxName(this.opts, jobLabel));
     let container: Docker.Container | undefined;
     try {
-      container = await this.docker.createContainer(containerSpec(size, jobLabel, this.opts, exchangeDir));
+      container = await this.docker.createContainer(containerSpec(size, jobLabel, this.opts, this.engineSide(exchangeDir)));
       await container.start();
       const channel = await ContainerChannel.connect(join(exchangeDir, 'socket'), RUNNER_START_TIMEOUT_MS);
       return { container, channel, exchangeDir };
@@ -195,6 +224,11 @@ export class DockerTransport implements RunnerTransport {
       else rmSync(exchangeDir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** An exchange directory's path as the engine sees it. */
+  private engineSide(exchangeDir: string): string {
+    return this.opts.exchangeHostDir ? join(this.opts.exchangeHostDir, exchangeDir.slice(EXCHANGE_ROOT.length)) : exchangeDir;
   }
 
   /** Removes a container and its exchange directory; one the engine could not be asked to remove is left to reapOrphans. */
@@ -277,7 +311,7 @@ export class DockerTransport implements RunnerTransport {
         } catch {
           continue;
         }
-        if (owner === null || live.has(dir) || owner === this.opts.ownerId || (await isOwnerAlive(owner))) continue;
+        if (owner === null || live.has(this.engineSide(dir)) || owner === this.opts.ownerId || (await isOwnerAlive(owner))) continue;
         rmSync(dir, { recursive: true, force: true });
       }
     }

@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import type { WorkerConfig } from '../config.js';
 import type { Logger } from '../../core/logger.js';
 import type { RunnerMode } from '../../core/runnerModes.js';
-import { DockerTransport } from './dockerTransport.js';
+import { DockerTransport, exchangeRootProblem } from './dockerTransport.js';
 import { ProcessTransport } from './processTransport.js';
 import { supervisedSandboxProblem } from '../../core/sandbox/supervisedSandboxes.js';
 import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
@@ -24,7 +24,7 @@ async function dockerReadiness(config: WorkerConfig): Promise<string | null> {
   } catch {
     return `the runner image ${config.runnerImage} is missing; build it with \`npm run images\``;
   }
-  return null;
+  return exchangeRootProblem();
 }
 
 /** The warm pool of the docker and process transports; a job of another size refits the sandbox it takes. */
@@ -39,7 +39,14 @@ function poolOptions(config: WorkerConfig, log: Logger) {
 type TransportFactory = (config: WorkerConfig, owner: SandboxOwner, log: Logger) => RunnerTransport | Promise<RunnerTransport>;
 
 const dockerTransport: TransportFactory = (config, owner, log) =>
-  new DockerTransport({ socketPath: config.dockerSocket, image: config.runnerImage, runtime: config.dockerRuntime, ...owner, ...poolOptions(config, log) });
+  new DockerTransport({
+    socketPath: config.dockerSocket,
+    image: config.runnerImage,
+    runtime: config.dockerRuntime,
+    exchangeHostDir: config.dockerExchangeHostDir,
+    ...owner,
+    ...poolOptions(config, log),
+  });
 
 function processTransport(config: WorkerConfig, owner: SandboxOwner, log: Logger): ProcessTransport {
   const problem = supervisedSandboxProblem(config.sandboxSupervisor);
