@@ -1,7 +1,7 @@
 // The worker's HTTP endpoint (METRICS_PORT): GET /metrics for Prometheus, GET /healthz for the liveness probe
 // (the process answers: its event loop runs; 503 when a configuration error keeps it from ever working), GET /readyz
-// for the readiness probe (RedisClient answers PING and the worker is claiming jobs, not starting or draining; the
-// reason when not, e.g. what it waits for at start).
+// for the readiness probe (RedisClient answers PING, PostgreSQL, when there is one, answers a query, and the worker
+// is claiming jobs, not starting or draining; the reason when not, e.g. what it waits for at start).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisClient } from './redisConnection.js';
@@ -22,6 +22,8 @@ export interface MetricsServerOptions {
   log: Logger;
   /** What keeps the worker from starting, if anything: a reason for /readyz; `fatal` (a configuration error) fails /healthz too. */
   problem?: () => StartupProblem | null;
+  /** Asks the worker's other dependencies (PostgreSQL): why it cannot work now, or null. */
+  checkDependencies?: () => Promise<string | null>;
 }
 
 export interface StartupProblem {
@@ -38,9 +40,16 @@ export interface MetricsServer {
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-export async function readiness(worker: { readonly state: WorkerState }, redis: RedisClient, problem?: StartupProblem | null): Promise<Readiness> {
+export async function readiness(
+  worker: { readonly state: WorkerState },
+  redis: RedisClient,
+  problem?: StartupProblem | null,
+  checkDependencies?: () => Promise<string | null>,
+): Promise<Readiness> {
   if (problem) return { ready: false, reason: problem.reason };
   if (worker.state !== 'running') return { ready: false, reason: `worker is ${worker.state}` };
+  const dependency = await checkDependencies?.();
+  if (dependency) return { ready: false, reason: dependency };
   // Commands wait for a reconnect rather than fail (maxRetriesPerRequest: null): look at the connection first.
   if (redis.status !== 'ready') return { ready: false, reason: `redis connection is ${redis.status}` };
   let timer: NodeJS.Timeout | undefined;
@@ -79,7 +88,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         return json(res, 200, { status: 'ok', state: worker.state });
       }
       case '/readyz': {
-        const r = await readiness(worker, redis, problem());
+        const r = await readiness(worker, redis, problem(), options.checkDependencies);
         return json(res, r.ready ? 200 : 503, r);
       }
       default:

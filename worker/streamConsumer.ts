@@ -77,7 +77,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
   private timers: NodeJS.Timeout[] = [];
   private slotFreed: (() => void) | null = null;
   /** Why the runner could not take jobs when last asked (null: it could). */
-  private runnerUnavailable: string | null = null;
+  private cannotTakeJobs: string | null = null;
 
   constructor(
     private readonly config: WorkerConfig,
@@ -189,12 +189,16 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     return this.config.maxConcurrentJobs - this.inFlight.size;
   }
 
-  /** Whether the runner can take a job now; says so in the log when that changes. */
-  private runnerAvailable(): boolean {
-    const reason = this.transport.unavailable?.() ?? null;
-    if (reason && reason !== this.runnerUnavailable) this.log.warn('the runner cannot take jobs; claiming none until it can', { reason });
-    if (!reason && this.runnerUnavailable) this.log.info('the runner takes jobs again');
-    this.runnerUnavailable = reason;
+  /**
+   * Whether a job could be run and its result recorded now: the runner can take it, and PostgreSQL (when there is one)
+   * answered its last write or check (asked again while it did not). Says so in the log when that changes.
+   */
+  private async canTakeJobs(): Promise<boolean> {
+    const submissions = this.options.submissions;
+    const reason = this.transport.unavailable?.() ?? (submissions?.unavailable() ? await submissions.check() : null);
+    if (reason && reason !== this.cannotTakeJobs) this.log.warn('cannot take jobs now; claiming none until it can', { reason });
+    if (!reason && this.cannotTakeJobs) this.log.info('taking jobs again');
+    this.cannotTakeJobs = reason;
     return reason === null;
   }
 
@@ -205,7 +209,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         await new Promise<void>((r) => (this.slotFreed = r));
         continue;
       }
-      if (!this.runnerAvailable()) {
+      if (!(await this.canTakeJobs())) {
         await new Promise((r) => setTimeout(r, Math.min(this.config.readBlockMs, 1000)));
         continue;
       }
@@ -255,7 +259,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     if (this.closing) return;
     await this.reap();
     const free = this.freeSlots();
-    if (free <= 0 || !this.runnerAvailable()) return;
+    if (free <= 0 || !(await this.canTakeJobs())) return;
     try {
       const [, claimed, deleted] = (await this.commands.xautoclaim(
         this.config.streamKey, this.config.consumerGroup, this.instanceId,

@@ -86,6 +86,8 @@ export interface SubmissionStoreOptions {
 export class SubmissionStore {
   private readonly pool: pg.Pool;
   private closed: Promise<void> | null = null;
+  /** Why results cannot be recorded now, from the last write or check; null when the last one reached PostgreSQL. */
+  private unreachable: string | null = null;
   /** The URL without its password, for messages. */
   readonly where: string;
 
@@ -137,8 +139,45 @@ export class SubmissionStore {
     return applied;
   }
 
+  /** Why results cannot be recorded now (PostgreSQL unreachable), as the last write or check found; null: they can. */
+  unavailable(): string | null {
+    return this.unreachable;
+  }
+
+  /** Asks PostgreSQL for one row within `timeoutMs`; returns (and remembers) why it cannot record results, or null. */
+  async check(timeoutMs = 2000): Promise<string | null> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.pool.query('SELECT 1'),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+      ]);
+      this.unreachable = null;
+    } catch (err) {
+      this.noteFailure(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.unreachable;
+  }
+
+  private noteFailure(err: unknown): void {
+    if (isUnreachable(err)) this.unreachable = `PostgreSQL at ${this.where} is unreachable: ${(err as Error).message}`;
+  }
+
   /** Inserts the result unless a row for its id exists (first result wins). Returns true when inserted. */
   async upsert(result: JobResult): Promise<boolean> {
+    try {
+      const inserted = await this.insert(result);
+      this.unreachable = null;
+      return inserted;
+    } catch (err) {
+      this.noteFailure(err);
+      throw err;
+    }
+  }
+
+  private async insert(result: JobResult): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `INSERT INTO submissions (id, status, language, result, runner_mode, worker, attempts, started_at, finished_at)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9)

@@ -75,7 +75,11 @@ export async function workerCommand(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   // Up before the worker starts: liveness answers while it waits for Redis or PostgreSQL, readiness says why not.
-  const server = config.metricsPort ? await startMetricsServer({ port: config.metricsPort, metrics, worker, redis: observer, log, problem: () => problem }).catch((err: NodeJS.ErrnoException) => {
+  const server = config.metricsPort ? await startMetricsServer({
+    port: config.metricsPort, metrics, worker, redis: observer, log,
+    problem: () => problem,
+    checkDependencies: submissions ? () => submissions.check() : undefined,
+  }).catch((err: NodeJS.ErrnoException) => {
     // Several workers on one host (a pod has its own network namespace): the first one serves the port.
     if (err.code !== 'EADDRINUSE') throw err;
     log.warn('METRICS_PORT is in use; this worker serves no metrics or health endpoint (set METRICS_PORT to a free port, or 0)', { port: config.metricsPort });
