@@ -15,11 +15,13 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_IMAGE, REDIS_IMAGE } from '../../components/local.js';
+import { DOCKER_EXCHANGE_ROOT } from '../../core/dockerExchange.js';
+import { LABEL_DEPLOYMENT } from '../../core/labels.js';
 import type { JobResult } from '../../core/protocol/result.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { reveal, ROOT, runStack, type Inputs, type StackRun } from '../pulumi/harness.js';
 import { freePort } from '../support/freePort.js';
-import { claimContainerName } from '../support/sandboxClaims.js';
+import { claimContainerName, claimDeployment, workerDeployment } from '../support/sandboxClaims.js';
 import { DOCKER_SOCKET, dockerAvailable, RUNNER_IMAGE } from '../support/services.js';
 import { until } from '../support/until.js';
 import { connectOtherNetworks, containerCreateOptions, type ContainerContext } from './dockerProvider.js';
@@ -62,6 +64,10 @@ interface Rehearsal {
   containers: Map<string, Docker.Container>;
   /** 127.0.0.1's port that each published container port got, by the stack's container name and internal port. */
   published: Map<string, number>;
+  /** The deployment the stack's workers serve (core/sandboxOwner.ts): their runner containers carry it. */
+  deployment: string;
+  /** Creates and starts one more container from a (changed) container spec of the stack. */
+  start(spec: Inputs): Promise<Docker.Container>;
   logs(stackName: string): Promise<string>;
   remove(): Promise<void>;
 }
@@ -100,29 +106,50 @@ async function createRehearsal(stack: StackRun): Promise<Rehearsal> {
       throw new Error('hostPort is set per container');
     },
   };
-  const created: Docker.Container[] = [];
+  const created: { container: Docker.Container; graceSeconds?: number }[] = [];
   const log: Record<string, unknown> = { prefix, standIns: STAND_INS, publishedOn: {} };
-  for (const n of networks) await docker.createNetwork({ Name: rename(n.name), Driver: n.driver ?? 'bridge', Labels: { 'code-execution.rehearsal': prefix } });
-  for (const v of volumes) {
-    await docker.createVolume({ Name: rename(v.name), Labels: { 'code-execution.rehearsal': prefix } });
-    const mock = stack.all('docker:index/volume:Volume').find((x) => x.inputs.name === v.name)!.outputs.mountpoint as string;
-    resolved.set(mock, (await docker.getVolume(rename(v.name)).inspect()).Mountpoint);
-  }
+  const remove = async () => {
+    // As `pulumi destroy` does (the reverse order of creation): a container with destroyGraceSeconds is stopped
+    // within them first (SIGTERM: a worker drains and removes its runner containers, pooled ones too), then removed.
+    for (const { container, graceSeconds } of created.splice(0).reverse()) {
+      if (graceSeconds !== undefined) await container.stop({ t: graceSeconds }).catch(() => {});
+      await container.remove({ force: true, v: false }).catch(() => {});
+    }
+    const label = `code-execution.rehearsal=${prefix}`;
+    for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+    for (const n of await docker.listNetworks({ filters: { label: [label] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
+  };
   const containers = new Map<string, Docker.Container>();
   const published = new Map<string, number>();
-  for (const spec of specs) {
+  const start = async (spec: Inputs): Promise<Docker.Container> => {
     const ports = new Map<number, number>();
     for (const p of (spec.ports ?? []) as { internal: number }[]) ports.set(p.internal, await freePort());
     const options = containerCreateOptions(spec, { ...ctx, hostPort: (internal) => ports.get(internal)! });
     const container = await docker.createContainer({ ...options, Labels: { 'code-execution.rehearsal': prefix } });
-    created.push(container);
+    created.push({ container, graceSeconds: spec.destroyGraceSeconds });
     await connectOtherNetworks(docker, container, spec, ctx);
     await container.start();
     containers.set(spec.name, container);
     for (const [internal, port] of ports) published.set(`${spec.name}:${internal}`, port);
     (log.publishedOn as Record<string, number[]>)[spec.name] = [...ports.values()];
+    return container;
+  };
+  try {
+    for (const n of networks) await docker.createNetwork({ Name: rename(n.name), Driver: n.driver ?? 'bridge', Labels: { 'code-execution.rehearsal': prefix } });
+    for (const v of volumes) {
+      await docker.createVolume({ Name: rename(v.name), Labels: { 'code-execution.rehearsal': prefix } });
+      const mock = stack.all('docker:index/volume:Volume').find((x) => x.inputs.name === v.name)!.outputs.mountpoint as string;
+      resolved.set(mock, (await docker.getVolume(rename(v.name)).inspect()).Mountpoint);
+    }
+    for (const spec of specs) await start(spec);
+  } catch (err) {
+    // What was created so far, as a failed `pulumi up` leaves it for `pulumi destroy`.
+    await remove();
+    throw err;
   }
   console.log(JSON.stringify({ msg: 'local rehearsal: the stack created as the docker provider would, but for', ...log }));
+  const workerEnv = specs.find((c) => /-worker-0$/.test(c.name))!.envs as string[];
+  const deployment = claimDeployment(workerDeployment(Object.fromEntries(workerEnv.map((kv) => [kv.slice(0, kv.indexOf('=')), ctx.envValue(kv.slice(kv.indexOf('=') + 1))])))!);
   const logs = async (name: string) => {
     const raw = (await containers.get(name)!.logs({ stdout: true, stderr: true })) as unknown as Buffer;
     let out = '';
@@ -133,14 +160,10 @@ async function createRehearsal(stack: StackRun): Promise<Rehearsal> {
     ctx,
     containers,
     published,
+    start,
     logs,
-    async remove() {
-      // Workers first: their SIGTERM drains and removes their runner containers.
-      for (const c of created.reverse()) await c.remove({ force: true, v: false }).catch(() => {});
-      const label = `code-execution.rehearsal=${prefix}`;
-      for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-      for (const n of await docker.listNetworks({ filters: { label: [label] } })) await docker.getNetwork(n.Id).remove().catch(() => {});
-    },
+    remove,
+    deployment,
   };
 }
 
@@ -243,10 +266,14 @@ describe.skipIf(!available)('local: the stack\'s containers as the docker provid
     const client = new pg.Client({ connectionString: url.href });
     await client.connect();
     try {
-      const { rows } = await client.query<{ id: string; status: string; result: JobResult }>(
-        'SELECT id, status, result FROM submissions WHERE id LIKE $1 OR id = $2 ORDER BY id',
-        [`${apiJobId}%`, codeKeyJobId],
-      );
+      // The worker writes the row after the result it answers with (Redis first): a moment later.
+      const rows = await until('both rows in submissions', async () => {
+        const { rows: found } = await client.query<{ id: string; status: string; result: JobResult }>(
+          'SELECT id, status, result FROM submissions WHERE id LIKE $1 OR id = $2 ORDER BY id',
+          [`${apiJobId}%`, codeKeyJobId],
+        );
+        return found.length === 2 && found;
+      }, 10_000);
       expect(rows.map((r) => [r.id.startsWith(apiJobId) ? 'api' : 'codeKey', r.status, r.result.stdout])).toEqual([
         ['api', 'accepted', 'hello\n'],
         ['codeKey', 'accepted', '42\n'],
@@ -269,5 +296,30 @@ describe.skipIf(!available)('local: the stack\'s containers as the docker provid
       await postgres.start();
     }
     await until('the worker\'s /readyz to answer 200 again', async () => (await workerEndpoint('/readyz')).status === 200, 90_000);
+  });
+
+  it('the worker as the stack first had it (no exchange volume) cannot run the docker transport, and says what to mount', async () => {
+    // The defect this stack had: the worker made the exchange directories in its own read-only file system, where the
+    // engine could not find them either; every job failed. Now such a worker refuses to start in docker mode.
+    const spec = containersOf(run).find((c) => c.name === `${STACK_NAME}-worker-0`)!;
+    const without = {
+      ...spec,
+      name: `${STACK_NAME}-worker-without-exchange`,
+      volumes: (spec.volumes as Inputs[]).filter((v) => v.containerPath !== DOCKER_EXCHANGE_ROOT),
+      envs: (spec.envs as string[]).filter((kv) => !kv.startsWith('DOCKER_EXCHANGE_HOST_DIR=')),
+      restart: 'no',
+    };
+    const container = await rehearsal.start(without);
+    const state = await until('the worker without its exchange volume to stop', async () => {
+      const s = (await container.inspect()).State;
+      return !s.Running && s;
+    }, 60_000);
+    expect(state.ExitCode).not.toBe(0);
+    expect(await rehearsal.logs(without.name)).toMatch(/exchange directory \/run\/code-execution\/docker cannot be made here .*mount a volume there/);
+  });
+
+  it('destroyed as `pulumi destroy` destroys it, the stack leaves no runner container behind', async () => {
+    await rehearsal.remove();
+    expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL_DEPLOYMENT}=${rehearsal.deployment}`] } })).toEqual([]);
   });
 });
