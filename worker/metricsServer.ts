@@ -1,7 +1,8 @@
 // The worker's HTTP endpoint (METRICS_PORT): GET /metrics for Prometheus, GET /healthz for the liveness probe
 // (the process answers: its event loop runs; 503 when a configuration error keeps it from ever working), GET /readyz
-// for the readiness probe (RedisClient answers PING, PostgreSQL, when there is one, answers a query, and the worker
-// is claiming jobs, not starting or draining; the reason when not, e.g. what it waits for at start).
+// for the readiness probe (RedisClient answers PING, the runner can take a job, PostgreSQL, when there is one,
+// answers a query, and the worker is claiming jobs, not starting or draining; the reason when not, e.g. what it waits
+// for at start).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RedisClient } from './redisConnection.js';
@@ -22,7 +23,7 @@ export interface MetricsServerOptions {
   log: Logger;
   /** What keeps the worker from starting, if anything: a reason for /readyz; `fatal` (a configuration error) fails /healthz too. */
   problem?: () => StartupProblem | null;
-  /** Asks the worker's other dependencies (PostgreSQL): why it cannot work now, or null. */
+  /** Asks the worker's other dependencies (its runner, PostgreSQL): why it cannot work now, or null. */
   checkDependencies?: () => Promise<string | null>;
 }
 

@@ -391,14 +391,14 @@ describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, dead
       served = await serve(sidecar);
       // Its worker claims nothing meanwhile: a job waits in the stream (no delivery is spent on it), then runs.
       const waiting = served.run({ language: 'bash', code: 'echo ran' });
-      await served.worker.waitForLog((l) => l.msg === 'the runner cannot take jobs; claiming none until it can' && /not ready: cleanup failed/.test(String(l.reason)), 20_000, 'the worker holding back');
+      await served.worker.waitForLog((l) => l.msg === 'cannot take jobs now; claiming none until it can' && /not ready: cleanup failed/.test(String(l.reason)), 20_000, 'the worker holding back');
       expect(sidecar.log()).not.toMatch(/"msg":"job started"/);
       // What kept the cleanup from succeeding is gone: the sidecar's next try succeeds.
       sidecar.unmount('/tmp/pinned');
       await until(() => sidecar.heartbeat()?.ready === true, 20_000, 'the sidecar becoming ready', () => sidecar.log());
       expect(sidecar.log()).toMatch(/"msg":"sidecar ready again: a cleanup succeeded"/);
       expect(await waiting).toMatchObject({ status: 'accepted', stdout: 'ran\n', attempts: 1 });
-      await served.worker.waitForLog((l) => l.msg === 'the runner takes jobs again', 5000, 'the worker claiming again');
+      await served.worker.waitForLog((l) => l.msg === 'taking jobs again', 5000, 'the worker claiming again');
       await expectCleanNextJob(served);
     } finally {
       await served?.stop();

@@ -2,10 +2,13 @@
 // sidecar as a daemon process on this host and as the runner image in its own container. The container
 // shares the host's network, as a task's sidecar shares the worker's: job code must still not reach Redis.
 import { randomUUID } from 'node:crypto';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../core/protocol/result.js';
 import { waitForResult } from '../../worker/resultStore.js';
+import { freePort } from '../support/freePort.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { dockerAvailable } from '../support/services.js';
@@ -113,5 +116,40 @@ describe.each(POSTURES)('worker in sidecar mode (sidecar as a %s)', (posture) =>
     expect(r.stdout).not.toContain(secret);
     expect(r.stdout).not.toMatch(/^found:/m);
     expect(r.stdout).not.toMatch(/^inside: (job|result)/m);
+  });
+});
+
+describe('a worker whose runner sidecar is not there yet (a new node still pulling its image, or one that died)', () => {
+  it('claims nothing and is not ready, saying why; once the sidecar serves, the waiting job runs on its first delivery', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidecar-dir-'));
+    const stream = `jobs-${randomUUID()}`;
+    const metricsPort = await freePort();
+    const worker = startWorker({
+      REDIS_URL: redis.url, STREAM_KEY: stream, RUNNER_MODE: 'sidecar', SIDECAR_DIR: dir, READ_BLOCK_MS: '200', METRICS_PORT: String(metricsPort),
+    });
+    let sidecar: RunningSidecar | undefined;
+    try {
+      await worker.waitForLog((l) => l.msg === 'worker started', 60_000, '"worker started"');
+      const id = randomUUID();
+      await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id, language: 'bash', code: 'echo ran' }));
+      await worker.waitForLog((l) => l.msg === 'cannot take jobs now; claiming none until it can' && /no runner sidecar serves/.test(String(l.reason)), 10_000, 'the worker holding back');
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { reason: string }).reason).toMatch(/no runner sidecar serves .* \(no heartbeat file\)/);
+      expect(await redis.client.xpending(stream, 'execution-workers')).toEqual([0, null, null, null]);
+
+      sidecar = await startSidecar('process', {}, { dir });
+      const waiter = redis.client.duplicate();
+      try {
+        expect(await waitForResult(waiter, id, 60_000)).toMatchObject({ status: 'accepted', stdout: 'ran\n', attempts: 1 });
+      } finally {
+        waiter.disconnect();
+      }
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+    } finally {
+      await worker.stop();
+      await sidecar?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

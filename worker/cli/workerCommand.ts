@@ -78,7 +78,8 @@ export async function workerCommand(): Promise<number> {
   const server = config.metricsPort ? await startMetricsServer({
     port: config.metricsPort, metrics, worker, redis: observer, log,
     problem: () => problem,
-    checkDependencies: submissions ? () => submissions.check() : undefined,
+    // The runner (a sidecar that is not there yet, say) and PostgreSQL: what would keep a claimed job from finishing.
+    checkDependencies: async () => transport.unavailable?.() ?? (submissions ? await submissions.check() : null),
   }).catch((err: NodeJS.ErrnoException) => {
     // Several workers on one host (a pod has its own network namespace): the first one serves the port.
     if (err.code !== 'EADDRINUSE') throw err;

@@ -41,14 +41,13 @@ export class SidecarTransport implements RunnerTransport {
     }
   }
 
-  /** An alive sidecar that reports it is not ready (see notReadyBecause); a missing or stale one fails each run instead. */
+  /**
+   * Why no job can be handed over now: no sidecar (not started yet, as while a new node pulls its image, or gone), a
+   * stale one, or one that reports it is not ready (see notReadyBecause). The worker claims nothing meanwhile, so a
+   * job waits in the queue instead of failing its deliveries into the dead letters.
+   */
   unavailable(): string | null {
-    try {
-      if (Date.now() - lstatSync(join(this.dir, HEARTBEAT_FILE)).mtimeMs > HEARTBEAT_STALE_MS) return null;
-    } catch {
-      return null;
-    }
-    return this.notReadyBecause();
+    return this.sidecarProblem();
   }
 
   /**
