@@ -1,9 +1,10 @@
-// The Kubernetes workload's specs as plain data: the worker pod (with the runner sidecar in sidecar mode), its
+// The Kubernetes workload's specs as plain data: the worker pod (with the runner as a native sidecar in sidecar mode), its
 // security contexts, the network policies, the runner-Job Role and the autoscaler. Pure (types only from
 // @pulumi/kubernetes), so components/kubernetesWorkload.ts stays a list of resource calls and the unit tests read
 // the specs without mocks.
 import type * as k8s from '@pulumi/kubernetes';
 import { APP_NAME, LABEL_COMPONENT, LABEL_NAME, RUNNER_COMPONENT, RUNNER_POD_LABELS } from '../core/labels.js';
+import { HEARTBEAT_FILE } from '../core/protocol/sidecarExchange.js';
 import { POSTGRES_PORT, REDIS_PORT, HTTPS_PORT } from './awsPolicies.js';
 import {
   APP_UID,
@@ -108,6 +109,20 @@ export const resources = (cpuMillis: number, memoryMb: number): k8s.types.input.
   return { requests: r, limits: { ...r } };
 };
 
+/**
+ * The runner sidecar has started when its heartbeat says it takes jobs (it writes one a second from then on). Until
+ * then the kubelet starts no container after it: a minute, then it restarts the sidecar.
+ */
+export function runnerSidecarStartupProbe(): k8s.types.input.core.v1.Probe {
+  const heartbeat = JSON.stringify(`${SHARED_DIR}/${HEARTBEAT_FILE}`);
+  return {
+    exec: { command: ['node', '-e', `process.exit(JSON.parse(require('fs').readFileSync(${heartbeat}, 'utf8')).ready === true ? 0 : 1)`] },
+    periodSeconds: 1,
+    timeoutSeconds: 5,
+    failureThreshold: 60,
+  };
+}
+
 export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.PodSpec {
   assertNoSecretsInPlainEnv(input.env, 'workerPodSpec: env');
   const sidecar = input.runnerMode === 'sidecar';
@@ -133,12 +148,17 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
     securityContext: containerSecurityContext(),
     volumeMounts: [{ name: 'worker-tmp', mountPath: '/tmp' }, ...(sidecar ? [{ name: 'shared', mountPath: SHARED_DIR }] : [])],
   };
-  const containers: k8s.types.input.core.v1.Container[] = [worker];
+  const sidecars: k8s.types.input.core.v1.Container[] = [];
   const volumes: k8s.types.input.core.v1.Volume[] = [memoryDir('worker-tmp', TMP_SIZE)];
   if (sidecar) {
-    containers.push({
+    // A native sidecar (an init container that keeps running; Kubernetes 1.29+): the kubelet starts it, and pulls its
+    // image, before the worker, and starts the worker only once its startup probe passes. As a second container the
+    // worker came first and took jobs while a new node was still pulling the 3.8 GB runner image, failing each one
+    // ("no runner sidecar serves /shared"). It is also stopped only after the worker has drained.
+    sidecars.push({
       name: 'runner',
       image: input.runnerImage,
+      restartPolicy: 'Always',
       command: [...SIDECAR_COMMAND],
       env: nameValueList(runnerSidecarEnvironment()),
       // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
@@ -152,6 +172,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
         // pod's containers would share.
         { name: 'runner-no-shm', mountPath: '/dev/shm', readOnly: true },
       ],
+      startupProbe: runnerSidecarStartupProbe(),
     });
     volumes.push(
       memoryDir('shared', workspace),
@@ -168,7 +189,8 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
     ...(input.nodeSelector ? { nodeSelector: { ...input.nodeSelector } } : {}),
     // SIGTERM, then this long to drain in-flight jobs (SHUTDOWN_GRACE_MS defaults to 25 s) before SIGKILL.
     terminationGracePeriodSeconds: 30,
-    containers,
+    ...(sidecars.length ? { initContainers: sidecars } : {}),
+    containers: [worker],
     volumes,
   };
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
 # redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, chromium for the API
-# playground's browser test, and the toolchains the process transport runs from the host: those of the languages in
-# LANGUAGES (default all; comma-separated recipe names), as their recipes in core/languages.ts name them: Debian
-# packages, and npm packages installed globally under /usr/local (needs node_modules: `npm ci` first).
+# playground's browser test, podman and catatonit for the gcp rehearsal, and the toolchains the process transport runs
+# from the host: those of the languages in LANGUAGES (default all; comma-separated recipe names), as their recipes in
+# core/languages.ts name them: Debian packages, and npm packages installed globally under /usr/local (needs
+# node_modules: `npm ci` first).
 # Needs root; otherwise prints the apt command to run and exits 1.
 # With package names as arguments, only those are checked (the demo needs no Docker, PostgreSQL or debootstrap);
 # the recipes' npm packages are installed only without arguments.
@@ -27,6 +28,9 @@ NEEDED=(
   "gcc|gcc"
   # The HTTP API's playground test drives a headless Chromium (playwright-core with Debian's browser).
   "/usr/bin/chromium|chromium"
+  # The gcp rehearsal plays the stack's pods with `podman kube play`, which builds its pause image with catatonit.
+  "podman|podman"
+  "catatonit|catatonit"
 )
 
 # The recipes' packages (runner/languagePackages.ts reads core/languages.ts).

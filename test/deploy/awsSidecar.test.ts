@@ -10,10 +10,10 @@ import { normalizeJob } from '../../core/protocol/job.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import { runStack, type StackRun } from '../pulumi/harness.js';
 import { testOwner } from '../support/sandboxClaims.js';
-import { dockerAvailable, RUNNER_IMAGE } from '../support/services.js';
-import { startEcsTask, type EcsContainerDefinition, type RehearsedTask } from './ecsSemantics.js';
+import { dockerAvailable } from '../support/services.js';
+import { localImages, WORKER_IMAGE } from './rehearsal.js';
+import { startEcsTask, type EcsContainerDefinition, type EcsVolume, type RehearsedTask } from './ecsSemantics.js';
 
-const WORKER_IMAGE = process.env.WORKER_IMAGE ?? 'code-worker:latest';
 const docker = await dockerAvailable();
 
 let run: StackRun;
@@ -31,17 +31,11 @@ afterAll(async () => {
 
 const workerTask = () => run.one('aws:ecs/taskDefinition:TaskDefinition', '-worker');
 const definitions = (): EcsContainerDefinition[] => JSON.parse(workerTask().inputs.containerDefinitions) as EcsContainerDefinition[];
-/** The local build of each image the stack references (by digest, under mocks). */
-const localImage = (reference: string): string => {
-  if (reference === run.outputs.runnerImage) return RUNNER_IMAGE;
-  if (reference === run.outputs.workerImage) return WORKER_IMAGE;
-  throw new Error(`the stack references image ${reference}, which is neither its worker nor its runner image`);
-};
 const start = (defs: EcsContainerDefinition[]) =>
   startEcsTask(defs, {
     start: ['runner'],
-    image: localImage,
-    volumeNames: (workerTask().inputs.volumes as { name: string }[]).map((v) => v.name),
+    image: localImages(run),
+    volumes: workerTask().inputs.volumes as EcsVolume[],
     pauseImage: WORKER_IMAGE,
   });
 

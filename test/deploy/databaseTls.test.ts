@@ -5,9 +5,6 @@
 // stores results; without it, it is not ready and says why (TLS verification failed, what to set), rather than
 // calling the server unreachable and retrying forever.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cloudSqlDatabaseUrl } from '../../components/gcp/database.js';
 import type { JobResult } from '../../core/protocol/result.js';
@@ -18,6 +15,7 @@ import { reveal, runStack, TEST_CA_PEM, type StackRun } from '../pulumi/harness.
 import { freePort } from '../support/freePort.js';
 import { postgresAvailable } from '../support/postgresServer.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { startSidecar, type RunningSidecar } from '../support/sidecar.js';
 import { startTlsPostgres, type TlsPostgres } from '../support/tlsPostgres.js';
 import { startWorker, type LogLine, type WorkerHandle } from '../support/workerProcess.js';
 
@@ -25,22 +23,21 @@ const available = postgresAvailable();
 let db: TlsPostgres;
 let redis: TestRedis;
 let run: StackRun;
-let sidecarDir: string;
+let sidecar: RunningSidecar;
 const workers: WorkerHandle[] = [];
 
 beforeAll(async () => {
   if (!available) return;
-  [db, redis] = await Promise.all([startTlsPostgres(), startRedis()]);
+  // The stack's workers run in sidecar mode: a worker claims nothing while no sidecar serves.
+  [db, redis, sidecar] = await Promise.all([startTlsPostgres(), startRedis(), startSidecar('process')]);
   // The operator's RDS CA bundle (code-execution:rdsCaBundleFile) is, here, the test's private CA.
   run = await runStack('aws', { 'code-execution:rdsCaBundleFile': db.caFile });
-  sidecarDir = mkdtempSync(join(tmpdir(), 'tls-worker-shared-'));
 });
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
 });
 afterAll(async () => {
-  await Promise.all([db?.stop(), redis?.stop()]);
-  if (sidecarDir) rmSync(sidecarDir, { recursive: true, force: true });
+  await Promise.all([db?.stop(), redis?.stop(), sidecar?.stop()]);
 });
 
 /** The worker container's plain environment, as the stack's task definition has it. */
@@ -76,8 +73,8 @@ async function start(env: Record<string, string>): Promise<StartedWorker> {
     ...env,
     REDIS_URL: redis.url,
     STREAM_KEY: stream,
-    // No runner here: the jobs below are rejected by the worker before any transport; the sidecar stays absent.
-    SIDECAR_DIR: sidecarDir,
+    // The jobs below are rejected by the worker before any transport, but a sidecar must serve for it to claim them.
+    SIDECAR_DIR: sidecar.dir,
     METRICS_PORT: String(metricsPort),
     READ_BLOCK_MS: '200',
     // No CloudWatch to publish to from this machine.

@@ -8,8 +8,12 @@
 //   `memoryReservation`, `environment`, `secrets` (resolved to values: the execution role's job), `mountPoints` of
 //   task volumes, `healthCheck`, `stopTimeout`, `workingDirectory`, `ulimits`.
 // - One network namespace per task (awsvpc): a pause container holds it and every container joins it.
-// - `dependsOn` orders the starts (START, COMPLETE, SUCCESS, HEALTHY).
-// - Task volumes without a host path (Fargate's task storage) are directories owned by root, mode 0755.
+// - `dependsOn` orders the starts (START, COMPLETE, SUCCESS, HEALTHY), and the stops the other way round: a
+//   container is stopped (SIGTERM, SIGKILL after its `stopTimeout`, 30 s by default) before those it depends on.
+// - Task volumes without a host path (`host: {}` or nothing: Fargate's task storage) are directories owned by root,
+//   mode 0755; one with `host.sourcePath` (EC2's bind mount) is that host directory.
+// - `essential`: when an essential container stops, ECS stops the task (essentialStop says so).
+// - `healthCheck`: what the agent has Docker run in the container (healthCheck runs it now, not on its interval).
 // What is not: the awslogs driver (the engine's json-file log stands in), Fargate's own runtime (containerd; the
 // entrypoint/command rules are the same), the task's ENI. A field this file does not know is refused, so a new
 // setting in the stack cannot be silently left out of a rehearsal.
@@ -136,18 +140,33 @@ export interface RehearsedTask {
   containers: Record<string, Docker.Container>;
   /** Host directory of each task volume. */
   volumes: Record<string, string>;
+  /** The task's address (its ENI's private IP on awsvpc; here, the shared namespace's on the bridge). */
+  address: string;
   /** The container's log so far (stdout and stderr). */
   logs(name: string): Promise<string>;
+  /** Runs the container's `healthCheck` command once, as Docker would for the agent; exit code 0 is healthy. */
+  healthCheck(name: string): Promise<{ exitCode: number; output: string }>;
+  /** Why ECS would stop the task now (an essential container has stopped, with its log), or null. */
+  essentialStop(): Promise<string | null>;
+  /** Stops the task as ECS does (StopTask, a scale-in, a deployment); how each started container ended, in stop order. */
+  ecsStop(): Promise<{ name: string; exitCode: number; stoppedInMs: number }[]>;
   /** Removes every container of the task and its volumes. Idempotent. */
   stop(): Promise<void>;
 }
+
+/** One of a task definition's `volumes`. */
+export interface EcsVolume {
+  name: string;
+  host?: { sourcePath?: string };
+}
+const KNOWN_VOLUME_FIELDS = new Set(['name', 'host']);
 
 export interface StartTaskOptions {
   /** The definitions to start; those they depend on are started first. */
   start: string[];
   image(reference: string): string;
-  /** The task's volume names (the task definition's `volumes`). */
-  volumeNames: string[];
+  /** The task definition's `volumes`. */
+  volumes: EcsVolume[];
   secrets?: Record<string, string>;
   /** The image of the pause container that holds the task's network namespace. */
   pauseImage: string;
@@ -156,7 +175,10 @@ export interface StartTaskOptions {
 }
 
 async function demux(container: Docker.Container): Promise<string> {
-  const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+  return demuxFrames((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+}
+
+function demuxFrames(raw: Buffer): string {
   // Multiplexed frames: 8-byte header (stream, 0, 0, 0, size) before each chunk.
   let out = '';
   for (let i = 0; i + 8 <= raw.length; ) {
@@ -165,6 +187,30 @@ async function demux(container: Docker.Container): Promise<string> {
     i += 8 + size;
   }
   return out;
+}
+
+/** Runs `def.healthCheck` in `container` once, within its timeout: `CMD` execs its arguments, `CMD-SHELL` its string in sh. */
+async function runHealthCheck(container: Docker.Container, def: EcsContainerDefinition): Promise<{ exitCode: number; output: string }> {
+  const check = def.healthCheck;
+  if (!check) throw new Error(`container ${def.name} has no healthCheck`);
+  const [kind, ...rest] = check.command;
+  const cmd = kind === 'CMD' ? rest : kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : null;
+  if (!cmd) throw new Error(`container ${def.name}: healthCheck.command must start with CMD or CMD-SHELL, not ${kind}`);
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  const timeoutMs = (check.timeout ?? 5) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const finished = await Promise.race([
+    new Promise<true>((resolve) => stream.on('end', () => resolve(true))),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  const output = demuxFrames(Buffer.concat(chunks));
+  // Past its timeout a check counts as failed, whatever it would have answered later.
+  if (!finished) return { exitCode: -1, output: `${output}(timed out after ${timeoutMs} ms)` };
+  return { exitCode: (await exec.inspect()).ExitCode ?? -1, output };
 }
 
 /** Waits until `container` meets `condition`, or throws with its state and log. */
@@ -193,9 +239,14 @@ async function waitForCondition(container: Docker.Container, name: string, condi
 export async function startEcsTask(definitions: EcsContainerDefinition[], options: StartTaskOptions): Promise<RehearsedTask> {
   const docker = new Docker({ socketPath: DOCKER_SOCKET });
   const byName = new Map(definitions.map((d) => [d.name, d]));
+  for (const v of options.volumes) {
+    const unknown = Object.keys(v).filter((k) => !KNOWN_VOLUME_FIELDS.has(k));
+    if (unknown.length) throw new Error(`startEcsTask: volume ${v.name} sets ${unknown.join(', ')}, which this rehearsal does not reproduce`);
+  }
   const root = mkdtempSync(join(tmpdir(), 'ecs-task-'));
   const volumes = Object.fromEntries(
-    options.volumeNames.map((v) => {
+    options.volumes.map(({ name: v, host }) => {
+      if (host?.sourcePath) return [v, host.sourcePath];
       const dir = mkdtempSync(join(root, `${v}-`));
       // Fargate's task storage: root's, 0755.
       chmodSync(dir, 0o755);
@@ -204,12 +255,15 @@ export async function startEcsTask(definitions: EcsContainerDefinition[], option
   );
   const created: Docker.Container[] = [];
   const containers: Record<string, Docker.Container> = {};
+  /** Definition names in start order: every container after those it depends on. */
+  const startOrder: string[] = [];
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
       await Promise.all(created.map((c) => c.remove({ force: true }).catch(() => {})));
       rmSync(root, { recursive: true, force: true });
     })());
+  let address: string;
   try {
     const pause = await docker.createContainer({
       name: testContainerName('ecs-task-pause'),
@@ -219,6 +273,7 @@ export async function startEcsTask(definitions: EcsContainerDefinition[], option
     });
     created.push(pause);
     await pause.start();
+    address = (await pause.inspect()).NetworkSettings.Networks.bridge.IPAddress;
     const started = new Set<string>();
     const startOne = async (name: string, chain: string[] = []): Promise<void> => {
       if (started.has(name)) return;
@@ -242,11 +297,43 @@ export async function startEcsTask(definitions: EcsContainerDefinition[], option
       containers[name] = container;
       await container.start();
       started.add(name);
+      startOrder.push(name);
     };
     for (const name of options.start) await startOne(name);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { docker, containers, volumes, logs: (name) => demux(containers[name]), stop };
+  const essentialStop = async (): Promise<string | null> => {
+    for (const [name, container] of Object.entries(containers)) {
+      if (byName.get(name)!.essential === false) continue;
+      const { State } = await container.inspect();
+      if (!State.Running) return `essential container ${name} stopped (exit ${State.ExitCode}), so ECS stops the task:\n${await demux(container)}`;
+    }
+    return null;
+  };
+  const ecsStop = async () => {
+    const ended = [];
+    for (const name of [...startOrder].reverse()) {
+      const began = Date.now();
+      // Docker's stop is the agent's: SIGTERM (the image's STOPSIGNAL), SIGKILL after the timeout.
+      await containers[name].stop({ t: byName.get(name)!.stopTimeout ?? 30 }).catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 304) throw err; // 304: it had stopped already
+      });
+      const { State } = await containers[name].inspect();
+      ended.push({ name, exitCode: State.ExitCode, stoppedInMs: Date.now() - began });
+    }
+    return ended;
+  };
+  return {
+    docker,
+    containers,
+    volumes,
+    address,
+    ecsStop,
+    logs: (name) => demux(containers[name]),
+    healthCheck: (name) => runHealthCheck(containers[name], byName.get(name)!),
+    essentialStop,
+    stop,
+  };
 }

@@ -25,10 +25,10 @@ import { claimContainerName, claimDeployment, workerDeployment } from '../suppor
 import { DOCKER_SOCKET, dockerAvailable, RUNNER_IMAGE } from '../support/services.js';
 import { until } from '../support/until.js';
 import { connectOtherNetworks, containerCreateOptions, type ContainerContext } from './dockerProvider.js';
+import { request, WORKER_IMAGE } from './rehearsal.js';
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const available = await dockerAvailable();
-const WORKER_IMAGE = process.env.WORKER_IMAGE ?? 'code-worker:latest';
 /** The images the stack builds, by Dockerfile, and the build of each that `npm run images` made. */
 const BUILDS: Record<string, string> = {
   'worker/Dockerfile': WORKER_IMAGE,
@@ -172,15 +172,6 @@ const envOf = (name: string): Record<string, string> => {
   return Object.fromEntries((spec.envs as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), rehearsal.ctx.envValue(kv.slice(kv.indexOf('=') + 1))]));
 };
 const apiUrl = () => `http://127.0.0.1:${rehearsal.published.get(`${STACK_NAME}-api:2358`)}`;
-
-async function request(url: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> } | null> {
-  try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(70_000) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  } catch {
-    return null;
-  }
-}
 
 /** GET `path` of the worker's metrics server from inside its container (the stack publishes no port for it). */
 async function workerEndpoint(path: '/readyz' | '/healthz'): Promise<{ status: number; body: Record<string, unknown> }> {

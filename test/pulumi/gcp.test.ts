@@ -110,8 +110,9 @@ describe('Pulumi.gcp.yaml under mocks', () => {
     it('a restricted worker and a root runner sidecar with exactly four capabilities; nothing privileged', () => {
       const spec = podSpec();
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
-      expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
-      const [worker, runner] = spec.containers;
+      expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker']);
+      const [worker] = spec.containers;
+      const [runner] = spec.initContainers;
       expect(worker.securityContext).toEqual({
         runAsNonRoot: true,
         runAsUser: 1000,
@@ -134,6 +135,9 @@ describe('Pulumi.gcp.yaml under mocks', () => {
       });
       for (const o of walk(run.resources.map((r) => r.inputs))) expect(o.privileged).not.toBe(true);
       expect(runner).toMatchObject({ command: ['node', '/opt/runner/sidecar.js'], image: expect.stringMatching(/code-runner@sha256:/) });
+      // A native sidecar: started (and its image pulled) before the worker, which starts once the sidecar serves.
+      expect(spec.initContainers.map((c: { name: string; restartPolicy?: string }) => [c.name, c.restartPolicy])).toEqual([['runner', 'Always']]);
+      expect(runner.startupProbe.exec.command.join(' ')).toContain('/shared/.sidecar-heartbeat');
       const env = Object.fromEntries(runner.env.map((e: { name: string; value: string }) => [e.name, e.value]));
       expect(env).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
     });
@@ -149,16 +153,17 @@ describe('Pulumi.gcp.yaml under mocks', () => {
         ]),
       );
       for (const v of spec.volumes) expect(v.emptyDir, v.name).toMatchObject({ medium: 'Memory', sizeLimit: expect.stringMatching(/^\d+Mi$/) });
-      expect(spec.containers[1].volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/shared', '/workspace', '/tmp', '/dev/shm']);
+      expect(spec.initContainers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(['/shared', '/workspace', '/tmp', '/dev/shm']);
       expect(JSON.stringify(spec)).not.toContain('scratch');
       expect(spec.terminationGracePeriodSeconds).toBe(30);
-      const [worker, runner] = spec.containers;
+      const [worker] = spec.containers;
+      const [runner] = spec.initContainers;
       expect(worker.resources.limits).toEqual({ cpu: `${file['code-execution:workerCpuMillis']}m`, memory: `${file['code-execution:workerMemoryMb']}Mi` });
       expect(runner.resources.requests).toEqual({ cpu: `${file['code-execution:runnerCpuMillis']}m`, memory: `${file['code-execution:runnerMemoryMb']}Mi` });
     });
 
     it('the runner sidecar holds the largest job plus overheads and its memory-backed /workspace, one job at a time', () => {
-      const runner = podSpec().containers[1];
+      const [runner] = podSpec().initContainers;
       const need = runnerSidecarMemory({ memoryBackedWorkspaceMb: Number(file['code-execution:workspaceSizeMb']) }).minimumMb;
       expect(parseInt(runner.resources.limits.memory, 10)).toBeGreaterThanOrEqual(need);
       expect(envOf(podSpec().containers[0]).MAX_CONCURRENT_JOBS.value).toBe('1');

@@ -186,7 +186,7 @@ describe('gcp workers', () => {
     });
     const spec = run.one('kubernetes:apps/v1:Deployment').inputs.spec.template.spec;
     expect(spec.containers[0].resources.limits).toEqual({ cpu: '250m', memory: '768Mi' });
-    expect(spec.containers[1].resources.limits).toEqual({ cpu: '1200m', memory: '2560Mi' });
+    expect(spec.initContainers[0].resources.limits).toEqual({ cpu: '1200m', memory: '2560Mi' });
     expect(spec.nodeSelector).toEqual({ 'kubernetes.io/arch': 'arm64' });
     const env = Object.fromEntries(spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     expect(env).toMatchObject({ S3_BUCKET: 'code', S3_REGION: 'auto', S3_ENDPOINT: 'https://storage.googleapis.com', MAX_CONCURRENT_JOBS: '1', DATABASE_CA_CERT: 'PEM', DATABASE_SERVER_NAME: 'proj:db' });

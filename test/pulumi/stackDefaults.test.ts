@@ -120,7 +120,7 @@ describe('the environment components default to the table', () => {
     });
     const spec = run.one('kubernetes:apps/v1:Deployment', 'defaults-workload-workers').inputs.spec.template.spec;
     expect(spec.containers[0].resources.limits).toEqual({ cpu: `${DEFAULTS.workerCpuMillis}m`, memory: `${DEFAULTS.workerMemoryMb}Mi` });
-    expect(spec.containers[1].resources.limits).toEqual({ cpu: `${DEFAULTS.runnerCpuMillis}m`, memory: `${DEFAULTS.runnerMemoryMb}Mi` });
+    expect(spec.initContainers[0].resources.limits).toEqual({ cpu: `${DEFAULTS.runnerCpuMillis}m`, memory: `${DEFAULTS.runnerMemoryMb}Mi` });
     expect(spec.volumes).toContainEqual({ name: 'shared', emptyDir: { medium: 'Memory', sizeLimit: `${DEFAULTS.workspaceSizeMb}Mi` } });
     expect(spec.containers[0].env).toContainEqual({ name: 'MAX_CONCURRENT_JOBS', value: String(DEFAULTS.maxConcurrentJobs) });
     expect(run.one('gcp:redis/instance:Instance').inputs).toMatchObject({ memorySizeGb: DEFAULTS.redisMemoryGb, tier: DEFAULTS.multiAz ? 'STANDARD_HA' : 'BASIC' });

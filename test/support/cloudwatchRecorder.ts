@@ -25,7 +25,8 @@ export interface CloudWatchRecorder {
 /** { QueueDepth: n, PendingJobs: m } of one call. */
 export const metricsOf = (c: PutMetricDataCall): Record<string, number> => Object.fromEntries(c.body.MetricData.map((d) => [d.MetricName, d.Value]));
 
-export async function startCloudWatchRecorder(): Promise<CloudWatchRecorder> {
+/** `address`: where it listens, loopback unless containers must reach it (a bridge's gateway address). */
+export async function startCloudWatchRecorder({ address = '127.0.0.1' }: { address?: string } = {}): Promise<CloudWatchRecorder> {
   const events = new EventEmitter();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -45,9 +46,9 @@ export async function startCloudWatchRecorder(): Promise<CloudWatchRecorder> {
       events.emit('call', call);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, address, r));
   const recorder: CloudWatchRecorder = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${address}:${(server.address() as AddressInfo).port}`,
     calls: [],
     failing: false,
     next(match = () => true, timeoutMs = 10_000) {

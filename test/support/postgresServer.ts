@@ -2,7 +2,8 @@
 // PostgreSQL refuses to run as root, so as root the server runs as the `postgres` system user (the Debian
 // package creates it) or else `nobody`, which owns the temp dir. With `tls`, it serves TLS with the given
 // certificate and refuses TCP clients without it (as RDS with rds.force_ssl and Cloud SQL ENCRYPTED_ONLY do); the
-// test's own connections then go through the Unix socket.
+// test's own connections then go through the Unix socket. With `listen` and `passwordClients` it also serves other
+// addresses, where clients log in with a password as they do on a managed server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,10 @@ async function waitUntilUp(admin: pg.ClientConfig, proc: ChildProcess, log: () =
 export interface PostgresOptions {
   /** Serve TLS with this certificate (chain) and key, PEM, and refuse TCP clients without TLS. */
   tls?: { cert: string; key: string };
+  /** Addresses to listen on besides 127.0.0.1 (e.g. the Docker bridge's gateway, for containers). */
+  listen?: string[];
+  /** TCP clients from these (pg_hba addresses: CIDRs, samehost) log in with a password (scram-sha-256), as on a managed server. */
+  passwordClients?: string[];
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<TestPostgres> {
@@ -107,11 +112,21 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       writeFileSync(join(data, name), content, { mode: 0o600 });
       if (as) chownSync(join(data, name), as.uid, as.gid);
     }
+    tlsArgs.push('-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key');
+  }
+  if (options.tls || options.passwordClients) {
+    const tcp = options.tls ? 'hostssl' : 'host';
     const hba = join(data, 'pg_hba.conf');
-    writeFileSync(hba, ['local all all trust', 'hostssl all all 127.0.0.1/32 trust', 'hostssl all all ::1/128 trust', 'hostnossl all all all reject', ''].join('\n'));
+    writeFileSync(hba, [
+      'local all all trust',
+      `${tcp} all all 127.0.0.1/32 trust`,
+      `${tcp} all all ::1/128 trust`,
+      ...(options.passwordClients ?? []).map((clients) => `${tcp} all all ${clients} scram-sha-256`),
+      ...(options.tls ? ['hostnossl all all all reject'] : []),
+      '',
+    ].join('\n'));
     chmodSync(hba, 0o600);
     if (as) chownSync(hba, as.uid, as.gid);
-    tlsArgs.push('-c', 'ssl=on', '-c', 'ssl_cert_file=server.pem', '-c', 'ssl_key_file=server.key');
   }
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -124,7 +139,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
     output = '';
     // Durability is not what these tests are about: no fsync keeps them fast on a busy machine.
     proc = spawn(join(bin, 'postgres'), [
-      '-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1',
+      '-D', data, '-p', String(port), '-k', sockets, '-c', `listen_addresses=${['127.0.0.1', ...(options.listen ?? [])].join(',')}`,
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', ...tlsArgs,
     ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' }, ...(as ?? {}) });
     const p = proc;

@@ -26,10 +26,10 @@ export interface TestRedis extends RedisEndpoint {
   start(): Promise<void>;
 }
 
-async function waitUntilUp(port: number): Promise<void> {
+async function waitUntilUp(port: number, host: string, password: string | undefined): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const probe = new Redis({ port, host, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     probe.on('error', () => {});
     try {
       await probe.connect();
@@ -44,14 +44,27 @@ async function waitUntilUp(port: number): Promise<void> {
   }
 }
 
+export interface RedisOptions {
+  /** false: only reserve its port and data dir until `start()`. */
+  started?: boolean;
+  /** Where it listens (and clients connect): loopback unless containers must reach it (a bridge's gateway address). */
+  host?: string;
+  /** An AUTH password every client must give (requirepass), as a managed Redis's AUTH string. */
+  password?: string;
+}
+
 /** Starts a Redis; with `{ started: false }` only reserves its port and data dir until `start()`. */
-export async function startRedis(opts: { started?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(opts: RedisOptions = {}): Promise<TestRedis> {
+  const { host = '127.0.0.1', password } = opts;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'test-redis-'));
   let proc: ChildProcess | null = null;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-    await waitUntilUp(port);
+    proc = spawn('redis-server', [
+      '--port', String(port), '--bind', host, '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '',
+      ...(password ? ['--requirepass', password] : []),
+    ], { stdio: 'ignore' });
+    await waitUntilUp(port, host, password);
   };
   const kill = async () => {
     const p = proc;
@@ -61,10 +74,10 @@ export async function startRedis(opts: { started?: boolean } = {}): Promise<Test
     await exited;
   };
   if (opts.started !== false) await start();
-  const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null });
+  const client = new Redis({ port, host, password, maxRetriesPerRequest: null });
   client.on('error', () => {});
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${password ? `:${encodeURIComponent(password)}@` : ''}${host}:${port}`,
     cluster: false,
     port,
     client,

@@ -32,6 +32,7 @@ import {
   runnerJobRoleRules,
   runnerNetworkPolicySpec,
   runnerSidecarSecurityContext,
+  runnerSidecarStartupProbe,
   workerNetworkPolicySpec,
   workerPodSpec,
   type WorkerPodInput,
@@ -332,8 +333,11 @@ describe('Kubernetes specs', () => {
     expect(spec.terminationGracePeriodSeconds).toBe(30);
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.serviceAccountName).toBeUndefined();
-    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker', 'runner']);
-    const [worker, runner] = spec.containers;
+    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker']);
+    const [worker] = spec.containers;
+    // A native sidecar: the kubelet starts it before the worker and starts the worker once its heartbeat says ready.
+    const [runner] = spec.initContainers;
+    expect(runner).toMatchObject({ name: 'runner', restartPolicy: 'Always', startupProbe: plain(runnerSidecarStartupProbe()) });
     expect(worker.securityContext).toEqual({ ...restricted, runAsGroup: 1000 });
     expect(runner.securityContext).toEqual({
       runAsUser: 0,
@@ -395,6 +399,7 @@ describe('Kubernetes specs', () => {
       }),
     );
     expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['worker']);
+    expect(spec.initContainers).toBeUndefined();
     expect(spec).toMatchObject({ serviceAccountName: 'code-execution-worker', automountServiceAccountToken: true });
     expect(spec.volumes.map((v: { name: string }) => v.name)).toEqual(['worker-tmp']);
   });
