@@ -112,7 +112,8 @@ describe('worker image', async () => {
         NetworkMode: 'host',
         Binds: [`${dir}:/stub`],
         ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m' },
+        // The runner containers' exchange directories: writable by uid 1000, as the local stack's volume is.
+        Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m', '/run/code-execution/docker': 'rw,nosuid,nodev,size=1m,uid=1000,gid=1000,mode=0700' },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges:true'],
       },
