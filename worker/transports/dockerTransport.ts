@@ -46,8 +46,9 @@ export interface DockerTransportOptions {
   /** The OCI runtime the engine starts runner containers with (`runc`, `crun`, …); absent: the engine's default. */
   runtime?: string;
   /**
-   * EXCHANGE_ROOT as the engine sees it, when this worker runs in a container with a volume mounted there: the engine
-   * resolves bind sources on its own host. Absent: the worker runs on the engine's host, and the path is the same.
+   * DOCKER_EXCHANGE_ROOT as the engine sees it, when this worker runs in a container with a volume mounted there:
+   * the engine resolves bind sources on its own host. Absent: the worker runs on the engine's host, and the path is
+   * the same.
    */
   exchangeHostDir?: string;
 }
@@ -73,7 +74,6 @@ function sameBudget(a: SandboxSize, b: SandboxSize): boolean {
  * local stack's) adds its group to the runner container, and the setgid bit gives the executor's socket that group.
  * The job's steps drop every supplementary group, so none of them can enter.
  */
-const EXCHANGE_ROOT = DOCKER_EXCHANGE_ROOT;
 const EXCHANGE_DIR_MODE = 0o2770;
 const EXECUTOR_SOCKET = '/exchange/socket';
 const OWNER_FILE = 'owner';
@@ -83,11 +83,11 @@ const WORKER_GID = process.getgid?.() ?? 0;
 /** Why this worker cannot make exchange directories (with what to do), or null when it can. */
 export function exchangeRootProblem(): string | null {
   try {
-    mkdirSync(EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
-    accessSync(EXCHANGE_ROOT, constants.W_OK | constants.X_OK);
+    mkdirSync(DOCKER_EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
+    accessSync(DOCKER_EXCHANGE_ROOT, constants.W_OK | constants.X_OK);
     return null;
   } catch (err) {
-    return `the runner containers' exchange directory ${EXCHANGE_ROOT} cannot be made here (${(err as Error).message}); ` +
+    return `the runner containers' exchange directory ${DOCKER_EXCHANGE_ROOT} cannot be made here (${(err as Error).message}); ` +
       'in a container, mount a volume there that the worker\'s uid may write, and set DOCKER_EXCHANGE_HOST_DIR to where the engine finds it (the local stack does both)';
   }
 }
@@ -207,9 +207,8 @@ export class DockerTransport implements RunnerTransport {
 
   /** Creates and starts a container, and connects to its executor once it listens. */
   private async prepare(size: SandboxSize, jobLabel: string): Promise<Ready> {
-    const name = randomBytes(8).toString('hex');
-    const exchangeDir = join(EXCHANGE_ROOT, name);
-    mkdirSync(EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
+    const exchangeDir = join(DOCKER_EXCHANGE_ROOT, randomBytes(8).toString('hex'));
+    mkdirSync(DOCKER_EXCHANGE_ROOT, { recursive: true, mode: 0o700 });
     mkdirSync(exchangeDir);
     chmodSync(exchangeDir, EXCHANGE_DIR_MODE);
     writeFileSync(join(exchangeDir, OWNER_FILE), sandboxName(this.opts, jobLabel));
@@ -228,7 +227,7 @@ export class DockerTransport implements RunnerTransport {
 
   /** An exchange directory's path as the engine sees it. */
   private engineSide(exchangeDir: string): string {
-    return this.opts.exchangeHostDir ? join(this.opts.exchangeHostDir, exchangeDir.slice(EXCHANGE_ROOT.length)) : exchangeDir;
+    return this.opts.exchangeHostDir ? join(this.opts.exchangeHostDir, exchangeDir.slice(DOCKER_EXCHANGE_ROOT.length)) : exchangeDir;
   }
 
   /** Removes a container and its exchange directory; one the engine could not be asked to remove is left to reapOrphans. */
@@ -291,7 +290,7 @@ export class DockerTransport implements RunnerTransport {
     const containers = await this.docker.listContainers({ all: true, filters: { label } });
     let reaped = 0;
     for (const id of this.unremoved) {
-      await this.remove({ container: this.docker.getContainer(id), exchangeDir: join(EXCHANGE_ROOT, '.none') });
+      await this.remove({ container: this.docker.getContainer(id), exchangeDir: join(DOCKER_EXCHANGE_ROOT, '.none') });
       if (!this.unremoved.has(id)) reaped++;
     }
     for (const c of containers) {
@@ -302,9 +301,9 @@ export class DockerTransport implements RunnerTransport {
     }
     // Exchange directories of containers that are gone (their worker died before removing them).
     const live = new Set((await this.docker.listContainers({ all: true, filters: { label } })).flatMap((c) => c.Mounts.map((m) => m.Source)));
-    if (existsSync(EXCHANGE_ROOT)) {
-      for (const name of readdirSync(EXCHANGE_ROOT)) {
-        const dir = join(EXCHANGE_ROOT, name);
+    if (existsSync(DOCKER_EXCHANGE_ROOT)) {
+      for (const name of readdirSync(DOCKER_EXCHANGE_ROOT)) {
+        const dir = join(DOCKER_EXCHANGE_ROOT, name);
         let owner: string | null;
         try {
           owner = ownerInName(readFileSync(join(dir, OWNER_FILE), 'utf8'), this.opts.deployment);
@@ -337,7 +336,7 @@ export class DockerTransport implements RunnerTransport {
     // leftovers are its own to remove before it goes, so it tries again a few times.
     for (let attempt = 0; this.unremoved.size && attempt < CLOSE_REMOVAL_TRIES; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 500));
-      await Promise.all([...this.unremoved].map((id) => this.remove({ container: this.docker.getContainer(id), exchangeDir: join(EXCHANGE_ROOT, '.none') })));
+      await Promise.all([...this.unremoved].map((id) => this.remove({ container: this.docker.getContainer(id), exchangeDir: join(DOCKER_EXCHANGE_ROOT, '.none') })));
     }
   }
 }
