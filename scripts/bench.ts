@@ -5,9 +5,12 @@
 //   BENCH_N (default 200)            jobs per latency series
 //   BENCH_THROUGHPUT (default 200)   jobs per throughput run
 //   BENCH_CONCURRENCY (default 1,2,3) MAX_CONCURRENT_JOBS of the throughput runs (bare: that many at a time)
-//   BENCH_MODES (default queue-only,process-cold,process-warm,docker-cold,docker-warm): -cold is POOL_SIZE=0,
-//                                    -warm the default pool; queue-only is the worker loop over a transport that
-//                                    answers at once (scripts/queueOnlyWorker.ts): the queue's own cost
+//   BENCH_MODES (default queue-only,process-cold,process-warm,docker-cold,docker-warm,sidecar): -cold is
+//                                    POOL_SIZE=0, -warm the default pool; queue-only is the worker loop over a
+//                                    transport that answers at once (scripts/queueOnlyWorker.ts): the queue's own
+//                                    cost; sidecar is the runner image as a container with the cloud stacks' runner
+//                                    settings (one CPU, 2 GB, read-only, four capabilities: test/support/sidecar.ts),
+//                                    sharing the network with a worker on this host, as the aws and gcp stacks run it
 //   BENCH_GAP_MS (default 1000)      the pause between jobs of the "gap" latency series (warm modes), for the pool
 //   BENCH_CPU (default process,docker) modes of the CPU-bound series: 1 s C and python loops, 20 test cases
 //   DOCKER_RUNTIME                   passed to the docker-mode workers: the engine's OCI runtime (runc, crun)
@@ -23,13 +26,14 @@ import type { Redis } from 'ioredis';
 import type { JobResult } from '../core/protocol/result.js';
 import { waitForResult } from '../worker/resultStore.js';
 import { startRedis } from '../test/support/redisServer.js';
+import { startSidecar } from '../test/support/sidecar.js';
 import { startLoggingProcess, startWorker, type LogLine, type WorkerHandle } from '../test/support/workerProcess.js';
 
 const list = (v: string | undefined, fallback: string) => (v ?? fallback).split(',').filter(Boolean);
 const N = Number(process.env.BENCH_N ?? 200);
 const THROUGHPUT_JOBS = Number(process.env.BENCH_THROUGHPUT ?? 200);
 const CONCURRENCY = list(process.env.BENCH_CONCURRENCY, '1,2,3').map(Number);
-const MODES = list(process.env.BENCH_MODES, 'queue-only,process-cold,process-warm,docker-cold,docker-warm');
+const MODES = list(process.env.BENCH_MODES, 'queue-only,process-cold,process-warm,docker-cold,docker-warm,sidecar');
 const CPU_MODES = list(process.env.BENCH_CPU, 'process,docker');
 const OUT = process.env.BENCH_OUT ?? 'bench-results.json';
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 1000);
@@ -239,7 +243,12 @@ function workerFor(mode: string, env: Record<string, string>): WorkerHandle {
 
 async function withWorker<T>(mode: string, redisUrl: string, redis: Redis, concurrency: number, use: (w: WorkerHandle, stream: string, waiter: Redis) => Promise<T>): Promise<T> {
   const stream = `bench-${mode}-${randomUUID()}`;
-  const worker = workerFor(mode, { REDIS_URL: redisUrl, STREAM_KEY: stream, MAX_CONCURRENT_JOBS: String(concurrency), METRICS_PORT: '0' });
+  // The sidecar mode's runner: a container of its own per run, started before its worker as the platforms start them.
+  const sidecar = mode === 'sidecar' ? await startSidecar('container') : null;
+  const worker = workerFor(mode, {
+    REDIS_URL: redisUrl, STREAM_KEY: stream, MAX_CONCURRENT_JOBS: String(concurrency), METRICS_PORT: '0',
+    ...(sidecar ? { SIDECAR_DIR: sidecar.dir } : {}),
+  });
   const waiter = redis.duplicate();
   try {
     await worker.waitForLog((l) => l.msg === 'worker started', 60_000, '"worker started"');
@@ -249,6 +258,7 @@ async function withWorker<T>(mode: string, redisUrl: string, redis: Redis, concu
   } finally {
     waiter.disconnect();
     await worker.stop();
+    await sidecar?.stop();
   }
 }
 
