@@ -162,10 +162,17 @@ run_suites() {
   local configuration=$1 cg=/sys/fs/cgroup main other transports verdicts pattern attacks suites
   choose "$configuration"
   log "configuration $configuration at $(uptime_s) s of uptime: worker in cgroup $(cgroup_line); transports $transports; battery on ${#attacks[@]} attacks"
-  local status=0 report=/tmp/cgroup-v2-lane.json
-  # --no-isolate: the three files share one module graph instead of importing it three times over (a minute here).
-  TRANSPORTS=$transports node_modules/.bin/vitest run --no-isolate --hideSkippedTests --reporter=verbose --reporter=json --outputFile.json="$report" \
-    -t "$pattern" "${suites[@]}" || status=$?
+  local status report=/tmp/cgroup-v2-lane.json attempt
+  for attempt in 1 2; do
+    status=0
+    # --no-isolate: the three files share one module graph instead of importing it three times over (a minute here).
+    TRANSPORTS=$transports node_modules/.bin/vitest run --no-isolate --hideSkippedTests --reporter=verbose --reporter=json --outputFile.json="$report" \
+      -t "$pattern" "${suites[@]}" || status=$?
+    # 139: the test runner itself died of SIGSEGV, which Node under the guest's software-emulated CPU does now and
+    # then (seen once in CI, not again in the same configuration); said, and run once more. A failed test is 1.
+    [ "$status" = 139 ] && [ "$attempt" = 1 ] || break
+    log "configuration $configuration: the test runner died of SIGSEGV (Node under emulation); running its suites once more"
+  done
 
   log "suites ended at $(uptime_s) s of uptime"
   # What the suites cannot see: that what ran was cgroup v2 code, and the supervisor's own doing.
