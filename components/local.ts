@@ -23,13 +23,13 @@ const OBJECT_STORE_KEY_ID = 'code-execution';
  * Redis's URL on the private network, by its container's name: each stack's own, so two stacks on one engine are two
  * deployments (core/sandboxOwner.ts), and neither's reaper takes the other's runner containers for orphans.
  */
-export const localRedisUrl = (name: string) => `redis://${name}-redis:6379`;
+const localRedisUrl = (name: string) => `redis://${name}-redis:6379`;
 
 /**
  * The API container's environment: the clouds' (where it listens, the queue it feeds) plus, as plain variables here
  * (the whole list is a Pulumi secret, and Redis is on the private network), the Redis URL and callback signing key.
  */
-export function localApiEnvironment(name: string, signingKey: string): Record<string, string> {
+function localApiEnvironment(name: string, signingKey: string): Record<string, string> {
   return { ...apiEnvironment(), REDIS_URL: localRedisUrl(name), CALLBACK_SIGNING_KEY: signingKey };
 }
 
