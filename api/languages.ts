@@ -22,9 +22,12 @@ export interface LanguageEntry {
   runCommand: string[];
 }
 
-/** Piston's clients match versions as semver ranges ("3.x"): three numeric parts, whatever the toolchain prints. */
+/**
+ * Piston's clients match versions as semver ranges ("3.x"): three numeric parts, whatever the toolchain prints,
+ * without leading zeros (NASM's 2.16.01 is 2.16.1).
+ */
 function semver(version: string): string {
-  const parts = version.split('.').map((p) => /^\d+/.exec(p)?.[0]).filter((p): p is string => p !== undefined);
+  const parts = version.split('.').map((p) => /^\d+/.exec(p)?.[0]).filter((p): p is string => p !== undefined).map((p) => String(Number(p)));
   return [...parts, '0', '0', '0'].slice(0, 3).join('.');
 }
 

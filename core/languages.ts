@@ -270,6 +270,226 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
     version: { command: ['sqlite3', '--version'], pattern: '^(\\S+)' },
     judge0: { ids: [82], toolchain: 'SQLite' },
   },
+  'c-clang': {
+    title: 'C', sourceFile: 'main.c', extensions: ['.c'], aliases: ['clang'],
+    compile: ['clang', '-O2', '-std=gnu17', '-pipe', '-o', 'main', '{sources}', '-lm'],
+    run: ['./main'],
+    packages: { debian: ['clang', 'libc6-dev'] },
+    version: { command: ['clang', '-dumpversion'], pattern: '^(\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [75], toolchain: 'Clang' },
+  },
+  'cpp-clang': {
+    title: 'C++', sourceFile: 'main.cpp', extensions: ['.cpp', '.cc', '.cxx'], aliases: ['clang++'],
+    compile: ['clang++', '-O2', '-std=gnu++17', '-pipe', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['clang', 'libc6-dev'] },
+    version: { command: ['clang++', '-dumpversion'], pattern: '^(\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [76], toolchain: 'Clang' },
+  },
+  nasm: {
+    title: 'Assembly', sourceFile: 'main.asm', extensions: ['.asm', '.nasm'], aliases: ['asm', 'nasm64', 'asm64'],
+    // x86-64 Linux, linked without a C library: the program starts at _start (Judge0's nasmld, Piston's nasm64).
+    compile: ['sh', '-c', 'nasm -f elf64 -o main.o "$0" && ld -o main main.o', '{entry}'],
+    run: ['./main'],
+    packages: { debian: ['nasm', 'binutils'] },
+    version: { command: ['nasm', '-v'], pattern: 'version (\\S+)' },
+    judge0: { ids: [45], toolchain: 'NASM' },
+  },
+  cobol: {
+    title: 'COBOL', sourceFile: 'main.cob', extensions: ['.cob', '.cbl', '.cobol'], aliases: ['cob', 'gnucobol', 'cobc'],
+    // Free format, as Judge0 and Piston compile it; cobc translates to C and has GCC build that.
+    compile: ['cobc', '-free', '-x', '-O', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['gnucobol3'] }, hostPaths: ['/etc/gnucobol'],
+    version: { command: ['cobc', '--version'], pattern: 'GnuCOBOL\\) (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [77], toolchain: 'GnuCOBOL' },
+  },
+  lisp: {
+    title: 'Common Lisp', sourceFile: 'main.lisp', extensions: ['.lisp', '.lsp', '.cl'], aliases: ['cl', 'sbcl', 'commonlisp', 'common-lisp'],
+    // A heap (reserved, not used) above any memory limit: the limit stops a hungry program, not a heap exhausted
+    // below it (Debian's SBCL reserves 1 GB).
+    run: ['sbcl', '--dynamic-space-size', '4096', '--script', '{entry}'],
+    packages: { debian: ['sbcl'] },
+    version: { command: ['sbcl', '--version'], pattern: 'SBCL (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [55], toolchain: 'SBCL' },
+  },
+  prolog: {
+    title: 'Prolog', sourceFile: 'main.pro', extensions: ['.pro'], aliases: ['gprolog', 'gplc'],
+    // Judge0's way: a program without the interactive top level, started by its `:- initialization(main).`
+    compile: ['gplc', '--no-top-level', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    // GNU Prolog fixes its stacks' sizes at start (the global stack 32 MB): in KB, above any memory limit, so that
+    // the limit decides; only what is used is memory.
+    env: { GLOBALSZ: '2000000' },
+    packages: { debian: ['gprolog'] },
+    version: { command: ['gplc', '--version'], pattern: 'GNU Prolog\\) (\\S+)' },
+    judge0: { ids: [69], toolchain: 'GNU Prolog' }, piston: { runtime: 'gprolog' },
+  },
+  swipl: {
+    title: 'Prolog', sourceFile: 'main.pl', extensions: ['.pl'], aliases: ['swi-prolog', 'swiprolog'],
+    // Piston's way: the file consulted (its initialization goals run), then halt; an error it printed makes the
+    // exit status 1 (Piston's exits 0). Piston's "prolog" names it beside GNU Prolog's runtime; the newer version,
+    // this one, answers a request for any version.
+    run: ['swipl', '--on-error=status', '-g', 'true', '-t', 'halt', '{entry}'],
+    packages: { debian: ['swi-prolog-nox'] },
+    version: { command: ['swipl', '--version'], pattern: 'version (\\S+)' },
+    piston: { name: 'prolog', runtime: 'swipl' },
+  },
+  groovy: {
+    title: 'Groovy', sourceFile: 'main.groovy', extensions: ['.groovy', '.gvy'], aliases: ['gvy'],
+    // Compiled ahead, run on the JVM with Groovy's jars (Judge0's way); a script's class is named after its file.
+    compile: ['groovyc', '{sources}'],
+    compileTimeLimitMs: 30000,
+    run: ['java', ...JVM_FLAGS, '-cp', '.:/usr/share/groovy/lib/*', '{entryStem}'],
+    env: JVM_COMPILER_ENV,
+    packages: { debian: ['groovy', 'default-jdk-headless'] }, hostPaths: ['/etc/groovy'],
+    version: debianVersion('groovy'),
+    judge0: { ids: [88] },
+  },
+  awk: {
+    title: 'AWK', sourceFile: 'main.awk', extensions: ['.awk'], aliases: ['gawk'],
+    run: ['gawk', '-f', '{entry}'],
+    packages: { debian: ['gawk'] },
+    version: { command: ['gawk', '--version'], pattern: 'GNU Awk (\\d+(?:\\.\\d+)+)' },
+    piston: { runtime: 'gawk' },
+  },
+  tcl: {
+    title: 'Tcl', sourceFile: 'main.tcl', extensions: ['.tcl'], aliases: ['tclsh'],
+    run: ['tclsh', '{entry}'],
+    packages: { debian: ['tcl'] },
+    version: { command: ['sh', '-c', 'echo "puts [info patchlevel]" | tclsh'], pattern: '^(\\d+(?:\\.\\d+)+)' },
+  },
+  dash: {
+    title: 'Dash', sourceFile: 'main.dash', extensions: ['.dash'], aliases: [],
+    run: ['dash', '{entry}'],
+    packages: { debian: ['dash'] },
+    version: debianVersion('dash'),
+  },
+  zsh: {
+    title: 'Zsh', sourceFile: 'main.zsh', extensions: ['.zsh'], aliases: [],
+    run: ['zsh', '{entry}'],
+    packages: { debian: ['zsh'] },
+    version: { command: ['zsh', '--version'], pattern: 'zsh (\\S+)' },
+  },
+  ksh: {
+    title: 'KornShell', sourceFile: 'main.ksh', extensions: ['.ksh'], aliases: ['ksh93'],
+    run: ['ksh', '{entry}'],
+    packages: { debian: ['ksh'] },
+    version: { command: ['ksh', '-c', 'echo ${.sh.version}'], pattern: '93u\\+m/(\\d+(?:\\.\\d+)+)' },
+  },
+  luajit: {
+    title: 'LuaJIT', sourceFile: 'main.lua', extensions: ['.lua'], aliases: [],
+    run: ['luajit', '{entry}'],
+    packages: { debian: ['luajit'] },
+    version: { command: ['luajit', '-v'], pattern: 'LuaJIT (\\d+(?:\\.\\d+)+)' },
+  },
+  pypy: {
+    title: 'Python (PyPy)', sourceFile: 'main.py', extensions: ['.py'], aliases: ['pypy3'],
+    run: ['pypy3', '-B', '{entry}'],
+    packages: { debian: ['pypy3'] },
+    version: { command: ['pypy3', '--version'], pattern: 'PyPy (\\d+(?:\\.\\d+)+)' },
+  },
+  coffeescript: {
+    title: 'CoffeeScript', sourceFile: 'main.coffee', extensions: ['.coffee'], aliases: ['coffee'],
+    run: ['coffee', '{entry}'],
+    packages: { debian: ['nodejs'], npm: ['coffeescript@2.7.0'] },
+    version: { command: ['coffee', '--version'], pattern: 'version (\\S+)' },
+  },
+  racket: {
+    title: 'Racket', sourceFile: 'main.rkt', extensions: ['.rkt'], aliases: ['rkt'],
+    run: ['racket', '{entry}'],
+    packages: { debian: ['racket'] }, hostPaths: ['/etc/racket'],
+    version: { command: ['racket', '--version'], pattern: 'v(\\d+(?:\\.\\d+)+)' },
+  },
+  forth: {
+    title: 'Forth', sourceFile: 'main.fs', extensions: ['.fs', '.fth', '.4th'], aliases: ['gforth'],
+    // Piston's way: the file is interpreted, then gforth reads commands from standard input unless it says `bye`.
+    // Gforth catches the CPU limit's SIGXCPU and exits 128 + its number: the shell dies of that signal instead, so
+    // that the verdict sees what the kernel sent.
+    run: ['sh', '-c', 'gforth "$@"; status=$?; [ "$status" -le 128 ] || kill -s "$(kill -l "$status")" $$; exit "$status"', 'gforth', '{entry}'],
+    packages: { debian: ['gforth'] },
+    version: { command: ['gforth', '--version'], pattern: 'gforth (\\S+)' },
+  },
+  guile: {
+    title: 'Scheme (Guile)', sourceFile: 'main.scm', extensions: ['.scm'], aliases: ['scheme'],
+    // Interpreted: auto-compilation would compile the program into a cache under HOME first.
+    run: ['guile', '--no-auto-compile', '{entry}'],
+    packages: { debian: ['guile-3.0'] },
+    version: { command: ['guile', '--version'], pattern: 'Guile\\) (\\S+)' },
+  },
+  ada: {
+    title: 'Ada', sourceFile: 'main.adb', extensions: ['.adb', '.ads'], aliases: ['gnat'],
+    // GNAT finds each unit in the file named after it: the main procedure `Main` is in main.adb.
+    compile: ['gnatmake', '-q', '-O2', '-o', 'main', '{entry}'],
+    run: ['./main'],
+    packages: { debian: ['gnat'] },
+    version: { command: ['gnatmake', '--version'], pattern: 'GNATMAKE (\\d+(?:\\.\\d+)+)' },
+  },
+  'objective-c': {
+    title: 'Objective-C', sourceFile: 'main.m', extensions: ['.m'], aliases: ['objc', 'obj-c', 'objectivec'],
+    // Judge0's way: Clang with GNUstep's Foundation on GCC's Objective-C runtime, whose headers are GCC's (the
+    // flags gnustep-config prints, less its warnings and debug info). That runtime synthesizes no properties:
+    // @synthesize them.
+    compile: ['sh', '-c', 'clang -O2 -fexceptions -fobjc-exceptions -fconstant-string-class=NSConstantString -DGNUSTEP '
+      + '-DGNUSTEP_BASE_LIBRARY=1 -DGNU_RUNTIME=1 -D_NATIVE_OBJC_EXCEPTIONS -pthread -I/usr/include/GNUstep '
+      + '-idirafter "$(gcc -print-file-name=include)" -o main "$@" -lgnustep-base -lobjc -lm', 'clang', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['clang', 'gcc', 'libgnustep-base-dev'] }, hostPaths: ['/etc/GNUstep'],
+    version: { command: ['clang', '-dumpversion'], pattern: '^(\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [79], toolchain: 'Clang' },
+  },
+  octave: {
+    title: 'Octave', sourceFile: 'main.m', extensions: ['.m'], aliases: ['matlab', 'm'],
+    run: ['octave-cli', '--no-history', '--norc', '--quiet', '{entry}'],
+    // One BLAS thread: the sandbox has one CPU, whatever the machine has.
+    env: { OPENBLAS_NUM_THREADS: '1' },
+    packages: { debian: ['octave'] },
+    version: { command: ['octave-cli', '--version'], pattern: 'version (\\d+(?:\\.\\d+)+)' },
+    judge0: { ids: [66] },
+  },
+  raku: {
+    title: 'Raku', sourceFile: 'main.raku', extensions: ['.raku', '.p6', '.pl6'], aliases: ['rakudo', 'perl6', 'p6', 'pl6'],
+    run: ['raku', '{entry}'],
+    packages: { debian: ['rakudo'] },
+    version: { command: ['raku', '--version'], pattern: 'Rakudo\\S* v(\\d+(?:\\.\\d+)+)' },
+  },
+  crystal: {
+    title: 'Crystal', sourceFile: 'main.cr', extensions: ['.cr'], aliases: ['cr'],
+    compile: ['crystal', 'build', '--no-color', '-o', 'main', '{entry}'],
+    compileTimeLimitMs: 30000,
+    run: ['./main'],
+    env: { CRYSTAL_CACHE_DIR: '/tmp/crystal' },
+    packages: { debian: ['crystal'] },
+    version: { command: ['crystal', '--version'], pattern: 'Crystal (\\d+(?:\\.\\d+)+)' },
+  },
+  emacs: {
+    title: 'Emacs Lisp', sourceFile: 'main.el', extensions: ['.el'], aliases: ['elisp', 'el', 'emacs-lisp'],
+    run: ['emacs', '-Q', '--script', '{entry}'],
+    packages: { debian: ['emacs-nox'] },
+    version: { command: ['emacs', '--version'], pattern: 'GNU Emacs (\\d+(?:\\.\\d+)+)' },
+  },
+  'llvm-ir': {
+    title: 'LLVM IR', sourceFile: 'main.ll', extensions: ['.ll'], aliases: ['llvm', 'll'],
+    // Piston's way: the IR as written, compiled to machine code without the optimizer's passes; the target is this
+    // machine's, whatever triple the module names.
+    compile: ['clang', '-Wno-override-module', '-o', 'main', '{sources}'],
+    run: ['./main'],
+    packages: { debian: ['clang', 'libc6-dev'] },
+    version: { command: ['clang', '-dumpversion'], pattern: '^(\\d+(?:\\.\\d+)+)' },
+    piston: { name: 'llvm_ir' },
+  },
+  sml: {
+    title: 'Standard ML', sourceFile: 'main.sml', extensions: ['.sml'], aliases: ['polyml', 'poly'],
+    run: ['poly', '--script', '{entry}'],
+    packages: { debian: ['polyml'] },
+    version: { command: ['poly', '-v'], pattern: 'Poly/ML (\\d+(?:\\.\\d+)+)' },
+  },
+  yabasic: {
+    title: 'BASIC (yabasic)', sourceFile: 'main.yab', extensions: ['.yab', '.bas'], aliases: ['yab', 'basic'],
+    run: ['yabasic', '{entry}'],
+    packages: { debian: ['yabasic'] },
+    version: { command: ['yabasic', '-version'], pattern: 'yabasic (\\d+(?:\\.\\d+)+)' },
+  },
 };
 
 /**

@@ -116,14 +116,14 @@ describe('limits', () => {
   it('every bad input is a clear 4xx, checked with the workers\' schema and caps (from the same variables); nothing queued, nothing crashes', async () => {
     const api = await suite.start({ env: { MAX_CODE_BYTES: '100', BODY_LIMIT_BYTES: '4096' } });
     const post = (json: unknown, path = '/v1/jobs') => call(`${api.url}${path}`, { method: 'POST', json });
-    expect(await post(job({ language: 'cobol' }))).toMatchObject({ status: 422, body: { error: 'invalid job', details: [{ message: expect.stringContaining('unknown language "cobol"') }] } });
+    expect(await post(job({ language: 'malbolge' }))).toMatchObject({ status: 422, body: { error: 'invalid job', details: [{ message: expect.stringContaining('unknown language "malbolge"') }] } });
     expect(await post(job({ code: 'x'.repeat(101) }))).toMatchObject({ status: 422, body: { details: [{ message: expect.stringContaining('code bytes 101 exceeds the cap 100') }] } });
     expect(await post({ language: 'python' })).toMatchObject({ status: 422, body: { details: [{ message: 'give exactly one of "code", "files" or "codeKey"' }] } });
     expect(await post(job({ surprise: true }))).toMatchObject({ status: 422, body: { details: [{ message: expect.stringContaining('surprise') }] } });
     expect(await post(job({ codeKey: 'someone/elses/code.py', code: undefined }))).toMatchObject({ status: 422, body: { details: [{ path: 'codeKey' }] } });
     expect(await post(job({ timeLimitMs: -5 }))).toMatchObject({ status: 400, body: { error: 'invalid body', details: [{ path: 'timeLimitMs' }] } });
     expect(await post(job({ id: '../../etc' }))).toMatchObject({ status: 400, body: { details: [{ path: 'id' }] } });
-    expect(await post({ jobs: [job(), job({ language: 'cobol' })] }, '/v1/jobs/batch')).toMatchObject({ status: 422, body: { details: [{ path: 'jobs.1.' }] } });
+    expect(await post({ jobs: [job(), job({ language: 'malbolge' })] }, '/v1/jobs/batch')).toMatchObject({ status: 422, body: { details: [{ path: 'jobs.1.' }] } });
     expect(await post(job({ code: 'y'.repeat(5000) }))).toMatchObject({ status: 413, body: { error: expect.stringContaining('BODY_LIMIT_BYTES') } });
     expect(await post({ source_code: 'x'.repeat(101), language_id: 71 }, '/submissions')).toMatchObject({ status: 422, body: { source_code: [expect.stringContaining('cap 100')] } });
     expect(await post({ language: 'python', version: '*', files: [{ content: 'x'.repeat(101) }] }, '/api/v2/execute')).toMatchObject({ status: 400 });

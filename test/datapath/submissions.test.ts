@@ -149,7 +149,7 @@ describe.skipIf(!available)('submissions in PostgreSQL', () => {
     await store.migrate();
     const { stream, log } = await startWorker();
     await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id: 'pg-accepted', language: 'python', code: 'print(1)' }));
-    await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id: 'pg-rejected', language: 'cobol', code: 'DISPLAY 1' }));
+    await redis.client.xadd(stream, '*', 'job', JSON.stringify({ id: 'pg-rejected', language: 'malbolge', code: '(=<`#9]~6ZY32Vx' }));
     expect(await waitResult('pg-accepted')).toMatchObject({ status: 'accepted', stdout: 'ran pg-accepted\n' });
     expect(await waitResult('pg-rejected')).toMatchObject({ status: 'rejected' });
     await log.waitFor((l) => l.msg === 'job completed' && l.jobId === 'pg-accepted', 10_000, 'the completion');

@@ -164,7 +164,7 @@ describe('parseStackConfig', () => {
     ['workerCpuMillis', '50', /code-execution:workerCpuMillis must be between 100 and 16000 millicores, got 50/],
     ['dbStorageGb', '10', /code-execution:dbStorageGb must be between 20 and 65536 GB, got 10/],
     ['localRedisPort', '70000', /code-execution:localRedisPort must be between 1 and 65535, got 70000/],
-    ['runnerLanguages', 'python,cobol', /code-execution:runnerLanguages must be all or names of python, javascript, .*; unknown: cobol/],
+    ['runnerLanguages', 'python,malbolge', /code-execution:runnerLanguages must be all or names of python, javascript, .*; unknown: malbolge/],
     ['runnerLanguages', ' , ', /code-execution:runnerLanguages must be all or names of .*; got none/],
   ])('refuses a wrong %s (%s), naming the key and the fix', (key, bad, message) => {
     const e = refusal({ [key]: bad });

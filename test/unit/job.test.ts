@@ -27,7 +27,7 @@ describe('job protocol v1', () => {
     [{ id: 'x', language: 'python', files: [{ name: 'a.py', content: '' }, { name: 'a.py', content: '' }] }, /unique/],
     [{ id: 'x', language: 'python', code: '', timeLimitMs: -5 }, /timeLimitMs/],
     [{ id: 'x', language: 'python', code: '', surprise: 1 }, /surprise|Unrecognized/],
-    [{ id: 'x', language: 'cobol', code: '' }, /unknown language "cobol"/],
+    [{ id: 'x', language: 'malbolge', code: '' }, /unknown language "malbolge"/],
     [{ id: 'x', language: 'python', code: '', testCases: [] }, /testCases/],
     [{ id: 'x', language: 'python', code: '', stdin: '1', testCases: [{ stdin: '1' }] }, /per case, not at the top level/],
     [{ id: 'x', language: 'python', code: '', testCases: [{ input: '1' }] }, /input|Unrecognized/],
@@ -36,7 +36,7 @@ describe('job protocol v1', () => {
   });
 
   it('keeps the id of a rejected job when it can be read', () => {
-    expect(rejection(() => normalizeJob({ id: 'keep-me', language: 'cobol', code: '' })).jobId).toBe('keep-me');
+    expect(rejection(() => normalizeJob({ id: 'keep-me', language: 'malbolge', code: '' })).jobId).toBe('keep-me');
     expect(rejection(() => normalizeJob({ id: 5 })).jobId).toBeNull();
   });
 

@@ -14,8 +14,9 @@ const packages = (...args: string[]) => spawnSync(join(ROOT, 'node_modules/.bin/
 
 describe('recipes', () => {
   it('names and aliases resolve to one recipe each, case-insensitively; none is claimed twice', () => {
-    expect(['py', 'C++', 'ts', 'golang', 'c#', 'sql', 'rscript', 'kt'].map(canonicalLanguage)).toEqual(['python', 'cpp', 'typescript', 'go', 'csharp', 'sqlite3', 'r', 'kotlin']);
-    expect(canonicalLanguage('cobol')).toBeUndefined();
+    expect(['py', 'C++', 'ts', 'golang', 'c#', 'sql', 'rscript', 'kt', 'clang++', 'cl', 'matlab', 'llvm_ir'].map(canonicalLanguage))
+      .toEqual(['python', 'cpp', 'typescript', 'go', 'csharp', 'sqlite3', 'r', 'kotlin', 'cpp-clang', 'lisp', 'octave', 'llvm-ir']);
+    expect(canonicalLanguage('malbolge')).toBeUndefined();
     const claimed = Object.entries(LANGUAGES).flatMap(([name, r]) => [name, ...r.aliases]);
     expect(new Set(claimed).size).toBe(claimed.length);
     expect(normalizeJob({ id: 'a', language: 'Py', code: '' }).language).toBe('python');
@@ -27,7 +28,7 @@ describe('recipes', () => {
   });
 
   it('extensions tell the language of a file, main.R included', () => {
-    expect(['main.R', 'x.exs', 'Main.kt', 'a.f90', 'q.sql'].map(languageOfFile)).toEqual(['r', 'elixir', 'kotlin', 'fortran', 'sqlite3']);
+    expect(['main.R', 'x.exs', 'Main.kt', 'a.f90', 'q.sql', 'p.cob', 'w.rkt'].map(languageOfFile)).toEqual(['r', 'elixir', 'kotlin', 'fortran', 'sqlite3', 'cobol', 'racket']);
   });
 
   it('versions are read from what toolchains print', () => {
@@ -35,12 +36,14 @@ describe('recipes', () => {
     expect(parseVersion(LANGUAGES.go, 'go version go1.19.8 linux/amd64')).toBe('1.19.8');
     expect(parseVersion(LANGUAGES.kotlin, '1.3.31+ds1-1')).toBe('1.3.31');
     expect(parseVersion(LANGUAGES.csharp, 'Mono JIT compiler version 6.8.0.105 (Debian 6.8.0.105+dfsg-3.3)')).toBe('6.8.0.105');
+    expect(parseVersion(LANGUAGES.ksh, 'Version AJM 93u+m/1.0.4 2022-10-22')).toBe('1.0.4');
+    expect(parseVersion(LANGUAGES.raku, 'Welcome to Rakudo™ v2022.12.\nImplementing the Raku® Programming Language v6.d.')).toBe('2022.12');
     expect(parseVersion(LANGUAGES.python, 'command not found')).toBeNull();
   });
 
   it('a languages file holds known languages with versions, nothing else', () => {
     expect(parseInstalledLanguages('{"python":"3.11.2"}')).toEqual({ python: '3.11.2' });
-    expect(() => parseInstalledLanguages('{"cobol":"3"}')).toThrow(/unknown language "cobol"/);
+    expect(() => parseInstalledLanguages('{"malbolge":"3"}')).toThrow(/unknown language "malbolge"/);
     expect(() => parseInstalledLanguages('{"python":""}')).toThrow(/no version/);
     expect(() => parseInstalledLanguages('[]')).toThrow(/JSON object/);
   });
@@ -56,9 +59,9 @@ describe('language-packages (runner/Dockerfile, install-deps.sh)', () => {
   });
 
   it('refuses an unknown language with the list of known ones', () => {
-    const r = packages('debian', 'python,cobol');
+    const r = packages('debian', 'python,malbolge');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown cobol; the languages are all or some of python,javascript/);
+    expect(r.stderr).toMatch(/unknown malbolge; the languages are all or some of python,javascript/);
   });
 });
 

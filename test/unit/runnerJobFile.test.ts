@@ -34,8 +34,8 @@ describe('runner --job-file', () => {
 
   it('a file that is not a job is rejected with the reason', () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ id: 'bad', language: 'cobol', code: '' }));
-    expect(runner(['--job-file', file], '')).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "cobol"/) });
+    writeFileSync(file, JSON.stringify({ id: 'bad', language: 'malbolge', code: '' }));
+    expect(runner(['--job-file', file], '')).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "malbolge"/) });
   });
 
   it('without --job-file the job still comes from stdin', () => {

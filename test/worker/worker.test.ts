@@ -42,11 +42,11 @@ describe.each(MODES)('worker (%s transport)', (mode) => {
     await workerStarted(w);
     const overMemory = await queue.submit({ code: 'print(1)', memoryLimitMb: 4096 });
     const overCode = await queue.submit({ code: `# ${'x'.repeat(2000)}` });
-    const unknown = await queue.submit({ language: 'cobol', code: 'DISPLAY "HI"' });
+    const unknown = await queue.submit({ language: 'malbolge', code: '(=<`#9]~6ZY32Vx' });
     const badSchema = await queue.submit({ code: 'print(1)', timeLimitMs: 'soon' });
     expect(await queue.result(overMemory)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/memoryLimitMb 4096 exceeds the cap 512/) });
     expect(await queue.result(overCode)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/code bytes \d+ exceeds the cap 1000/) });
-    expect(await queue.result(unknown)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "cobol"/) });
+    expect(await queue.result(unknown)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/unknown language "malbolge"/) });
     expect(await queue.result(badSchema)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/timeLimitMs/) });
     const ok = await queue.submit({ code: 'print("fine")' });
     expect(await queue.result(ok)).toMatchObject({ status: 'accepted' });

@@ -1,0 +1,10 @@
+;;;; The first line of standard input says what to do (examples/languages/README.md).
+(let ((command (string-trim '(#\Space #\Tab #\Return) (or (read-line *standard-input* nil) ""))))
+  (cond ((string= command "hello") (write-line "hello world"))
+        ((string= command "echo")
+         (loop for c = (read-char *standard-input* nil) while c do (write-char c)))
+        ((string= command "exit") (sb-ext:exit :code 3))
+        ((string= command "spin") (loop))
+        ((string= command "hog")
+         (let ((chunks '()))
+           (loop (push (make-array 1048576 :element-type '(unsigned-byte 8) :initial-element 1) chunks))))))
