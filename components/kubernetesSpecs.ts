@@ -153,7 +153,7 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
   if (sidecar) {
     // A native sidecar (an init container that keeps running; Kubernetes 1.29+): the kubelet starts it, and pulls its
     // image, before the worker, and starts the worker only once its startup probe passes. As a second container the
-    // worker came first and took jobs while a new node was still pulling the 3.8 GB runner image, failing each one
+    // worker came first and took jobs while a new node was still pulling the multi-GB runner image, failing each one
     // ("no runner sidecar serves /shared"). It is also stopped only after the worker has drained.
     sidecars.push({
       name: 'runner',
