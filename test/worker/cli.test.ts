@@ -39,7 +39,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'greet.py'), 'print("hi", input())');
   writeFileSync(join(dir, 'in.txt'), 'there\n');
   writeFileSync(join(dir, 'want.txt'), 'hi there\n');
-  writeFileSync(join(dir, 'main.cob'), 'DISPLAY 1.');
+  // A language no recipe has (Malbolge): the CLI cannot tell it from the extension.
+  writeFileSync(join(dir, 'main.mal'), 'a Malbolge program\n');
 });
 afterAll(async () => {
   await worker?.stop();
@@ -81,7 +82,7 @@ describe('code-exec', () => {
     const down = await cli(['submit', join(dir, 'greet.py')], { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach Redis .*start redis-server or set REDIS_URL/);
-    expect((await cli(['submit', join(dir, 'main.cob')])).stderr).toMatch(/cannot tell the language .*pass --language/);
+    expect((await cli(['submit', join(dir, 'main.mal')])).stderr).toMatch(/cannot tell the language .*pass --language/);
     expect((await cli(['submit', join(dir, 'nope.py')])).stderr).toMatch(/cannot read source file .*ENOENT/);
   });
 
