@@ -15,7 +15,7 @@ import { databaseConnection } from '../../worker/databaseTls.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { runStack, type StackRun } from '../pulumi/harness.js';
 import { postgresAvailable } from '../support/postgresServer.js';
-import { dockerAvailable, RUNNER_IMAGE } from '../support/services.js';
+import { dockerAvailable, MINIMAL_RUNNER_IMAGE } from '../support/services.js';
 import type { TestCa } from '../support/testCa.js';
 import { until } from '../support/until.js';
 import { localImages, request, WORKER_IMAGE } from './rehearsal.js';
@@ -35,7 +35,9 @@ beforeAll(async () => {
   run = await runStack('gcp', {}, { cloudSqlServerCa: ca.certPem });
   if (!available) return;
   // Once per image id: the first run copies the images into podman's storage (about 90 s for the runner's 3.8 GB).
-  await Promise.all([WORKER_IMAGE, RUNNER_IMAGE].map(podmanImage));
+  // The runner image with only python and c (the same Dockerfile and entrypoint) stands for the stack's: the jobs here
+  // are python, and copying the full image (5.45 GB) into podman's storage would take minutes of every CI run.
+  await Promise.all([WORKER_IMAGE, MINIMAL_RUNNER_IMAGE].map(podmanImage));
   network = await openPodNetwork();
   standIns = await startGcpStandIns(run, network, ca);
 }, 300_000);
@@ -55,7 +57,7 @@ async function stackPod(suffix: string): Promise<RehearsalPod> {
 
 /** Plays the pod; its containers start meanwhile, in the kubelet's order, after the given image pulls. */
 async function startPod(pod: RehearsalPod, purpose: string, pullSeconds?: Record<string, number>): Promise<RunningPod> {
-  const started = await startKubePod(pod.spec, { purpose, namespace: pod.namespace, image: localImages(run), secrets: pod.secrets, pullSeconds });
+  const started = await startKubePod(pod.spec, { purpose, namespace: pod.namespace, image: localImages(run, MINIMAL_RUNNER_IMAGE), secrets: pod.secrets, pullSeconds });
   pods.push(started);
   return started;
 }

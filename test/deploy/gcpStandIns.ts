@@ -8,7 +8,8 @@
 //   certificate issued by the CA the stack reads back as the instance's server CA (the mocks answer with the
 //   rehearsal's: createCloudSqlCa) and naming the instance as Cloud SQL's do (CN <project>:<instance>, not its IP);
 // - Cloud Storage through its S3-compatible API (the code bucket): test/support/s3Server.ts with the stack's bucket;
-// - Artifact Registry: the images `npm run images` builds stand for the digests the pods name (localImages).
+// - Artifact Registry: the images `npm run images` builds stand for the digests the pods name (localImages; the
+//   runner by its python-and-c build, see gcpStack.test.ts).
 // They listen on podman's bridge gateway, where the pods reach this host.
 import { reveal, type StackRun } from '../pulumi/harness.js';
 import { startPostgres, type TestPostgres } from '../support/postgresServer.js';

@@ -7,10 +7,13 @@ import { RUNNER_IMAGE } from '../support/services.js';
 /** The worker image `npm run images` builds (the API runs from it too). */
 export const WORKER_IMAGE = process.env.WORKER_IMAGE ?? 'code-worker:latest';
 
-/** The local build of each image a cloud stack references (by registry digest, under mocks). */
-export function localImages(run: StackRun): (reference: string) => string {
+/**
+ * The local build of each image a cloud stack references (by registry digest, under mocks). `runnerImage`: the build
+ * that stands for the stack's runner image (the full one unless a rehearsal says otherwise).
+ */
+export function localImages(run: StackRun, runnerImage = RUNNER_IMAGE): (reference: string) => string {
   return (reference) => {
-    if (reference === run.outputs.runnerImage) return RUNNER_IMAGE;
+    if (reference === run.outputs.runnerImage) return runnerImage;
     if (reference === run.outputs.workerImage) return WORKER_IMAGE;
     throw new Error(`the stack references image ${reference}, which is neither its worker nor its runner image`);
   };
