@@ -23,7 +23,7 @@ import { DOCKER_SOCKET } from '../support/services.js';
 import { createTestCa, type TestCa } from '../support/testCa.js';
 import { startTlsRedis, type TlsRedis } from '../support/tlsRedis.js';
 import type { EcsContainerDefinition, EcsVolume } from './ecsSemantics.js';
-import { repoint, type Substitution } from './rehearsal.js';
+import { repoint, resource, type Substitution } from './rehearsal.js';
 
 /** The CAs of a rehearsal: made before the stack runs, since the stack reads the RDS one (rdsCaBundleFile). */
 export interface AwsCas {
@@ -51,9 +51,6 @@ export interface AwsStandIns {
   trustDir: string;
   stop(): Promise<void>;
 }
-
-/** The one resource of `type` the stack creates (by its name's suffix), for what configures a stand-in. */
-const resource = (run: StackRun, type: string, suffix: string) => run.one(type, suffix).inputs;
 
 /** Starts the stand-ins of the stack's managed services, each configured from the stack's resource. */
 export async function startAwsStandIns(run: StackRun, cas: AwsCas): Promise<AwsStandIns> {

@@ -16,7 +16,7 @@ import { startPostgres, type TestPostgres } from '../support/postgresServer.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { startS3, type TestS3 } from '../support/s3Server.js';
 import { createTestCa, type TestCa } from '../support/testCa.js';
-import { repoint, type Substitution } from './rehearsal.js';
+import { repoint, resource, type Substitution } from './rehearsal.js';
 import type { Container, PodSpec } from './kubeSemantics.js';
 import type { PodNetwork } from './kubePod.js';
 
@@ -31,9 +31,6 @@ export interface GcpStandIns {
   gcs: TestS3;
   stop(): Promise<void>;
 }
-
-/** The one resource of `type` the stack creates (by its name's suffix), for what configures a stand-in. */
-const resource = (run: StackRun, type: string, suffix: string) => run.one(type, suffix).inputs;
 
 /** The Secrets the stack creates, by name: key -> value (what the kubelet reads for secretKeyRef). */
 export function kubeSecrets(run: StackRun): Record<string, Record<string, string>> {

@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { stringify } from 'yaml';
 import { testContainerName } from '../support/sandboxClaims.js';
+import { availableOrSkip } from '../support/serviceCheck.js';
 import { DOCKER_SOCKET } from '../support/services.js';
 import { podPlan, type PodPlan, type PodSpec, type ProbeKind, type ResolvedProbe } from './kubeSemantics.js';
 
@@ -79,11 +80,7 @@ async function podmanProblem(): Promise<string | null> {
 
 /** true when pods can be played; false (after a loud warning) when they may be skipped; throws under CI. */
 export async function podmanAvailable(): Promise<boolean> {
-  const problem = await podmanProblem();
-  if (!problem) return true;
-  if (process.env.CI) throw new Error(`CI requires podman: ${problem}`);
-  console.warn(`\n!!!!!!!!!!\n!!! SKIPPING PODMAN TESTS: ${problem}\n!!!!!!!!!!\n`);
-  return false;
+  return availableOrSkip('podman', await podmanProblem());
 }
 
 /** A Docker image as podman knows it after the copy. */

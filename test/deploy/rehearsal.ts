@@ -26,6 +26,9 @@ export interface Substitution {
   rehearsal: string;
 }
 
+/** The one resource of `type` the stack creates (by its name's suffix), for what configures a stand-in. */
+export const resource = (run: StackRun, type: string, suffix: string) => run.one(type, suffix).inputs;
+
 /** `url` with its host and port replaced by `to`'s (credentials, path and parameters kept). */
 export function repoint(url: string, to: { host: string; port: number }): string {
   const u = new URL(url);

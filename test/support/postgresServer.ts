@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './freePort.js';
+import { availableOrSkip } from './serviceCheck.js';
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres (TCP; with `tls`, clients must speak TLS). */
@@ -40,11 +41,7 @@ export function postgresBinDir(): string | null {
  * where a missing PostgreSQL must fail the suite (scripts/install-deps.sh installs it).
  */
 export function postgresAvailable(): boolean {
-  if (postgresBinDir()) return true;
-  const problem = 'PostgreSQL binaries not found (install them: bash scripts/install-deps.sh postgresql, or set PG_BIN)';
-  if (process.env.CI) throw new Error(`CI requires PostgreSQL: ${problem}`);
-  console.warn(`\n!!!!!!!!!!\n!!! SKIPPING POSTGRESQL TESTS: ${problem}\n!!!!!!!!!!\n`);
-  return false;
+  return availableOrSkip('PostgreSQL', postgresBinDir() ? null : 'PostgreSQL binaries not found (install them: bash scripts/install-deps.sh postgresql, or set PG_BIN)');
 }
 
 /** uid/gid to run the server as: ourselves unless we are root. */

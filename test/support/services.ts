@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_DIR } from '../../core/runnerBundle.js';
+import { availableOrSkip } from './serviceCheck.js';
 
 /** The runner image built from this checkout's dist/ (images.sh tags it with dist/runner-hash). */
 export const RUNNER_IMAGE = process.env.RUNNER_IMAGE ?? `code-runner:${readFileSync(join(DIST_DIR, 'runner-hash'), 'utf8').trim()}`;
@@ -33,9 +34,5 @@ async function dockerProblem(): Promise<string | null> {
 
 /** true when Docker tests can run; false (after a loud warning) when they may be skipped; throws under CI. */
 export async function dockerAvailable(): Promise<boolean> {
-  const problem = await dockerProblem();
-  if (!problem) return true;
-  if (process.env.CI) throw new Error(`CI requires Docker: ${problem}`);
-  console.warn(`\n!!!!!!!!!!\n!!! SKIPPING DOCKER TESTS: ${problem}\n!!!!!!!!!!\n`);
-  return false;
+  return availableOrSkip('Docker', await dockerProblem());
 }
