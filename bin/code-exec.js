@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The code-exec command: runs the TypeScript CLI through tsx, so it works right after `npm ci`. `code-exec sidecar`
-// is the runner sidecar (runner/sidecar/main.ts); every other command is the worker's CLI (worker/cli/main.ts).
+// The code-exec command: runs the TypeScript CLI (worker/cli/main.ts) through tsx, so it works right after `npm ci`.
 import { register } from 'tsx/esm/api';
 
 // Node's own warnings (deprecations, the AWS SDK's notices) as JSON lines like the rest of the log.
@@ -8,4 +7,4 @@ process.removeAllListeners('warning');
 process.on('warning', (w) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: w.message, warning: w.name })}\n`));
 
 register();
-await import(process.argv[2] === 'sidecar' ? '../runner/sidecar/main' : '../worker/cli/main');
+await import('../worker/cli/main');

@@ -11,7 +11,6 @@ import {
   nameValueList,
   RUNNER_SIDECAR_CAPABILITIES,
   RUNNER_WORKSPACE_DIR,
-  runnerSidecarEnvironment,
   SHARED_DIR,
   SIDECAR_COMMAND,
 } from './workerEnv.js';
@@ -149,8 +148,8 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     name: 'runner',
     image: input.runnerImage,
     essential: false,
-    // entryPoint, not command: ECS passes `command` as arguments to the image's ENTRYPOINT (the one-shot runner,
-    // `node /opt/runner/runner.js`), which would refuse them and exit. No command: the image's CMD is dropped with it.
+    // entryPoint, not command: ECS passes `command` as arguments to the image's ENTRYPOINT (the executor alone), which
+    // would then be started twice over. No command: the image's CMD is dropped with it.
     entryPoint: [...SIDECAR_COMMAND],
     // Its CPU share: without `cpu` the ECS agent gives a container 2 shares, against the worker's hundreds, and under
     // contention the jobs (which run here) would get next to no CPU.
@@ -159,14 +158,13 @@ export function ecsContainerDefinitions(input: EcsContainersInput): aws.ecs.Cont
     memory: input.runnerMemoryMb,
     // uid 0 with only RUNNER_SIDECAR_CAPABILITIES (the sidecar refuses to start otherwise), read-only root (it
     // refuses a writable one), never privileged. Fargate accepts no dockerSecurityOptions, so no no-new-privileges
-    // for the container; the runner sets no_new_privs on every job itself. As uid 0 the sidecar also owns the
-    // devpts the runtime mounts, and makes its ptmx mode 0000 (ptys are a host-wide pool: runner/ptyPool.ts).
+    // for the container; the executor sets no_new_privs on every job step itself. As uid 0 the sidecar also owns the
+    // devpts the runtime mounts, and makes its ptmx mode 0000 (ptys are a host-wide pool: runner/sandbox/executor.c).
     user: '0:0',
     readonlyRootFilesystem: true,
     privileged: false,
     // An init process reaps whatever the jobs leave behind.
     linuxParameters: { capabilities: { drop: dropAllBut(RUNNER_SIDECAR_CAPABILITIES) }, initProcessEnabled: true },
-    environment: nameValueList(runnerSidecarEnvironment()),
     mountPoints: [
       { sourceVolume: ECS_VOLUMES.shared, containerPath: SHARED_DIR, readOnly: false },
       { sourceVolume: ECS_VOLUMES.runnerWorkspace, containerPath: RUNNER_WORKSPACE_DIR, readOnly: false },

@@ -13,7 +13,6 @@ import {
   nameValueList,
   RUNNER_SIDECAR_CAPABILITIES,
   RUNNER_WORKSPACE_DIR,
-  runnerSidecarEnvironment,
   SHARED_DIR,
   SIDECAR_COMMAND,
 } from './workerEnv.js';
@@ -70,9 +69,10 @@ export function containerSecurityContext(): k8s.types.input.core.v1.SecurityCont
 }
 
 /**
- * The runner sidecar: uid 0 with every capability dropped but RUNNER_SIDECAR_CAPABILITIES (to give each job its own
- * uid, read the worker's job directories and remove what a job left; as uid 0 it also owns the container's devpts
- * and makes its ptmx mode 0000, since ptys are a host-wide pool: runner/ptyPool.ts), no privilege escalation, never privileged,
+ * The runner sidecar: uid 0 with every capability dropped but RUNNER_SIDECAR_CAPABILITIES (to give each job step its
+ * own uid, make its socket in the shared directory and remove what a job left; as uid 0 it also owns the container's
+ * devpts and makes its ptmx mode 0000, since ptys are a host-wide pool: runner/sandbox/executor.c), no privilege
+ * escalation, never privileged,
  * read-only root (the sidecar refuses a writable one), RuntimeDefault seccomp. The Pod Security Standard `baseline`
  * admits it; `restricted` would not (root, added capabilities).
  */
@@ -114,9 +114,9 @@ export const resources = (cpuMillis: number, memoryMb: number): k8s.types.input.
  * then the kubelet starts no container after it: a minute, then it restarts the sidecar.
  */
 export function runnerSidecarStartupProbe(): k8s.types.input.core.v1.Probe {
-  const heartbeat = JSON.stringify(`${SHARED_DIR}/${HEARTBEAT_FILE}`);
+  // grep, not a JSON parser: the runner image carries no runtime of its own (the executor writes `"ready":true` so).
   return {
-    exec: { command: ['node', '-e', `process.exit(JSON.parse(require('fs').readFileSync(${heartbeat}, 'utf8')).ready === true ? 0 : 1)`] },
+    exec: { command: ['grep', '-q', '"ready":true', `${SHARED_DIR}/${HEARTBEAT_FILE}`] },
     periodSeconds: 1,
     timeoutSeconds: 5,
     failureThreshold: 60,
@@ -160,7 +160,6 @@ export function workerPodSpec(input: WorkerPodInput): k8s.types.input.core.v1.Po
       image: input.runnerImage,
       restartPolicy: 'Always',
       command: [...SIDECAR_COMMAND],
-      env: nameValueList(runnerSidecarEnvironment()),
       // One job at a time in this container (its cgroup is the job's sandbox): see runnerSidecarMemory.
       resources: resources(input.runnerCpuMillis, input.runnerMemoryMb),
       securityContext: runnerSidecarSecurityContext(),

@@ -1,14 +1,14 @@
 // How big the runner sidecar's container must be, and how many jobs a worker takes at once, per runner mode. Pure
 // (no Pulumi import): the stack config, the components and the unit tests apply the same rule.
 //
-// In its container sandbox the sidecar runs ONE job at a time and the container's memory cgroup is that job's
-// sandbox (runner/sidecar/containerExecutor.ts). So the container must hold the largest job the worker accepts,
-// with the sandbox's own overhead, plus the sidecar's node process; below that a job within its limit can get
-// the whole container OOM-killed, the sidecar with it.
+// The sidecar runs ONE job at a time and the container's memory cgroup is that job's sandbox
+// (runner/sandbox/executor.c, --serve). So the container must hold the largest job the worker accepts, with the
+// sandbox's own overhead, plus the executor and the output it holds; below that a job within its limit can get the
+// whole container OOM-killed, the sidecar with it.
 import { DEFAULT_CAPS, SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../core/protocol/limits.js';
 import type { RunnerMode } from '../core/runnerModes.js';
 
-/** The sidecar's own node process (daemon, heartbeat, the runner's buffered output), beside the sandbox. */
+/** The sidecar's executor beside the sandbox: a step's stdout and stderr, held up to their caps until reported. */
 export const SIDECAR_PROCESS_MB = 128;
 
 export interface RunnerSidecarMemoryInput {
@@ -41,7 +41,7 @@ export function runnerSidecarMemory(input: RunnerSidecarMemoryInput): RunnerSide
     `the largest job memory limit (${job} MB, MAX_MEMORY_LIMIT_MB)`,
     `${SANDBOX_OVERHEAD_MB} MB sandbox overhead`,
     ...(extraWorkspace ? [`${extraWorkspace} MB of memory-backed /workspace beyond ${WORKSPACE_SIZE_MB} MB`] : []),
-    `${SIDECAR_PROCESS_MB} MB for the sidecar process`,
+    `${SIDECAR_PROCESS_MB} MB for the sidecar's executor and the output it holds`,
   ];
   return { minimumMb, explanation: `${parts.join(' + ')} = ${minimumMb} MB` };
 }

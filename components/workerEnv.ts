@@ -8,13 +8,13 @@ import type { RunnerMode } from '../core/runnerModes.js';
 export const METRICS_PORT = 9464;
 /** The HTTP API's port (Judge0's), in its container on every target; it serves /healthz and /readyz there too. */
 export const API_PORT = 2358;
-/** The job directory worker and runner sidecar share. */
+/** The directory worker and runner sidecar share (the sidecar's socket and heartbeat: core/protocol/sidecarExchange.ts). */
 export const SHARED_DIR = '/shared';
-/** Where the runner sidecar runs each job (memory-backed and executable where the platform allows). */
+/** Where the runner sidecar runs each job (memory-backed and executable where the platform allows): the executor's fixed place. */
 export const RUNNER_WORKSPACE_DIR = '/workspace';
 export const DOCKER_SOCKET = '/var/run/docker.sock';
-/** The sidecar runner's program inside the runner image. */
-export const SIDECAR_COMMAND = ['node', '/opt/runner/sidecar.js'] as const;
+/** The runner sidecar: the runner image's sandbox executor serving the shared directory (runner/sandbox/executor.c). */
+export const SIDECAR_COMMAND = ['/opt/runner/sandbox-executor', '--serve', SHARED_DIR] as const;
 /**
  * Both images' default uid/gid (`USER 1000` in runner/Dockerfile, the `node` user in worker/Dockerfile). The worker
  * runs as it everywhere; the runner sidecar runs as uid 0 (see RUNNER_SIDECAR_CAPABILITIES).
@@ -22,11 +22,12 @@ export const SIDECAR_COMMAND = ['node', '/opt/runner/sidecar.js'] as const;
 export const APP_UID = 1000;
 /**
  * The only capabilities the runner sidecar keeps (it runs as uid 0 with every other one dropped, never privileged,
- * no privilege escalation, read-only root): its container sandbox refuses to start without uid 0, and needs
- * - SETUID, SETGID: to give every job its own uid and gid (setgroups, setresgid, setresuid), as in every transport;
- * - DAC_OVERRIDE: to read the worker's job directories (mode 0700, uid 1000) and write its answer into them;
- * - FOWNER: to remove whatever a job's uid left behind, also in sticky directories (/tmp, /workspace, any a job
- *   makes), where owning neither the file nor the directory would forbid it.
+ * no privilege escalation, read-only root): its executor refuses to start without uid 0, and needs
+ * - SETUID, SETGID: to give every job step its own uid and gid (setgroups, setresgid, setresuid), as in every transport;
+ * - DAC_OVERRIDE: to make its socket in the shared directory (the worker's, mode 1770) and to enter and empty
+ *   whatever a job left, whatever modes it set;
+ * - FOWNER: to set the shared directory's mode, and to remove what a job's uid left behind in sticky directories
+ *   (/tmp, /workspace, any a job makes), where owning neither the file nor the directory would forbid it.
  */
 export const RUNNER_SIDECAR_CAPABILITIES = ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER'] as const;
 /** The CloudWatch metric the aws autoscaler tracks; the worker publishes it with CLOUDWATCH_METRICS=true. */
@@ -129,14 +130,6 @@ export function apiEnvironment(input: { redisCluster?: boolean } = {}): Record<s
     CONSUMER_GROUP: DEFAULT_CONSUMER_GROUP,
     ...redisClusterEnvironment(input.redisCluster),
   };
-}
-
-/**
- * The runner sidecar's environment: the shared job directory, where jobs run, and the container sandbox (the
- * sidecar's own container is the sandbox, one job at a time; there is no bubblewrap or writable cgroup here).
- */
-export function runnerSidecarEnvironment(): Record<string, string> {
-  return { SIDECAR_DIR: SHARED_DIR, SIDECAR_WORKSPACE: RUNNER_WORKSPACE_DIR, SIDECAR_SANDBOX: 'container' };
 }
 
 /** Sorted `{name, value}` pairs (ECS `environment`, Kubernetes `env`), so a rebuild does not reorder and redeploy. */

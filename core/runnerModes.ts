@@ -11,7 +11,7 @@ export type RunnerModeSetting = (typeof RUNNER_MODE_SETTINGS)[number];
 export const RUNNER_MODE_DESCRIPTIONS: Readonly<Record<RunnerModeSetting, string>> = {
   auto: 'docker when the engine answers and has the runner image, else process (the default)',
   docker: 'a fresh hardened container per job on the Docker engine at DOCKER_SOCKET',
-  process: "a bubblewrap sandbox per job on the worker's own host",
-  sidecar: 'jobs handed to a runner sidecar through the shared directory SIDECAR_DIR',
+  process: "a fresh sandbox per job (own namespaces, cgroup and tmpfs) from the supervisor on the worker's own host",
+  sidecar: "jobs handed one at a time to the runner sidecar's executor, through its socket in the shared directory SIDECAR_DIR",
   kubernetes: 'a Kubernetes Job per job in K8S_NAMESPACE',
 };

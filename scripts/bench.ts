@@ -244,7 +244,7 @@ function workerFor(mode: string, env: Record<string, string>): WorkerHandle {
 async function withWorker<T>(mode: string, redisUrl: string, redis: Redis, concurrency: number, use: (w: WorkerHandle, stream: string, waiter: Redis) => Promise<T>): Promise<T> {
   const stream = `bench-${mode}-${randomUUID()}`;
   // The sidecar mode's runner: a container of its own per run, started before its worker as the platforms start them.
-  const sidecar = mode === 'sidecar' ? await startSidecar('container') : null;
+  const sidecar = mode === 'sidecar' ? await startSidecar() : null;
   const worker = workerFor(mode, {
     REDIS_URL: redisUrl, STREAM_KEY: stream, MAX_CONCURRENT_JOBS: String(concurrency), METRICS_PORT: '0',
     ...(sidecar ? { SIDECAR_DIR: sidecar.dir } : {}),

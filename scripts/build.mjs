@@ -1,5 +1,5 @@
-// Builds what runs inside a sandbox: the runner as one self-contained ESM file (no node_modules needed in
-// the image) and the native sandbox programs, which must be native to create namespaces and drop privileges.
+// Builds the native sandbox programs (they must be native to create namespaces and drop privileges) and the two
+// language scripts runner/Dockerfile runs while it builds the image, as self-contained ESM files.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,11 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
 mkdirSync(out, { recursive: true });
 
-// The runner, the sidecar daemon that serves it jobs from a shared directory, and the two language scripts of
-// runner/Dockerfile (which toolchains to install, and their versions once installed).
+// Which toolchains to install, and their versions once installed.
 const BUNDLES = [
-  ['runner/main.ts', 'runner.js'],
-  ['runner/sidecar/main.ts', 'sidecar.js'],
   ['runner/languagePackages.ts', 'language-packages.js'],
   ['runner/measureLanguages.ts', 'measure-languages.js'],
 ];
@@ -35,23 +32,22 @@ for (const [entry, file] of BUNDLES) {
 // The bundle is ESM; this marks it so wherever dist/ is copied or mounted.
 writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 
-// The native programs: the one-shot launcher (the Node runner's, inside sidecar and Kubernetes containers), the
-// docker transport's container entrypoint and the process transport's supervisor. They share jobexec.c and
-// (the last two) sandbox.c; runner/Dockerfile compiles the same list.
+// The native programs: the runner image's entrypoint (docker containers, the sidecar, Kubernetes pods) and the
+// process transport's supervisor. They share sandbox.c, jobexec.c and scratch.c; runner/Dockerfile compiles the same
+// list.
 const sandbox = (file) => join(root, 'runner/sandbox', file);
 const NATIVE = {
-  'sandbox-exec': ['sandbox-exec.c', 'jobexec.c', 'scratch.c'],
   'sandbox-executor': ['executor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
   'sandbox-supervisor': ['supervisor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
 };
 for (const [program, sources] of Object.entries(NATIVE)) {
   execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, program), ...sources.map(sandbox)], { stdio: 'inherit' });
 }
-// Identifies the runner code an image was built from (the bundles hold the core/ code the runner uses):
+// Identifies the runner code an image was built from (the bundles hold the core/ code the language scripts use):
 // images.sh labels the image with it.
 const hash = createHash('sha256');
 const sandboxSources = readdirSync(join(root, 'runner/sandbox')).sort().map(sandbox);
 for (const file of [...BUNDLES.map(([, file]) => join(out, file)), ...sandboxSources, join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
 
-console.log(JSON.stringify({ msg: 'built', runner: 'dist/runner.js', sidecar: 'dist/sidecar.js', native: Object.keys(NATIVE).map((p) => `dist/${p}`) }));
+console.log(JSON.stringify({ msg: 'built', scripts: BUNDLES.map(([, file]) => `dist/${file}`), native: Object.keys(NATIVE).map((p) => `dist/${p}`) }));

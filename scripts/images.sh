@@ -2,7 +2,7 @@
 # `npm run images`: builds the Docker images the docker transport runs.
 #   1. scripts/ensure-base-image.sh   debian:bookworm-slim (pulled, or built offline with debootstrap)
 #      scripts/ensure-node-image.sh   node:24-bookworm-slim (pulled, or built from it with Node.js 24 from the npm registry)
-#   2. npm run build                  dist/runner.js + dist/sandbox-exec
+#   2. npm run build                  dist/sandbox-executor, dist/sandbox-supervisor and the language scripts
 #   3. docker build                   each image in IMAGES below
 # Env: IMAGE_BUILD_NETWORK (default host: RUN steps use the host's network to reach the package mirror, which avoids
 # bridge MTU/NAT trouble on VMs), SKIP_NPM_BUILD=1 to reuse an existing dist/, IMAGE_BUILD_CA_DIR (default
@@ -40,8 +40,7 @@ else
   log build "npm run build"
   npm run --silent build || die build "npm run build failed" "fix the build error above (npm ci first if node_modules is missing), then re-run npm run images"
 fi
-[ -s dist/runner.js ] && [ -s dist/runner-hash ] || die build "dist/runner.js missing" "run npm run build"
-[ -s runner/sandbox/sandbox-exec.c ] || die build "runner/sandbox/sandbox-exec.c missing" "the runner image compiles it: add it, then re-run npm run images"
+[ -s dist/sandbox-executor ] && [ -s dist/runner-hash ] || die build "dist/sandbox-executor missing" "run npm run build"
 
 # Site CAs (a TLS-intercepting proxy on the way to the npm registry); Dockerfiles that do not declare the arg ignore it.
 extra_ca_certs="$(cat "${IMAGE_BUILD_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt 2>/dev/null || true)"

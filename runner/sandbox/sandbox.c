@@ -175,12 +175,31 @@ static long long resident_kb(void) {
 
 /* ---------- frames and scratch mounts ---------- */
 
+/* Batch mode: frames go to stdout as SANDBOX_FRAME_LINE + base64 + newline (a pod log is text, split at newlines). */
+static int frames_as_lines;
+
+static void put_base64_line(const struct buf *frame) {
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  struct buf line = { 0 };
+  buf_put(&line, SANDBOX_FRAME_LINE, strlen(SANDBOX_FRAME_LINE));
+  const unsigned char *p = (const unsigned char *)frame->p;
+  for (size_t i = 0; i < frame->len; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < frame->len ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < frame->len ? p[i + 2] : 0);
+    char quad[4] = { digits[v >> 18 & 63], digits[v >> 12 & 63], i + 1 < frame->len ? digits[v >> 6 & 63] : '=', i + 2 < frame->len ? digits[v & 63] : '=' };
+    buf_put(&line, quad, 4);
+  }
+  buf_put(&line, "\n", 1);
+  write_all(STDOUT_FILENO, line.p, line.len);
+  free(line.p);
+}
+
 void sandbox_send_frame(int fd, uint8_t type, const void *payload, uint32_t n) {
   struct buf b = { 0 };
   buf_u32(&b, n + 1);
   buf_u8(&b, type);
   buf_put(&b, payload, n);
-  write_all(fd, b.p, b.len);
+  if (frames_as_lines) put_base64_line(&b);
+  else write_all(fd, b.p, b.len);
   free(b.p);
 }
 
@@ -405,6 +424,8 @@ static int drain(struct capture *c) {
 }
 
 static int signal_fd;
+/* Batch mode: the compile step failed, so no case runs. */
+static int compile_failed;
 /* The last step's uid, and the compile step's: no case gets either (a case owning the compiled files could change them). */
 static uid_t last_uid, compiled_uid;
 
@@ -544,6 +565,7 @@ static void run_step(int sock, const struct request *r, const struct step *s) {
   if (s->kind == 0) {
     compiled_uid = uid;
     workspace = lock_compiled(uid, uid, "/workspace");
+    compile_failed = exec_errno || killed_by || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
   }
 
   /* The cgroup also sees children the job let the kernel reap (SIGCHLD ignored), which wait4 never returns;
@@ -606,6 +628,7 @@ static void write_files(int sock, const struct request *r) {
 
 void sandbox_serve(int sock, const struct sandbox_config *config) {
   cfg = config;
+  frames_as_lines = config->batch;
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -632,7 +655,9 @@ void sandbox_serve(int sock, const struct sandbox_config *config) {
   for (uint32_t i = 0; i < r.step_count; i++) {
     if (i > 0) {
       uint8_t decision = 0;
-      if (read_all(sock, &decision, 1) || decision != 'c') _exit(0);
+      if (cfg->batch) decision = compile_failed ? 's' : 'c';
+      else if (read_all(sock, &decision, 1)) decision = 's';
+      if (decision != 'c') _exit(0);
       if (fresh_scratch(&kept, last_uid, r.steps[i - 1].kind == 1)) {
         report_not_reset(sock);
         continue;
@@ -642,8 +667,10 @@ void sandbox_serve(int sock, const struct sandbox_config *config) {
     /* What the compiler made is the program: kept for every case. */
     if (r.steps[i].kind == 0) name_set_read(&kept, workspace);
   }
-  uint8_t decision;
-  ssize_t ignored = read(sock, &decision, 1);
-  (void)ignored;
+  if (!cfg->batch) {
+    uint8_t decision;
+    ssize_t ignored = read(sock, &decision, 1);
+    (void)ignored;
+  }
   _exit(0);
 }

@@ -5,6 +5,7 @@
  *   in:  the request (u32 length | request, see parse_request in sandbox.c), then after each step's report one
  *        byte: 'c' runs the next step, anything else (or the socket's end) ends the job;
  *   out: 'Y' ready (sent by the caller), 'R' a step's report, 'F' the request was refused or setup failed (text).
+ * In batch mode (sandbox_config.batch) the same request comes from a file and the same frames go out as text lines.
  */
 #ifndef SANDBOX_H
 #define SANDBOX_H
@@ -18,7 +19,14 @@ struct sandbox_config {
   long long tmpfs_mb, tmpfs_inodes;
   /* 1: no CAP_KILL (a container): the job is killed through a helper holding its uid; 0: kill(-1) from pid 1. */
   int kill_by_uid;
+  /* 1: nobody to ask between steps (a Kubernetes Job's pod): the request is read from the descriptor, every frame
+   * goes to stdout as one text line (SANDBOX_FRAME_LINE, then the frame in base64) for the pod log, and every step
+   * runs but the cases after a compile step that failed. */
+  int batch;
 };
+
+/* How a frame's line starts in batch mode's output. */
+#define SANDBOX_FRAME_LINE "sandbox-frame:"
 
 /* The sandbox cgroup's counter files (memory.stat, the OOM count, CPU), opened while they are reachable. */
 void sandbox_open_counters(const char *memory_dir, const char *cpu_dir, int v2);

@@ -512,7 +512,7 @@ static void sandbox_main(int sock, const struct cgroup *cg) {
   prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
   setup_root(sock, cg);
   sandbox_send_frame(sock, 'Y', NULL, 0);
-  struct sandbox_config config = { 1, opt.tmpfs_mb, opt.tmpfs_inodes, 0 };
+  struct sandbox_config config = { .remount_scratch = 1, .tmpfs_mb = opt.tmpfs_mb, .tmpfs_inodes = opt.tmpfs_inodes };
   sandbox_serve(sock, &config);
 }
 

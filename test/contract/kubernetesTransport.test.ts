@@ -1,7 +1,8 @@
 // The kubernetes transport's contract, against a fake API server (no cluster runs here): what it asks the
-// API server to create (security context, limits, deadlines, the job in its ConfigMap, labels, namespace),
-// how it reads the result from the pod log, and that Job and ConfigMap are deleted on success, failure and
-// timeout.
+// API server to create (security context, limits, deadlines, the request in its ConfigMap, labels, namespace),
+// how it judges the reports in the pod log, and that Job and ConfigMap are deleted on success, failure and
+// timeout. The pod the fake plays for a job is the real thing where it matters: the Job's own container spec
+// started on Docker (runPodContainer), its log the executor's.
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ import { selectTransport } from '../../worker/transports/selectTransport.js';
 import { TransportError } from '../../core/errors.js';
 import { jobDeadlineMs, runnerOutputCapBytes } from '../../core/protocol/runnerOutput.js';
 import { FAKE_TOKEN, FakeKubernetes } from '../support/fakeKubernetes.js';
+import { runPodContainer } from '../support/podContainer.js';
+import { dockerAvailable, MINIMAL_RUNNER_IMAGE } from '../support/services.js';
 
 const NAMESPACE = 'judge';
 const OWNER = 'worker-a-1f2e3d';
@@ -41,11 +44,10 @@ function transport(extra: Partial<KubernetesTransportOptions> = {}): KubernetesT
   return new KubernetesTransport({ namespace: NAMESPACE, image: IMAGE, deployment: DEPLOYMENT, ownerId: OWNER, kubeConfig: fake.kubeConfig(), pollIntervalMs: 20, ...extra });
 }
 
-function outcome(stdout: string): RunOutcome {
-  return { ...outcomeWithoutRun('accepted', null as unknown as string), stdout, exitCode: 0, timeMs: 12, wallTimeMs: 30, memoryKb: 7000, message: null };
-}
+const DOCKER = await dockerAvailable();
 
-const runnerLog = (msg: string) => `${JSON.stringify({ level: 'info', msg, component: 'runner' })}\n`;
+/** A pod that ran its job: the log the executor wrote in the Job's container. */
+const podThatRan = (image = MINIMAL_RUNNER_IMAGE) => (body: any) => ({ activeReads: 2, end: 'succeeded' as const, terminated: { exitCode: 0, reason: 'Completed' }, log: runPodContainer(body, (name) => fake.configMaps.get(`${body.metadata.namespace}/${name}`) as any, image) });
 
 /** The Job the transport created (there is one per test). */
 function createdJob(): { name: string; body: any } {
@@ -65,18 +67,11 @@ function expectCleanedUp(name: string): void {
 }
 
 describe('kubernetes transport', () => {
-  it('runs a job as a hardened Job with the job in a ConfigMap and returns the result from the pod log', async () => {
-    const expected = { ...outcome('hello\n'), stderr: 'warning\n' };
-    fake.script = () => ({
-      activeReads: 2,
-      end: 'succeeded',
-      terminated: { exitCode: 0, reason: 'Completed' },
-      // The pod log merges the runner's stderr log lines with its one stdout line.
-      log: runnerLog('compiling') + `${JSON.stringify(expected)}\n` + runnerLog('done'),
-    });
-    const j = job({ memoryLimitMb: 300, wallTimeLimitMs: 5000, stdin: 'in\n', expectedOutput: 'hello\n' });
+  it.skipIf(!DOCKER)('runs a job as a hardened Job with the request in a ConfigMap and judges the reports in the pod log', async () => {
+    fake.script = podThatRan();
+    const j = job({ memoryLimitMb: 300, wallTimeLimitMs: 5000, code: 'import sys\nprint(input()[::-1])\nprint("warning", file=sys.stderr)', stdin: 'olleh\n', expectedOutput: 'hello\n' });
     const result = await transport().run(j);
-    expect(result).toEqual(expected);
+    expect(result).toMatchObject({ status: 'accepted', stdout: 'hello\n', stderr: 'warning\n', exitCode: 0 });
 
     // Order: ConfigMap first (the pod mounts it), then the Job; every request authenticated, in our namespace.
     const writes = fake.requests.filter((r) => r.method === 'POST').map((r) => (r.body as any).kind);
@@ -92,8 +87,10 @@ describe('kubernetes transport', () => {
     const cm = cmPost.body as any;
     expect(cm.metadata.name).toBe(name);
     expect(cm.immutable).toBe(true);
-    expect(cm.data['job.json']).toBe(JSON.stringify(j));
-    expect(JSON.parse(cm.data['job.json'])).toEqual(JSON.parse(JSON.stringify(j)));
+    // The request the executor reads (u32 length | request), not the job: no expected output in the pod at all.
+    const request = Buffer.from(cm.binaryData.request, 'base64');
+    expect(request.readUInt32LE(0)).toBe(request.length - 4);
+    expect(request.includes('hello')).toBe(false);
 
     // Literal values: the runner NetworkPolicy (test/unit/infraSpecs.test.ts) selects exactly these two app labels.
     const labels = { [LABEL_MANAGED]: 'true', [LABEL_DEPLOYMENT]: DEPLOYMENT, 'app.kubernetes.io/name': 'code-execution', 'app.kubernetes.io/component': 'runner' };
@@ -124,7 +121,7 @@ describe('kubernetes transport', () => {
     expect(pod.containers).toHaveLength(1);
     const c = pod.containers[0];
     expect(c.image).toBe(IMAGE);
-    expect(c.command.join(' ')).toMatch(/exec node \/opt\/runner\/runner\.js --job-file \/job\/job\.json --workspace \/workspace$/);
+    expect(c.command).toEqual(['/opt/runner/sandbox-executor', '--batch', '/job/request']);
     expect(c.env).toEqual([]);
     expect(c.securityContext).toEqual({
       runAsUser: 0,
@@ -148,8 +145,8 @@ describe('kubernetes transport', () => {
       { name: 'no-shm', mountPath: '/dev/shm', readOnly: true },
     ]));
     const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
-    // The job's own uid must not read the job file: it holds expectedOutput.
-    expect(volumes.job.configMap).toEqual({ name, defaultMode: 0o400, items: [{ key: 'job.json', path: 'job.json' }] });
+    // The job's own uids must not read the request.
+    expect(volumes.job.configMap).toEqual({ name, defaultMode: 0o400, items: [{ key: 'request', path: 'request' }] });
     expect(volumes.workspace.emptyDir).toEqual({ medium: 'Memory', sizeLimit: `${WORKSPACE_SIZE_MB}Mi` });
     expect(volumes.tmp.emptyDir).toEqual({ medium: 'Memory', sizeLimit: `${WORKSPACE_SIZE_MB}Mi` });
 
@@ -162,16 +159,23 @@ describe('kubernetes transport', () => {
     expectCleanedUp(name);
   });
 
-  it('a pod that failed without a result line is a TransportError, and both objects are deleted', async () => {
-    fake.script = () => ({ end: 'failed', terminated: { exitCode: 1, reason: 'Error' }, log: runnerLog('starting') + 'node: internal error\n' });
+  it.skipIf(!DOCKER)('a job whose compile step fails runs no case in the pod, and is a compile_error', async () => {
+    fake.script = podThatRan();
+    const result = await transport().run(job({ language: 'c', code: 'int main(void) { return x; }', testCases: [{ stdin: '1' }, { stdin: '2' }] }));
+    expect(result).toMatchObject({ status: 'compile_error', compileOutput: expect.stringMatching(/x. undeclared/) });
+    expectCleanedUp(createdJob().name);
+  });
+
+  it('a pod that failed without a report is a TransportError, and both objects are deleted', async () => {
+    fake.script = () => ({ end: 'failed', terminated: { exitCode: 125, reason: 'Error' }, log: 'sandbox-executor: cannot read the request /job/request: No such file or directory\n' });
     const error = await transport().run(job()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
-    expect((error as Error).message).toMatch(/runner produced no result .*BackoffLimitExceeded.*exit 1 Error/);
+    expect((error as Error).message).toMatch(/pod ended before the job's outcome: the pod log holds no more reports .*BackoffLimitExceeded.*exit 125 Error.*cannot read the request/);
     expectCleanedUp(createdJob().name);
   });
 
   it('an OOM-killed runner is memory_limit_exceeded, and both objects are deleted', async () => {
-    fake.script = () => ({ end: 'failed', terminated: { exitCode: 137, reason: 'OOMKilled' }, log: runnerLog('running') + '{"status":"acc' });
+    fake.script = () => ({ end: 'failed', terminated: { exitCode: 137, reason: 'OOMKilled' }, log: 'sandbox-frame:AAAA' });
     const result = await transport().run(job({ memoryLimitMb: 128 }));
     expect(result.status).toBe('memory_limit_exceeded');
     expect(result.message).toMatch(/128 MB/);
@@ -211,8 +215,8 @@ describe('kubernetes transport', () => {
 
   it('a pod log over the output cap is a TransportError', async () => {
     const j = job({ maxOutputBytes: 1 });
-    // Twice the cap: past it and past the allowance for the runner's own log lines.
-    fake.script = () => ({ end: 'succeeded', log: `${JSON.stringify(outcome('x'.repeat(2 * runnerOutputCapBytes(j))))}\n` });
+    // Twice the cap: past it and past the allowance for the executor's own messages.
+    fake.script = () => ({ end: 'succeeded', log: `sandbox-frame:${'A'.repeat(2 * runnerOutputCapBytes(j))}\n` });
     await expect(transport().run(j)).rejects.toThrow(/over its cap/);
     expectCleanedUp(createdJob().name);
   });
@@ -307,7 +311,7 @@ describe('RUNNER_MODE=kubernetes', () => {
     expect(() => loadConfig({ K8S_NAMESPACE: 'Not_A_Namespace' })).toThrow(/K8S_NAMESPACE="Not_A_Namespace": must be a Kubernetes namespace name/);
   });
 
-  it('a worker configured from the environment runs its jobs in K8S_NAMESPACE with RUNNER_IMAGE', async () => {
+  it.skipIf(!DOCKER)('a worker configured from the environment runs its jobs in K8S_NAMESPACE with RUNNER_IMAGE', async () => {
     // The worker loads its credentials the way it would outside a cluster: from $KUBECONFIG.
     const file = join(dir, 'config');
     writeFileSync(file, JSON.stringify({
@@ -322,9 +326,9 @@ describe('RUNNER_MODE=kubernetes', () => {
     const config = loadConfig({ RUNNER_MODE: 'kubernetes', K8S_NAMESPACE: 'graders', RUNNER_IMAGE: IMAGE });
     const t = await selectTransport(config, 'worker-env-1', createLogger({}, 'error'));
     expect(t.mode).toBe('kubernetes');
-    const expected = outcome('from env\n');
-    fake.script = () => ({ activeReads: 0, end: 'succeeded', log: `${JSON.stringify(expected)}\n` });
-    expect(await t.run(job())).toEqual(expected);
+    // The fake plays the pod with the image the cluster would pull (IMAGE is a registry name): the local build.
+    fake.script = podThatRan();
+    expect(await t.run(job({ code: 'print("from env")' }))).toMatchObject({ status: 'accepted', stdout: 'from env\n' });
     expect(fake.requests.length).toBeGreaterThan(0);
     for (const r of fake.requests) expect(r.path).toMatch(/\/namespaces\/graders\//);
     const [post] = fake.find('POST', '/apis/batch/v1/namespaces/graders/jobs');

@@ -9,7 +9,7 @@ import { HEARTBEAT_FILE } from '../../core/protocol/sidecarExchange.js';
 import { normalizeJob } from '../../core/protocol/job.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import { runStack, type StackRun } from '../pulumi/harness.js';
-import { testOwner } from '../support/sandboxClaims.js';
+import { SIDECAR_COMMAND } from '../../components/workerEnv.js';
 import { dockerAvailable } from '../support/services.js';
 import { localImages, WORKER_IMAGE } from './rehearsal.js';
 import { startEcsTask, type EcsContainerDefinition, type EcsVolume, type RehearsedTask } from './ecsSemantics.js';
@@ -88,7 +88,7 @@ describe.skipIf(!docker)('aws: the worker task as ECS starts it', () => {
     // Its own CPU share, as the stack sizes it (ECS would give a container without `cpu` 2 shares).
     expect(HostConfig.CpuShares).toBe(definitions().find((d) => d.name === 'runner')!.cpu);
 
-    const transport = new SidecarTransport(task.volumes.shared, testOwner('aws-rehearsal'));
+    const transport = new SidecarTransport(task.volumes.shared);
     try {
       const job = normalizeJob({ id: 'aws-rehearsal', language: 'python', code: 'print(input()[::-1])', stdin: 'olleh\n', expectedOutput: 'hello\n' });
       const outcome = await transport.run(job);
@@ -103,13 +103,13 @@ describe.skipIf(!docker)('aws: the worker task as ECS starts it', () => {
     const defs = definitions().map((def) => {
       if (def.name !== 'runner') return def;
       const { entryPoint, ...rest } = def;
-      expect(entryPoint).toEqual(['node', '/opt/runner/sidecar.js']);
+      expect(entryPoint).toEqual([...SIDECAR_COMMAND]);
       return { ...rest, command: entryPoint };
     });
     task = await start(defs);
-    // node /opt/runner/runner.js node /opt/runner/sidecar.js: the one-shot runner refuses its arguments and exits.
+    // The image's ENTRYPOINT (the executor) with the whole command as its arguments: it refuses them and exits.
     await exitOf(task, 'runner', 30_000);
-    expect(await task.logs('runner')).toMatch(/Unexpected argument 'node'/);
+    expect(await task.logs('runner')).toMatch(/usage: sandbox-executor --socket PATH \| --serve DIR \| --batch FILE/);
     expect(heartbeat(task.volumes.shared)).toBeNull();
   });
 });

@@ -29,7 +29,7 @@ const workers: WorkerHandle[] = [];
 beforeAll(async () => {
   if (!available) return;
   // The stack's workers run in sidecar mode: a worker claims nothing while no sidecar serves.
-  [db, redis, sidecar] = await Promise.all([startTlsPostgres(), startRedis(), startSidecar('process')]);
+  [db, redis, sidecar] = await Promise.all([startTlsPostgres(), startRedis(), startSidecar()]);
   // The operator's RDS CA bundle (code-execution:rdsCaBundleFile) is, here, the test's private CA.
   run = await runStack('aws', { 'code-execution:rdsCaBundleFile': db.caFile });
 });

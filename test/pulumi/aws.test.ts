@@ -38,18 +38,14 @@ describe('Pulumi.aws.yaml under mocks', () => {
       const runner = container('runner');
       expect(runner).toMatchObject({
         essential: false,
-        // ECS appends `command` to the image's ENTRYPOINT (the one-shot runner): the sidecar must be the entryPoint.
-        entryPoint: ['node', '/opt/runner/sidecar.js'],
+        // ECS appends `command` to the image's ENTRYPOINT (the executor alone): the whole command is the entryPoint.
+        entryPoint: ['/opt/runner/sandbox-executor', '--serve', '/shared'],
         readonlyRootFilesystem: true,
         privileged: false,
         user: '0:0',
         linuxParameters: { initProcessEnabled: true },
-        environment: [
-          { name: 'SIDECAR_DIR', value: '/shared' },
-          { name: 'SIDECAR_SANDBOX', value: 'container' },
-          { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
-        ],
       });
+      expect(runner.environment).toBeUndefined();
       // Fargate adds no capability: every Docker default but the four is dropped.
       const kept = DOCKER_DEFAULT_CAPABILITIES.filter((c) => !runner.linuxParameters.capabilities.drop.includes(c));
       expect(kept.sort()).toEqual(['DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID']);

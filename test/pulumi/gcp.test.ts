@@ -134,12 +134,12 @@ describe('Pulumi.gcp.yaml under mocks', () => {
         seccompProfile: { type: 'RuntimeDefault' },
       });
       for (const o of walk(run.resources.map((r) => r.inputs))) expect(o.privileged).not.toBe(true);
-      expect(runner).toMatchObject({ command: ['node', '/opt/runner/sidecar.js'], image: expect.stringMatching(/code-runner@sha256:/) });
+      expect(runner).toMatchObject({ command: ['/opt/runner/sandbox-executor', '--serve', '/shared'], image: expect.stringMatching(/code-runner@sha256:/) });
       // A native sidecar: started (and its image pulled) before the worker, which starts once the sidecar serves.
       expect(spec.initContainers.map((c: { name: string; restartPolicy?: string }) => [c.name, c.restartPolicy])).toEqual([['runner', 'Always']]);
       expect(runner.startupProbe.exec.command.join(' ')).toContain('/shared/.sidecar-heartbeat');
-      const env = Object.fromEntries(runner.env.map((e: { name: string; value: string }) => [e.name, e.value]));
-      expect(env).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
+      // Nothing of the worker's settings (or secrets) in the sandbox's environment.
+      expect(runner.env).toBeUndefined();
     });
 
     it('memory-backed emptyDirs with size limits (/shared, the runner /workspace and /tmp), no /scratch, requests/limits, 30 s grace', () => {

@@ -190,7 +190,7 @@ describe('parseStackConfig', () => {
     expect(aws.keys).toEqual(['code-execution:runnerMemoryMb']);
     expect(aws.message).toBe(
       'code-execution:runnerMemoryMb 1375 MB is too small for the runner sidecar, which needs the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + ' +
-        '224 MB sandbox overhead + 128 MB for the sidecar process = 1376 MB; set it with: pulumi config set code-execution:runnerMemoryMb 1376',
+        '224 MB sandbox overhead + 128 MB for the sidecar\'s executor and the output it holds = 1376 MB; set it with: pulumi config set code-execution:runnerMemoryMb 1376',
     );
     expect(parseStackConfig(from({ target: 'aws', runnerMode: 'sidecar', runnerMemoryMb: '1376' })).runnerMemoryMb).toBe(1376);
     // gcp: the memory-backed /workspace beyond the 64 MB the overhead counts is charged to the container too.

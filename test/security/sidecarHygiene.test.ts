@@ -1,5 +1,5 @@
 // What a job leaves behind on a runner sidecar, and what becomes of it (issue 19, findings 5, 7 and 8), through a real
-// worker and a real sidecar in both postures (a daemon on this host, and the runner image as a read-only container):
+// worker and a real sidecar (the runner image's executor, --serve, as a read-only container with the stacks' settings):
 // - cleanup cannot fail on anything a job leaves: trees thousands of levels deep, paths far beyond PATH_MAX, mode-0
 //   directories, fifos, links (to the shared directory, the workspace, /, themselves), in /tmp, /dev/shm, /workspace
 //   and the shared directory; after each, the job has its verdict, the next job finds nothing of it and the sidecar
@@ -8,9 +8,9 @@
 //   again once a cleanup succeeds;
 // - what a compile step made is locked for the cases (no case writes into it), and a compile step leaving too much
 //   is a compile_error;
-// - when the sidecar's deadline fires, every process of the job dies, its forked children included, and the next job
-//   sees nothing of it;
-// - the Node runner refuses to run outside its container (it empties /tmp and /dev/shm).
+// - when the worker gives up on a job (its deadline), every process of the job dies, its forked children included,
+//   and the next job sees nothing of it;
+// - the executor refuses to serve outside a container (it empties /tmp and /dev/shm).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, lstatSync, readdirSync } from 'node:fs';
@@ -20,16 +20,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_UID_MIN } from '../../core/protocol/limits.js';
 import type { JobResult } from '../../core/protocol/result.js';
 import { DIST_DIR } from '../../core/runnerBundle.js';
-import { EXIT_OUTSIDE_JOB_CONTAINER } from '../../runner/jobContainer.js';
 import { waitForResult } from '../../worker/resultStore.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
 import { dockerAvailable } from '../support/services.js';
-import { startSidecar, type RunningSidecar, type SidecarOptions, type SidecarPosture } from '../support/sidecar.js';
+import { startSidecar, type RunningSidecar, type SidecarOptions } from '../support/sidecar.js';
 import { startWorker, type WorkerHandle } from '../support/workerProcess.js';
 
 const DOCKER = await dockerAvailable();
-const POSTURES: SidecarPosture[] = ['process', ...(DOCKER ? ['container' as const] : [])];
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -85,9 +83,8 @@ async function serve(sidecar: RunningSidecar): Promise<Served> {
 }
 
 /**
- * The next job's view: every entry of /tmp, /dev/shm and /workspace but its own source (and, in the container posture,
- * the runner's own root-owned directory in /tmp), and every process of another job uid it can see. Prints only
- * `probe-done` when there is nothing.
+ * The next job's view: every entry of /tmp, /dev/shm and /workspace but its own source, and every process of another
+ * job uid it can see. Prints only `probe-done` when there is nothing.
  */
 const PROBE = {
   language: 'bash',
@@ -97,7 +94,6 @@ const PROBE = {
     'for e in /tmp/* /dev/shm/* /workspace/*; do',
     '  case "$e" in',
     '    /workspace/main.sh) ;;',
-    '    /tmp/runner-*) [ "$(stat -c %u "$e")" = 0 ] || echo "left: $e" ;;',
     '    *) echo "left: $e" ;;',
     '  esac',
     'done',
@@ -139,8 +135,6 @@ interface Leftover {
   job: Record<string, unknown>;
   status: JobResult['status'];
   stdout: RegExp;
-  /** Only where the job can reach the place (the shared directory is mounted in the container posture alone). */
-  only?: SidecarPosture;
 }
 
 /**
@@ -232,7 +226,7 @@ const LEFTOVERS: Leftover[] = [
         "            os.mkdir('x', 0o777); os.chdir('x')",
         "    print('made')",
         'else:',
-        "    seen = [n for n in os.listdir('/tmp') if not n.startswith('runner-')] + os.listdir('/dev/shm') + [n for n in os.listdir('/workspace') if n != 'main.py']",
+        "    seen = os.listdir('/tmp') + os.listdir('/dev/shm') + [n for n in os.listdir('/workspace') if n != 'main.py']",
         "    print('clean' if not seen else seen)",
       ].join('\n'),
       testCases: [{ stdin: '1', expectedOutput: 'made' }, { stdin: '2', expectedOutput: 'clean' }],
@@ -245,7 +239,6 @@ const LEFTOVERS: Leftover[] = [
     job: { language: 'bash', code: `cd /shared || exit 1\nln -s .sidecar-heartbeat beat\nmkdir t && cd t || exit 3\n${BASH_TREE(3000)}` },
     status: 'accepted',
     stdout: /^made 3000\n$/,
-    only: 'container',
   },
 ];
 
@@ -294,12 +287,12 @@ const LOCK_CASES: Leftover[] = [
   },
 ];
 
-describe.each(POSTURES)('what a job leaves on a sidecar (sidecar as a %s)', (posture) => {
+describe.skipIf(!DOCKER)('what a job leaves on a sidecar', () => {
   let sidecar: RunningSidecar;
   let served: Served;
 
   beforeAll(async () => {
-    sidecar = await startSidecar(posture);
+    sidecar = await startSidecar();
     // Worse than the sidecar leaves it (1770: the worker's alone): world-writable, so a job can plant things there too.
     chmodSync(sidecar.dir, 0o1777);
     served = await serve(sidecar);
@@ -310,13 +303,12 @@ describe.each(POSTURES)('what a job leaves on a sidecar (sidecar as a %s)', (pos
   });
   afterEach(() => expectNothingLeft(15_000, 0));
 
-  const mine = LEFTOVERS.filter((l) => !l.only || l.only === posture);
-  it.each(mine.map((l) => [l.what, l] as const))('%s: the job has its verdict, the next job finds nothing, the sidecar stays ready', async (_, leftover) => {
+  it.each(LEFTOVERS.map((l) => [l.what, l] as const))('%s: the job has its verdict, the next job finds nothing, the sidecar stays ready', async (_, leftover) => {
     const r = await served.run(leftover.job);
     expect(r.status, `${r.message}\n${r.stderr}`).toBe(leftover.status);
     expect(r.stdout).toMatch(leftover.stdout);
     await expectCleanNextJob(served);
-    // Nor in the shared directory (the worker's): what a job uid made there is swept before its result goes out.
+    // Nor in the shared directory (the worker's): what a job uid made there is swept before the next job starts.
     expect(jobOwned(sidecar.dir)).toEqual([]);
     expect(sidecar.heartbeat()?.ready, JSON.stringify(sidecar.heartbeat())).toBe(true);
     expect(sidecar.log()).not.toMatch(/not ready|cannot start/);
@@ -331,7 +323,7 @@ describe.each(POSTURES)('what a job leaves on a sidecar (sidecar as a %s)', (pos
   });
 });
 
-describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, deadlines', () => {
+describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, abandoned jobs', () => {
   afterEach(() => expectNothingLeft(15_000, 0));
 
   /** Starts a job that leaves `leaves` in a volume, kills the sidecar while it runs, and starts another on the same volume. */
@@ -358,14 +350,14 @@ describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, dead
     let second: RunningSidecar | undefined;
     let served: Served | undefined;
     try {
-      first = await startSidecar('container', {}, options);
+      first = await startSidecar(options);
       const dir = first.dir;
       served = await serve(first);
       const dirty = served.run({ language: restart.language, code: restart.code, timeLimitMs: 5000, wallTimeLimitMs: 60_000 });
       await until(() => first!.exec(`test -e ${mount}/tree-made && echo yes || true`).trim() === 'yes', 30_000, 'the job making its tree', () => first!.log());
       // The task is replaced (or the container crashes) mid-job: its volume keeps what the job made.
       await first.kill();
-      second = await startSidecar('container', {}, { ...options, dir });
+      second = await startSidecar({ ...options, dir });
       expect(second.heartbeat(), second.log()).toMatchObject({ ready: true });
       // The job that was running is lost with its sidecar: the platform's failure, answered after one delivery.
       expect((await dirty).status).toBe('internal_error');
@@ -383,7 +375,7 @@ describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, dead
 
   it('a sidecar whose cleanup fails says why, its worker claims no job meanwhile, and it is ready again once a cleanup succeeds', async () => {
     // A mount point in /tmp: nothing the sidecar can remove (it may not unmount), as anything a cleanup cannot undo.
-    const sidecar = await startSidecar('container', {}, { dockerArgs: ['--tmpfs', '/tmp/pinned:size=1m'] });
+    const sidecar = await startSidecar({ dockerArgs: ['--tmpfs', '/tmp/pinned:size=1m'] });
     let served: Served | undefined;
     try {
       expect(sidecar.heartbeat(), sidecar.log()).toMatchObject({ ready: false, problem: expect.stringMatching(/cleanup failed: .*\/tmp still holds 1 entries/) });
@@ -471,26 +463,30 @@ describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, dead
     },
   ];
 
-  /** Stops the runner's process group (the Node runner and its launcher): what a hung runner looks like. Its pid. */
-  const STOP_RUNNER = [
+  /**
+   * Stops the executor's process serving the job (a child of the one serving the directory, pid 1): what a hung
+   * sandbox looks like. Its pid.
+   */
+  const STOP_SANDBOX = [
     'for p in /proc/[0-9]*; do',
-    '  set -- $(tr "\\0" " " < $p/cmdline 2>/dev/null)',
-    '  case "$1 $2" in *node\\ /opt/runner/runner.js) bash -c "kill -STOP -- -${p#/proc/}" && echo ${p#/proc/} ;; esac',
+    '  read -r _ _ _ ppid _ < $p/stat 2>/dev/null || continue',
+    '  [ "$ppid" = 1 ] && [ "$(readlink $p/exe)" = /opt/runner/sandbox-executor ] && kill -STOP ${p#/proc/} && echo ${p#/proc/}',
     'done',
+    'true',
   ].join('\n');
 
   it.each(OVERRUNS.map((o) => [o.what, o] as const))(
-    "when the sidecar's deadline fires, every process of the job dies and the next job sees nothing of it (%s)",
+    "when the worker's deadline fires, every process of the job dies and the next job sees nothing of it (%s)",
     async (_, overrun) => {
-      const sidecar = await startSidecar('container');
+      const sidecar = await startSidecar();
       let served: Served | undefined;
       try {
         served = await serve(sidecar);
         const result = served.run({ language: overrun.language, code: overrun.code, timeLimitMs: 1000, wallTimeLimitMs: 3000, compileTimeLimitMs: 5000 });
         await until(() => sidecar.exec('test -e /tmp/children-started && echo yes || true').trim() === 'yes', 30_000, 'the job starting its children', () => sidecar.log());
-        // The runner stalls, so its own wall limit never fires and only the sidecar's deadline is left, while the
-        // children keep running.
-        expect(sidecar.exec(STOP_RUNNER).trim(), 'the runner was found and stopped').toMatch(/^\d+$/);
+        // The sandbox stalls, so its own wall limit never fires and only the worker's deadline is left (it hangs up;
+        // the sidecar then kills the sandbox and every process of a job uid), while the children keep running.
+        expect(sidecar.exec(STOP_SANDBOX).trim(), 'the sandbox was found and stopped').toMatch(/^\d+$/);
         const r = await result;
         expect(r.status).toBe('internal_error');
         expect(r.message).toMatch(/no result within/);
@@ -507,38 +503,33 @@ describe.skipIf(!DOCKER)('the sidecar container: restarts, failed cleanups, dead
   );
 });
 
-describe('the Node runner outside its container', () => {
+describe('the executor outside a container', () => {
   it.each([
-    ['its job on stdin', '< /mnt/job.json'],
-    ['its job in --job-file', '--job-file /mnt/job.json < /dev/null'],
-  ])('refuses to run (%s), says why and exits 78, before it touches /tmp, /dev/shm or the workspace', (_, input) => {
+    ['--serve', '/mnt/shared'],
+    ['--batch', '/mnt/request'],
+  ])('refuses %s, says why and exits, before it touches /tmp, /dev/shm, the workspace or the ptys', (mode, arg) => {
     // In a mount namespace of its own with fresh /tmp, /dev/shm and /dev/pts, and a stand-in over /dev/ptmx: were the
-    // refusal to fail, what the runner empties or closes (it chmods the ptmx nodes to 0) would be these, never the host's.
+    // refusal to fail, what the executor empties or closes (it chmods the ptmx nodes to 0) would be these, never the host's.
     const script = [
       'set -e',
       'mount --make-rprivate /',
-      // The runner bundle first, where the fresh /tmp cannot hide it (a checkout may live under /tmp).
-      'mount -t tmpfs none /mnt && mkdir /mnt/dist && mount --bind "$DIST" /mnt/dist',
+      // The executor first, where the fresh /tmp cannot hide it (a checkout may live under /tmp).
+      'mount -t tmpfs none /mnt && mkdir /mnt/dist /mnt/shared && mount --bind "$DIST" /mnt/dist',
       'mount -t tmpfs none /tmp && mount -t tmpfs none /dev/shm && mount -t tmpfs none /dev/pts',
-      'touch /mnt/ptmx && mount --bind /mnt/ptmx /dev/ptmx',
-      'echo kept > /tmp/sentinel && echo kept > /dev/shm/sentinel && mkdir /tmp/ws',
-      `echo '{"id":"refusal","language":"python","code":"print(1)"}' > /mnt/job.json`,
+      'touch /mnt/ptmx && chmod 666 /mnt/ptmx && mount --bind /mnt/ptmx /dev/ptmx',
+      'echo kept > /tmp/sentinel && echo kept > /dev/shm/sentinel && chmod 755 /mnt/shared && printf "\\0\\0\\0\\0" > /mnt/request',
       'set +e',
-      `"$NODE" /mnt/dist/runner.js --workspace /tmp/ws ${input} > /tmp/out 2> /tmp/err`,
+      `/mnt/dist/sandbox-executor ${mode} ${arg} > /tmp/out 2> /tmp/err`,
       'echo "exit=$?"',
-      'cat /tmp/out; echo "--- stderr"; cat /tmp/err; echo "--- left"; ls -A /tmp /dev/shm /tmp/ws',
+      'cat /tmp/out; echo "--- stderr"; cat /tmp/err; echo "--- left"; ls -A /tmp /dev/shm /mnt/shared; stat -c %a /mnt/shared /mnt/ptmx',
     ].join('\n');
-    const r = spawnSync('unshare', ['--mount', 'sh', '-c', script], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, NODE: process.execPath, DIST: DIST_DIR },
-    });
+    const r = spawnSync('unshare', ['--mount', 'sh', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, DIST: DIST_DIR } });
     expect(r.status, r.stderr).toBe(0);
     const [head, rest] = r.stdout.split('--- stderr\n');
     const [stderr, left] = rest.split('--- left\n');
-    const [exitLine, outcome] = head.trim().split('\n');
-    expect(exitLine).toBe(`exit=${EXIT_OUTSIDE_JOB_CONTAINER}`);
-    expect(JSON.parse(outcome)).toMatchObject({ status: 'internal_error', message: expect.stringMatching(/refuses to run here: the root filesystem is writable/) });
-    expect(JSON.parse(stderr.trim())).toMatchObject({ level: 'error', msg: 'runner refused to start outside a job container', component: 'runner' });
-    expect(left).toBe('/dev/shm:\nsentinel\n\n/tmp:\nerr\nout\nsentinel\nws\n\n/tmp/ws:\n');
+    expect(head.trim()).toBe(mode === '--serve' ? 'exit=1' : 'exit=125');
+    expect(stderr).toMatch(/runs only in a container with a read-only root filesystem/);
+    // Nothing emptied, the shared directory's mode and the ptmx stand-in's untouched, no socket or heartbeat made.
+    expect(left).toBe('/dev/shm:\nsentinel\n\n/mnt/shared:\n\n/tmp:\nerr\nout\nsentinel\n755\n666\n');
   });
 });

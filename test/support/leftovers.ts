@@ -25,8 +25,8 @@ export async function ourContainers(pooledAllowed = 0, claims: Claims = CLAIMED)
   }
 }
 
-/** The launcher, the supervisor and its sandboxes' two processes. */
-const SANDBOX_COMMANDS = ['sandbox-exec', SUPERVISOR_COMM, 'sandbox-parent', 'sandbox-init'];
+/** The supervisor and its sandboxes' two processes. */
+const SANDBOX_COMMANDS = [SUPERVISOR_COMM, 'sandbox-parent', 'sandbox-init'];
 const POOLED_SANDBOX_COMMANDS = ['sandbox-parent', 'sandbox-init'];
 
 const describeProcess = (p: HostProcess) => `${p.pid} ${p.uid} ${p.state} ${p.comm}`;

@@ -33,7 +33,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER } from '../../core/labels.js';
 import { deploymentId, type SandboxOwner } from '../../core/sandboxOwner.js';
 import { loadConfig } from '../../worker/config.js';
-import { sidecarOwner } from '../../runner/sidecar/daemon.js';
 import { DOCKER_SOCKET } from './services.js';
 
 /**
@@ -99,11 +98,6 @@ export function workerDeployment(env: Record<string, string | undefined>): strin
   } catch {
     return null;
   }
-}
-
-/** The deployment of a runner sidecar serving `dir` on this host (its supervised sandboxes' names). */
-export function sidecarDeployment(dir: string): string {
-  return sidecarOwner(dir).deployment;
 }
 
 /** `<deployment>~<owner>@<job>` split; null for any other name. */

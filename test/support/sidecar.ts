@@ -1,29 +1,27 @@
-// Runner sidecars for tests, in both postures the product supports: a daemon process on this host (bubblewrap
-// sandboxes), and the runner image as a container sharing the host's network with the test (the way a task's
-// sidecar shares its task's network with the worker), read-only, with only the capabilities it documents.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// Runner sidecars for tests: the runner image's executor (--serve) as a container sharing the host's network with the
+// test (the way a task's sidecar shares its task's network with the worker), read-only, with only the capabilities the
+// stacks give it.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import { HEARTBEAT_FILE } from '../../core/protocol/sidecarExchange.js';
-import { DIST_DIR } from '../../core/runnerBundle.js';
-import { claimDeployment, sidecarDeployment, testContainerName } from './sandboxClaims.js';
+import { SHARED_DIR, SIDECAR_COMMAND } from '../../components/workerEnv.js';
+import { testContainerName } from './sandboxClaims.js';
 import { RUNNER_IMAGE } from './services.js';
-
-export type SidecarPosture = 'process' | 'container';
 
 export interface RunningSidecar {
   /** The shared directory, as the worker sees it. */
   dir: string;
   /** The sidecar's log so far. */
   log(): string;
-  /** Its heartbeat as the worker reads it (runner/sidecar/daemon.ts: SidecarHeartbeat), or null when there is none. */
+  /** Its heartbeat as the worker reads it (runner/sandbox/executor.c), or null when there is none. */
   heartbeat(): { ready?: boolean; problem?: string } | null;
-  /** Runs a shell script as root inside the sidecar's container (container posture only): its stdout. */
+  /** Runs a shell script as root inside the sidecar's container: its stdout. */
   exec(script: string): string;
-  /** Unmounts `path` in the container's mount namespace, from the host: the container may not (container posture only). */
+  /** Unmounts `path` in the container's mount namespace, from the host: the container may not. */
   unmount(path: string): void;
   /** Kills it outright, as a crash or a replaced task does: nothing of it runs any more; its volumes and shared directory stay. */
   kill(): Promise<void>;
@@ -33,14 +31,18 @@ export interface RunningSidecar {
 export interface SidecarOptions {
   /** A shared directory to serve (a sidecar restarted on the same one); its owner removes it. Defaults to a new one. */
   dir?: string;
-  /** Container posture: Docker volumes by mount point (e.g. `/tmp`), in place of that path's tmpfs: they outlive the container. */
+  /** Docker volumes by mount point (e.g. `/tmp`), in place of that path's tmpfs: they outlive the container. */
   volumes?: Record<string, string>;
-  /** Container posture: more `docker run` arguments. */
+  /** The container's environment (the stacks give it none: what a job must not see, for the battery). */
+  env?: Record<string, string>;
+  /** More `docker run` arguments. */
   dockerArgs?: string[];
+  /** Another runner image (one built for a fault); defaults to RUNNER_IMAGE. */
+  image?: string;
 }
 
 /**
- * The runner container's settings in the cloud stacks, reproduced for the container posture. /dev/shm is a small
+ * The runner container's settings in the cloud stacks, reproduced here. /dev/shm is a small
  * tmpfs of its own, as a Fargate task's containers get one (64 MB, not configurable there).
  */
 export const SIDECAR_CONTAINER_ARGS = [
@@ -84,56 +86,22 @@ async function waitForHeartbeat(dir: string, since: number, log: () => string): 
   }
 }
 
-/** Its sandboxes are claimed (sandboxClaims.ts): its deployment (process posture), or its container's name. */
-export async function startSidecar(posture: SidecarPosture, env: Record<string, string> = {}, options: SidecarOptions = {}): Promise<RunningSidecar> {
+/**
+ * The runner image's executor serving a new shared directory (or `options.dir`), in a container named for this run
+ * (sandboxClaims.ts), with the cloud stacks' runner settings.
+ */
+export async function startSidecar(options: SidecarOptions = {}): Promise<RunningSidecar> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sidecar-dir-'));
   const removeDir = () => {
     if (!options.dir) rmSync(dir, { recursive: true, force: true });
   };
   const started = Date.now();
-  if (posture === 'process') {
-    claimDeployment(sidecarDeployment(dir));
-    let output = '';
-    const child: ChildProcess = spawn(process.execPath, [join(DIST_DIR, 'sidecar.js')], {
-      env: { PATH: process.env.PATH, SIDECAR_DIR: dir, SIDECAR_SANDBOX: 'bubblewrap', SIDECAR_CONCURRENCY: '2', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise((r) => child.once('exit', r));
-    try {
-      await waitForHeartbeat(dir, started, () => output);
-    } catch (err) {
-      child.kill('SIGKILL');
-      await exited;
-      removeDir();
-      throw err;
-    }
-    return {
-      dir,
-      log: () => output,
-      heartbeat: () => readHeartbeat(dir),
-      exec() {
-        throw new Error('exec: the process posture has no container');
-      },
-      unmount() {
-        throw new Error('unmount: the process posture has no container');
-      },
-      async kill() {
-        child.kill('SIGKILL');
-        await exited;
-      },
-      async stop() {
-        child.kill('SIGTERM');
-        await exited;
-        removeDir();
-      },
-    };
-  }
   const name = testContainerName('sidecar');
-  const envArgs = Object.entries({ SIDECAR_DIR: '/shared', SIDECAR_SANDBOX: 'container', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  execFileSync('docker', ['run', '-d', '--name', name, ...containerArgs(options.volumes ?? {}), ...(options.dockerArgs ?? []), '-v', `${dir}:/shared`, ...envArgs,
-    '--entrypoint', 'node', RUNNER_IMAGE, '/opt/runner/sidecar.js'], { stdio: 'pipe' });
+  // The image's entrypoint is the executor: the stacks' SIDECAR_COMMAND is its arguments here.
+  const [entrypoint, ...args] = SIDECAR_COMMAND;
+  execFileSync('docker', ['run', '-d', '--name', name, ...containerArgs(options.volumes ?? {}), ...(options.dockerArgs ?? []), '-v', `${dir}:${SHARED_DIR}`,
+    ...Object.entries(options.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    '--entrypoint', entrypoint, options.image ?? RUNNER_IMAGE, ...args], { stdio: 'pipe' });
   // The sidecar logs on stderr, which `docker logs` gives back on its own stderr.
   const log = () => {
     const r = spawnSync('docker', ['logs', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -7,12 +7,12 @@ import type { SandboxOwner } from '../../core/sandboxOwner.js';
 import { SidecarTransport } from '../../worker/transports/sidecarTransport.js';
 import { POOLED_SANDBOX_SIZE, type RunnerTransport } from '../../worker/transports/transport.js';
 import { dockerAvailable, DOCKER_SOCKET, RUNNER_IMAGE } from './services.js';
-import { startSidecar, type SidecarPosture } from './sidecar.js';
+import { startSidecar } from './sidecar.js';
 
 export interface StartOptions {
   /** Whose the transport's sandboxes are (the deployment and the worker instance id in production). */
   owner: SandboxOwner;
-  /** Extra environment for a runner sidecar (as its container or daemon would be given). */
+  /** The runner sidecar container's environment (secrets a job must not see). */
   sidecarEnv?: Record<string, string>;
 }
 
@@ -33,9 +33,9 @@ export interface TransportFactory {
   start(opts: StartOptions): Promise<StartedTransport>;
 }
 
-const viaSidecar = (posture: SidecarPosture) => async ({ owner, sidecarEnv }: StartOptions): Promise<StartedTransport> => {
-  const sidecar = await startSidecar(posture, sidecarEnv);
-  return { transport: new SidecarTransport(sidecar.dir, owner), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
+const viaSidecar = async ({ sidecarEnv }: StartOptions): Promise<StartedTransport> => {
+  const sidecar = await startSidecar({ env: sidecarEnv });
+  return { transport: new SidecarTransport(sidecar.dir), sidecarDir: sidecar.dir, stop: () => sidecar.stop() };
 };
 
 /** Warm pools as a worker sets them up by default (POOL_SIZE 2, sandboxes sized for the default limits). */
@@ -45,7 +45,6 @@ export const TRANSPORT_FACTORIES: TransportFactory[] = [
   { name: 'process', needsDocker: false, start: async ({ owner }) => ({ transport: new ProcessTransport(owner) }) },
   // Pooled sandboxes start sized for the default limits and are refitted to each job's: everything else must hold as well.
   { name: 'process (warm pool)', needsDocker: false, start: async ({ owner }) => ({ transport: new ProcessTransport(owner, POOL), pooled: POOL.poolSize }) },
-  { name: 'sidecar (process)', needsDocker: false, start: viaSidecar('process') },
   {
     name: 'docker',
     needsDocker: true,
@@ -56,7 +55,7 @@ export const TRANSPORT_FACTORIES: TransportFactory[] = [
     needsDocker: true,
     start: async ({ owner }) => ({ transport: new DockerTransport({ socketPath: DOCKER_SOCKET, image: RUNNER_IMAGE, ...owner, ...POOL }), pooled: POOL.poolSize }),
   },
-  { name: 'sidecar (container)', needsDocker: true, start: viaSidecar('container') },
+  { name: 'sidecar', needsDocker: true, start: viaSidecar },
 ];
 
 /**

@@ -47,7 +47,7 @@ import {
   dockerEnvList,
   nameValueList,
   RUNNER_SIDECAR_CAPABILITIES,
-  runnerSidecarEnvironment,
+  SIDECAR_COMMAND,
   workerEnvironment,
   WorkerEnvError,
 } from '../../components/workerEnv.js';
@@ -105,8 +105,8 @@ describe('workerEnvironment', () => {
     expect(dockerEnvList({ B: '2', A: 'x=y' })).toEqual(['A=x=y', 'B=2']);
   });
 
-  it('the runner sidecar: the shared directory, its /workspace, the container sandbox; no scratch', () => {
-    expect(runnerSidecarEnvironment()).toEqual({ SIDECAR_DIR: '/shared', SIDECAR_WORKSPACE: '/workspace', SIDECAR_SANDBOX: 'container' });
+  it('the runner sidecar: the image\'s executor serving the shared directory, with four capabilities', () => {
+    expect(SIDECAR_COMMAND).toEqual(['/opt/runner/sandbox-executor', '--serve', '/shared']);
     expect(RUNNER_SIDECAR_CAPABILITIES).toEqual(['SETUID', 'SETGID', 'DAC_OVERRIDE', 'FOWNER']);
   });
 });
@@ -122,7 +122,7 @@ describe('runner sidecar sizing', () => {
     const k8s = runnerSidecarMemory({ memoryBackedWorkspaceMb: 512 });
     expect(k8s.minimumMb).toBe(1376 + 448);
     expect(k8s.explanation).toBe(
-      'the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + 224 MB sandbox overhead + 448 MB of memory-backed /workspace beyond 64 MB + 128 MB for the sidecar process = 1824 MB',
+      'the largest job memory limit (1024 MB, MAX_MEMORY_LIMIT_MB) + 224 MB sandbox overhead + 448 MB of memory-backed /workspace beyond 64 MB + 128 MB for the sidecar\'s executor and the output it holds = 1824 MB',
     );
   });
 
@@ -154,18 +154,15 @@ describe('ECS containers', () => {
       image: input.runnerImage,
       essential: false,
       // ECS: entryPoint replaces the image's ENTRYPOINT (a `command` would be appended to it).
-      entryPoint: ['node', '/opt/runner/sidecar.js'],
+      entryPoint: ['/opt/runner/sandbox-executor', '--serve', '/shared'],
       user: '0:0',
       readonlyRootFilesystem: true,
       privileged: false,
       memory: 3072,
       linuxParameters: { initProcessEnabled: true },
-      environment: [
-        { name: 'SIDECAR_DIR', value: '/shared' },
-        { name: 'SIDECAR_SANDBOX', value: 'container' },
-        { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
-      ],
     });
+    // Nothing of the worker's settings (or secrets) in the sandbox's environment.
+    expect(runner.environment).toBeUndefined();
     // Fargate cannot add capabilities: the runner keeps the four by dropping every other default one.
     const dropped: string[] = runner.linuxParameters.capabilities.drop;
     expect([...dropped, ...RUNNER_SIDECAR_CAPABILITIES].sort()).toEqual([...DOCKER_DEFAULT_CAPABILITIES].sort());
@@ -351,12 +348,7 @@ describe('Kubernetes specs', () => {
     });
     expect(runner.securityContext).toEqual(plain(runnerSidecarSecurityContext()));
     expect(runner).toMatchObject({
-      command: ['node', '/opt/runner/sidecar.js'],
-      env: [
-        { name: 'SIDECAR_DIR', value: '/shared' },
-        { name: 'SIDECAR_SANDBOX', value: 'container' },
-        { name: 'SIDECAR_WORKSPACE', value: '/workspace' },
-      ],
+      command: ['/opt/runner/sandbox-executor', '--serve', '/shared'],
       resources: { requests: { cpu: '1500m', memory: '3072Mi' }, limits: { cpu: '1500m', memory: '3072Mi' } },
     });
     expect(runner.volumeMounts).toEqual([

@@ -143,7 +143,7 @@ describe('a running job', () => {
       const unclaimed = sandboxProcesses(newClaims()).map(fields);
       expect(unclaimed.filter((p) => jobProcesses.some((j) => j.pid === p.pid))).toEqual([]);
       // The supervised kinds' cgroups carry the deployment: the worker's, or the process sidecar's own.
-      if (['process', 'process (warm pool)', 'sidecar (process)'].includes(factory.name)) expect(sandboxCgroups(byPlacementOnly).length).toBeGreaterThan(0);
+      if (['process', 'process (warm pool)'].includes(factory.name)) expect(sandboxCgroups(byPlacementOnly).length).toBeGreaterThan(0);
       expect(await running).toMatchObject({ status: 'accepted', stdout: 'done\n' });
     } finally {
       await started.transport.close();

@@ -1,5 +1,4 @@
-// The `code-exec` command line (`code-exec sidecar` is the runner's, started by bin/code-exec.js: the worker
-// does not import the runner).
+// The `code-exec` command line.
 import { parseArgs } from 'node:util';
 import { EnvConfigError } from '../envConfig.js';
 import { JobRejected } from '../../core/protocol/job.js';
@@ -31,7 +30,6 @@ usage:
   code-exec api                    serve the HTTP API: native /v1, Judge0- and Piston-compatible (API_PORT, default 2358)
   code-exec submit FILE [options]  queue FILE as a job and print its result JSON
   code-exec run FILE [options]     run FILE through the runner directly, without the queue
-  code-exec sidecar                serve jobs a sidecar-mode worker writes to SIDECAR_DIR (the runner sidecar)
   code-exec stats                  stream length, pending, lag, consumers, dead letters (JSON)
   code-exec languages [--json] [--image IMAGE]
                                    the languages and their toolchain versions: this host's (process mode), or a

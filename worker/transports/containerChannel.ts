@@ -1,5 +1,5 @@
-// The worker's end of a runner container's executor socket (runner/sandbox/executor.c): frames of u32 length |
-// u8 type | payload, as any sandbox speaks them (runner/sandbox/sandbox.h).
+// The worker's end of a runner executor's socket (runner/sandbox/executor.c: a docker container's, or a sidecar's):
+// frames of u32 length | u8 type | payload, as any sandbox speaks them (runner/sandbox/sandbox.h).
 import { existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -57,7 +57,14 @@ export class ContainerChannel implements StepSession {
       }
     }
     const channel = new ContainerChannel(socket);
-    const ready = await channel.next();
+    // A sidecar's executor says ready once it takes the connection: after the job before this one, if any.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+    const ready = await Promise.race([channel.next(), late]).finally(() => clearTimeout(timer));
+    if (ready === 'late') {
+      channel.close();
+      throw new TransportError(`the runner's executor did not say ready within ${timeoutMs} ms`);
+    }
     if (ready?.type !== 'Y') throw new TransportError(`the runner container's executor did not say ready: ${ready?.payload.toString('utf8') ?? 'its channel closed'}`);
     return channel;
   }

@@ -4,17 +4,25 @@
 // no privilege escalation, RuntimeDefault seccomp, memory = requests = limits (Guaranteed QoS, so no swap),
 // one CPU, memory-backed /tmp and /workspace, a read-only empty /dev/shm, no service-account token, no
 // service links. Network isolation is a NetworkPolicy selecting RUNNER_POD_LABELS, created by
-// the infrastructure. The result is the runner's JSON line in the pod log. Job (with its pod) and ConfigMap
-// are deleted in `finally`; activeDeadlineSeconds and ttlSecondsAfterFinished bound what a dead worker leaves.
+// the infrastructure. The pod's entrypoint is the runner image's sandbox-executor in batch mode
+// (runner/sandbox/executor.c): the request every sandbox takes (core/sandbox/wire.ts) comes in as the ConfigMap's
+// one file, and each step's report goes out as a line of the pod log, which the worker reads once the Job ended
+// and judges (core/judge.ts) as it judges a container's or a sidecar's. With nobody to ask between steps, the pod
+// runs every case unless the compile step failed; the judge reads the reports it needs. Job (with its pod) and
+// ConfigMap are deleted in `finally`; activeDeadlineSeconds and ttlSecondsAfterFinished bound what a dead worker leaves.
 import { randomBytes } from 'node:crypto';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig, type V1ConfigMap, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { Job } from '../../core/protocol/job.js';
 import { SANDBOX_OVERHEAD_MB, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.js';
 import { runnerKilledForMemory } from '../../core/verdict.js';
+import { planJob } from '../../core/judge.js';
+import { phaseClock } from '../../core/phaseClock.js';
+import { decodeStepReport, encodeRequest, judgeInSandbox, SandboxEnded, u32, withJudgedPhases, type StepSession } from '../../core/sandbox/wire.js';
+import type { StepResult } from '../../core/judge.js';
 import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from '../../core/labels.js';
 import type { SandboxOwner } from '../../core/sandboxOwner.js';
-import { jobDeadlineMs, parseRunnerOutput, runnerOutputCapBytes } from '../../core/protocol/runnerOutput.js';
+import { jobDeadlineMs, runnerOutputCapBytes } from '../../core/protocol/runnerOutput.js';
 import { TransportError } from '../../core/errors.js';
 import type { RunnerTransport } from './transport.js';
 
@@ -38,11 +46,13 @@ export interface KubernetesTransportOptions {
 
 const CONTAINER = 'runner';
 const JOB_DIR = '/job';
-const JOB_FILE = 'job.json';
-/** Kubernetes refuses a ConfigMap over 1 MiB; keep room for its metadata. */
+const REQUEST_FILE = 'request';
+/** Kubernetes refuses a ConfigMap over 1 MiB; keep room for its metadata. The request is in it as base64. */
 export const CONFIGMAP_MAX_JOB_BYTES = 1_000_000;
-/** The runner's own log lines share the pod log with its result line. */
+/** The executor's own messages (stderr) share the pod log with the reports. */
 const RUNNER_LOG_ALLOWANCE_BYTES = 64 * 1024;
+/** How a report's line starts in the pod log (SANDBOX_FRAME_LINE in runner/sandbox/sandbox.h). */
+export const FRAME_LINE = 'sandbox-frame:';
 /** Waiting reasons a pod does not recover from within one job's deadline: fail now, let another attempt retry. */
 const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull', 'CreateContainerConfigError', 'CreateContainerError']);
 /** Pods are checked for those reasons every this many status polls. */
@@ -69,20 +79,21 @@ function runnerMetadata(name: string, namespace: string, job: Job, owner: Sandbo
   };
 }
 
-export function runnerConfigMap(job: Job, name: string, opts: KubernetesTransportOptions): V1ConfigMap {
+/** The request as the executor reads it from its file: u32 length | request. */
+export function runnerConfigMap(job: Job, name: string, opts: KubernetesTransportOptions, request: Buffer): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: runnerMetadata(name, opts.namespace, job, opts),
     immutable: true,
-    data: { [JOB_FILE]: JSON.stringify(job) },
+    binaryData: { [REQUEST_FILE]: Buffer.concat([u32(request.length), request]).toString('base64') },
   };
 }
 
 export function runnerJobSpec(job: Job, name: string, opts: KubernetesTransportOptions): V1Job {
   const metadata = runnerMetadata(name, opts.namespace, job, opts);
   const memory = `${job.memoryLimitMb + SANDBOX_OVERHEAD_MB}Mi`;
-  // The pod log holds the runner's output: it counts as the container's ephemeral storage (root is read-only).
+  // The pod log holds the reports: it counts as the container's ephemeral storage (root is read-only).
   const storage = `${Math.ceil((runnerOutputCapBytes(job) + RUNNER_LOG_ALLOWANCE_BYTES) / (1 << 20)) + 16}Mi`;
   const resources = { cpu: '1', memory, 'ephemeral-storage': storage };
   const tmpfs = { medium: 'Memory', sizeLimit: `${WORKSPACE_SIZE_MB}Mi` };
@@ -110,13 +121,9 @@ export function runnerJobSpec(job: Job, name: string, opts: KubernetesTransportO
               name: CONTAINER,
               image: opts.image,
               imagePullPolicy: 'IfNotPresent',
-              // emptyDir volumes are 0777; the runner relies on sticky /tmp and /workspace (as Docker's
-              // mode=1777 tmpfs are), so that the program cannot delete what the compiler made.
-              command: [
-                '/bin/sh',
-                '-c',
-                `chmod 1777 /workspace /tmp && exec node /opt/runner/runner.js --job-file ${JOB_DIR}/${JOB_FILE} --workspace /workspace`,
-              ],
+              // The executor makes the emptyDir volumes (0777) sticky, as Docker's mode=1777 tmpfs are, so that a
+              // case cannot delete what the compile step made.
+              command: ['/opt/runner/sandbox-executor', '--batch', `${JOB_DIR}/${REQUEST_FILE}`],
               workingDir: '/workspace',
               env: [],
               resources: { requests: resources, limits: resources },
@@ -140,8 +147,8 @@ export function runnerJobSpec(job: Job, name: string, opts: KubernetesTransportO
             },
           ],
           volumes: [
-            // 0400 root: the runner reads the job; the job's own uid cannot (expectedOutput is in it).
-            { name: 'job', configMap: { name, defaultMode: 0o400, items: [{ key: JOB_FILE, path: JOB_FILE }] } },
+            // 0400 root: the executor reads the request; the job's own uids cannot.
+            { name: 'job', configMap: { name, defaultMode: 0o400, items: [{ key: REQUEST_FILE, path: REQUEST_FILE }] } },
             { name: 'workspace', emptyDir: tmpfs },
             { name: 'tmp', emptyDir: tmpfs },
             { name: 'no-shm', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
@@ -153,20 +160,30 @@ export function runnerJobSpec(job: Job, name: string, opts: KubernetesTransportO
 }
 
 /**
- * The outcome in a pod log. The log interleaves the runner's stderr (JSON log lines) with its stdout (the
- * one result line), so the result is the last line that reads as one.
+ * The step reports in a pod log, as a session the judge reads them from. The log interleaves the executor's stderr
+ * with its report lines, so only lines that start with FRAME_LINE count; a log cut short (the pod killed) ends the
+ * session early, and the judge's SandboxEnded says so.
  */
-export function parsePodLog(log: string, limitBytes: number, context: string): RunOutcome {
+export function podLogSession(log: string, limitBytes: number, context: string): StepSession {
   if (Buffer.byteLength(log) >= limitBytes) throw new TransportError(`runner output over its cap of ${limitBytes} bytes (${context})`);
-  const lines = log.split('\n').filter((l) => l.trim());
-  for (let i = lines.length - 1; i >= 0; i--) {
-    try {
-      return parseRunnerOutput(lines[i], context);
-    } catch {
-      // A log line of the runner, or a partial line of a runner that was killed.
-    }
+  const frames: Buffer[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.startsWith(FRAME_LINE)) continue;
+    const frame = Buffer.from(line.slice(FRAME_LINE.length), 'base64');
+    // A whole frame: u32 length | body; a line the kill cut short is not one.
+    if (frame.length >= 5 && frame.readUInt32LE(0) === frame.length - 4) frames.push(frame.subarray(4));
   }
-  throw new TransportError(`runner produced no result (${context}): ${log.trim().slice(-300) || 'empty log'}`);
+  let next = 0;
+  return {
+    async report(merged: boolean): Promise<StepResult> {
+      const body = frames[next++];
+      if (!body) throw new SandboxEnded(`the pod log holds no more reports (${context}): ${log.trim().slice(-300) || 'empty log'}`, 0);
+      const type = String.fromCharCode(body[0]);
+      if (type === 'R') return decodeStepReport(body.subarray(1), merged);
+      throw new SandboxEnded(type === 'F' ? body.subarray(1).toString('utf8') : `unexpected frame ${type} in the pod log`, 0);
+    },
+    decide() {},
+  };
 }
 
 type JobEnd = { succeeded: boolean; reason: string };
@@ -217,14 +234,16 @@ export class KubernetesTransport implements RunnerTransport {
   }
 
   async run(job: Job): Promise<RunOutcome> {
-    const configMap = runnerConfigMap(job, runnerJobName(job), this.opts);
+    const clock = phaseClock();
+    const plan = planJob(job);
+    const configMap = runnerConfigMap(job, runnerJobName(job), this.opts, encodeRequest(plan));
     const name = configMap.metadata!.name!;
-    const bytes = Buffer.byteLength(configMap.data![JOB_FILE]);
+    const bytes = configMap.binaryData![REQUEST_FILE].length;
     if (bytes > CONFIGMAP_MAX_JOB_BYTES) {
       // Deterministic: every attempt would fail the same way, so this is the producer's to fix.
       return outcomeWithoutRun(
         'rejected',
-        `job is ${bytes} bytes as JSON; the kubernetes runner mode carries a job in a ConfigMap, at most ${CONFIGMAP_MAX_JOB_BYTES} bytes (lower MAX_STDIN_BYTES and MAX_CODE_BYTES to stay under it)`,
+        `job is ${bytes} bytes as the ConfigMap's base64 request; the kubernetes runner mode carries a job in a ConfigMap, at most ${CONFIGMAP_MAX_JOB_BYTES} bytes (lower MAX_STDIN_BYTES and MAX_CODE_BYTES to stay under it)`,
       );
     }
     const { namespace } = this.opts;
@@ -232,8 +251,10 @@ export class KubernetesTransport implements RunnerTransport {
     try {
       await this.core.createNamespacedConfigMap({ namespace, body: configMap });
       await this.batch.createNamespacedJob({ namespace, body: runnerJobSpec(job, name, this.opts) });
+      clock.lap('sandboxMs');
       const end = await this.waitForEnd(name, job);
-      return await this.outcome(name, job, end);
+      clock.lap('runMs');
+      return withJudgedPhases(await this.outcome(name, job, plan, end), clock);
     } catch (err) {
       if (err instanceof TransportError) throw err;
       throw new TransportError(`kubernetes transport failed for job ${job.id} (Job ${namespace}/${name}): ${describeError(err)}`);
@@ -272,7 +293,7 @@ export class KubernetesTransport implements RunnerTransport {
     return list.items;
   }
 
-  private async outcome(name: string, job: Job, end: JobEnd): Promise<RunOutcome> {
+  private async outcome(name: string, job: Job, plan: ReturnType<typeof planJob>, end: JobEnd): Promise<RunOutcome> {
     // backoffLimit 0 and restartPolicy Never: one pod, unless it never got created.
     const pods = await this.pods(name);
     const pod = pods.find((p) => runnerStatus(p)?.state?.terminated) ?? pods[0];
@@ -283,9 +304,11 @@ export class KubernetesTransport implements RunnerTransport {
       (terminated ? ` exit ${terminated.exitCode}${terminated.reason ? ` ${terminated.reason}` : ''}` : '');
     try {
       const log = await this.core.readNamespacedPodLog({ name: pod.metadata.name, namespace: this.opts.namespace, container: CONTAINER, limitBytes });
-      return parsePodLog(log, limitBytes, context);
+      // The phases of the pod's steps are the pod's; the worker's clock saw only the Job's whole life.
+      return await judgeInSandbox(job, plan, podLogSession(log, limitBytes, context), phaseClock());
     } catch (error) {
       if (terminated?.reason === 'OOMKilled') return runnerKilledForMemory(job);
+      if (error instanceof SandboxEnded) throw new TransportError(`the runner pod ended before the job's outcome: ${error.message}`);
       if (error instanceof TransportError) throw error;
       throw new TransportError(`cannot read the runner's log (${context}): ${describeError(error)}`);
     }

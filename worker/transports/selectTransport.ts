@@ -63,7 +63,7 @@ const TRANSPORTS: Record<RunnerMode, TransportFactory> = {
   },
   process: processTransport,
   sidecar(config, owner, log) {
-    const sidecar = new SidecarTransport(config.sidecarDir, owner);
+    const sidecar = new SidecarTransport(config.sidecarDir);
     // Not fatal: the sidecar container may start after the worker. Jobs wait for it (and are retried).
     const problem = sidecar.sidecarProblem();
     if (problem) log.warn('runner sidecar not seen yet', { reason: problem });

@@ -1,31 +1,30 @@
-// The sidecar transport (ECS/Fargate, a GKE pod): the worker hands each job to the runner sidecar through the
-// shared directory (core/protocol/sidecarExchange.ts) and waits for its result file. The sidecar holds the
-// sandboxes; this side only writes, waits and cleans up.
-import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// The sidecar transport (ECS/Fargate, a GKE pod): the worker hands each job to the runner sidecar, the runner image's
+// sandbox-executor serving the directory they share (core/protocol/sidecarExchange.ts), over a connection of its own
+// to the executor's socket there, and judges the step reports that come back (core/judge.ts), as the docker transport
+// does with a container's executor. The sidecar runs one job at a time in its container, and before it takes the next
+// kills every process of the last one and empties /workspace, /tmp and /dev/shm.
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { installedLanguagesOf, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
-import { CLAIM_FILE, HEARTBEAT_FILE, HEARTBEAT_STALE_MS, JOB_FILE, POLL_INTERVAL_MS, RESULT_FILE, writeAtomically, type SidecarReply } from '../../core/protocol/sidecarExchange.js';
-import { jobDeadlineMs, parseRunnerOutput } from '../../core/protocol/runnerOutput.js';
-import { ownerInName, sandboxName, type SandboxOwner } from '../../core/sandboxOwner.js';
+import { HEARTBEAT_FILE, HEARTBEAT_STALE_MS, SIDECAR_SOCKET } from '../../core/protocol/sidecarExchange.js';
+import { jobDeadlineMs } from '../../core/protocol/runnerOutput.js';
+import { phaseClock } from '../../core/phaseClock.js';
+import { planJob } from '../../core/judge.js';
+import { encodeRequest, judgeInSandbox, SandboxEnded, withJudgedPhases } from '../../core/sandbox/wire.js';
 import { TransportError } from '../../core/errors.js';
+import { ContainerChannel } from './containerChannel.js';
 import type { RunnerTransport } from './transport.js';
 
-/** Beyond the job's own deadline: the sidecar's start-up of the job and the result's way back. */
+/** Beyond the job's own deadline: the sidecar's cleanup after the job before it, and the reports' way back. */
 const DEADLINE_MARGIN_MS = 5000;
 
 export class SidecarTransport implements RunnerTransport {
   readonly mode = 'sidecar' as const;
-  private readonly mine = new Set<string>();
+  private readonly open = new Set<ContainerChannel>();
 
-  /** `owner`: on every job directory's name, for the reaper. */
-  constructor(
-    private readonly dir: string,
-    private readonly owner: SandboxOwner,
-  ) {}
+  constructor(private readonly dir: string) {}
 
   /** Why no sidecar serves the directory, or null when one does. */
   sidecarProblem(): string | null {
@@ -37,7 +36,7 @@ export class SidecarTransport implements RunnerTransport {
       if (age > HEARTBEAT_STALE_MS) return `the runner sidecar's heartbeat in ${this.dir} is ${Math.round(age / 1000)} s old`;
       return this.notReadyBecause();
     } catch {
-      return `no runner sidecar serves ${this.dir} (no heartbeat file); start it with \`code-exec sidecar\` or check the task's runner container`;
+      return `no runner sidecar serves ${this.dir} (no heartbeat file); check the task's runner container (the runner image's sandbox-executor --serve ${this.dir})`;
     }
   }
 
@@ -51,7 +50,7 @@ export class SidecarTransport implements RunnerTransport {
   }
 
   /**
-   * An alive sidecar that says it is not ready (its cleanup after a job failed: runner/sidecar/daemon.ts) takes no
+   * An alive sidecar that says it is not ready (its cleanup after a job failed: runner/sandbox/executor.c) takes no
    * job, so none is handed to it. A heartbeat without `ready` (an older sidecar) or unreadable just now counts as ready.
    */
   private notReadyBecause(): string | null {
@@ -78,74 +77,47 @@ export class SidecarTransport implements RunnerTransport {
   async run(job: Job): Promise<RunOutcome> {
     const problem = this.sidecarProblem();
     if (problem) throw new TransportError(problem);
-    // No job id in the name: where the shared volume is listable by jobs, names tell them nothing.
-    const name = sandboxName(this.owner, randomBytes(12).toString('hex'));
-    const jobDir = join(this.dir, name);
-    // The worker's own directory: no job uid can read it or write into it.
-    mkdirSync(jobDir, { mode: 0o700 });
-    this.mine.add(jobDir);
+    const clock = phaseClock();
+    // The sidecar takes a connection once the job before it is gone (this worker's, or another worker's on the same
+    // directory): up to that job's deadline and the cleanup after it.
+    let channel: ContainerChannel;
     try {
-      writeAtomically(join(jobDir, JOB_FILE), JSON.stringify(job), 0o600);
-      return await this.awaitReply(job, jobDir);
+      channel = await ContainerChannel.connect(join(this.dir, SIDECAR_SOCKET), jobDeadlineMs(job) + DEADLINE_MARGIN_MS);
+    } catch (err) {
+      throw new TransportError(`cannot hand the job to the runner sidecar serving ${this.dir}: ${(err as Error).message}`);
+    }
+    this.open.add(channel);
+    clock.lap('sandboxMs');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const plan = planJob(job);
+      channel.sendRequest(encodeRequest(plan));
+      clock.lap('workspaceMs');
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TransportError(`the runner sidecar gave no result within ${jobDeadlineMs(job) + DEADLINE_MARGIN_MS} ms`)), jobDeadlineMs(job) + DEADLINE_MARGIN_MS);
+      });
+      const judged = judgeInSandbox(job, plan, channel, clock);
+      // Past the deadline the channel still ends (closed below): nobody waits for it then.
+      judged.catch(() => {});
+      return withJudgedPhases(await Promise.race([judged, deadline]), clock);
+    } catch (err) {
+      if (err instanceof SandboxEnded) throw new TransportError(`the runner sidecar ended the job before its outcome: ${err.message}`);
+      throw err;
     } finally {
-      rmSync(jobDir, { recursive: true, force: true });
-      this.mine.delete(jobDir);
+      clearTimeout(timer);
+      channel.close();
+      this.open.delete(channel);
     }
   }
 
-  /**
-   * Waits while the job is queued (as long as the sidecar is alive: it may be busy with other jobs), then up
-   * to the job's deadline once the sidecar has claimed it.
-   */
-  private async awaitReply(job: Job, jobDir: string): Promise<RunOutcome> {
-    let claimedAt: number | null = null;
-    let lastLivenessCheck = Date.now();
-    for (;;) {
-      if (existsSync(join(jobDir, RESULT_FILE))) return this.readReply(jobDir);
-      if (!existsSync(jobDir)) throw new TransportError('the job directory vanished: a restarted sidecar dropped the job');
-      const now = Date.now();
-      if (claimedAt === null && existsSync(join(jobDir, CLAIM_FILE))) claimedAt = now;
-      if (claimedAt !== null && now - claimedAt > jobDeadlineMs(job) + DEADLINE_MARGIN_MS) {
-        throw new TransportError(`the runner sidecar gave no result within ${jobDeadlineMs(job) + DEADLINE_MARGIN_MS} ms`);
-      }
-      if (now - lastLivenessCheck >= 1000) {
-        lastLivenessCheck = now;
-        const problem = this.sidecarProblem();
-        if (problem) throw new TransportError(problem);
-      }
-      await delay(POLL_INTERVAL_MS);
-    }
+  /** Nothing to reap: a sidecar's job ends with its connection, and the sidecar cleans up after it. */
+  async reapOrphans(): Promise<number> {
+    return 0;
   }
 
-  private readReply(jobDir: string): RunOutcome {
-    const text = readFileSync(join(jobDir, RESULT_FILE), 'utf8');
-    let reply: SidecarReply;
-    try {
-      reply = JSON.parse(text) as SidecarReply;
-    } catch {
-      throw new TransportError(`the runner sidecar wrote an unreadable result: ${text.slice(0, 200)}`);
-    }
-    if ('error' in reply) throw new TransportError(`runner sidecar: ${reply.error}`);
-    return parseRunnerOutput(JSON.stringify(reply.outcome), 'runner sidecar');
-  }
-
-  /**
-   * Job directories of this deployment's workers that died: the sidecar may have answered them, nobody will
-   * read it. Another deployment's (a directory shared more widely than one queue) are never touched.
-   */
-  async reapOrphans(isOwnerAlive: (ownerId: string) => Promise<boolean>): Promise<number> {
-    let reaped = 0;
-    for (const name of readdirSync(this.dir)) {
-      const owner = ownerInName(name, this.owner.deployment);
-      if (owner === null || owner === this.owner.ownerId || (await isOwnerAlive(owner))) continue;
-      rmSync(join(this.dir, name), { recursive: true, force: true });
-      reaped++;
-    }
-    return reaped;
-  }
-
-  /** Withdraws the jobs still waiting: the sidecar drops a reply nobody reads, the entries are retried. */
+  /** Ends the jobs still running: the sidecar stops each at its next step; their entries are retried. */
   async close(): Promise<void> {
-    for (const jobDir of this.mine) rmSync(jobDir, { recursive: true, force: true });
+    for (const channel of this.open) channel.close();
+    this.open.clear();
   }
 }
