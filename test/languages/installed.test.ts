@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hostLanguages } from '../../core/languageVersions.js';
 import { LANGUAGES } from '../../core/languages.js';
+import { languageListing } from '../../worker/cli/languagesCommand.js';
 import { TestQueue, workerStarted } from '../support/jobQueue.js';
 import { expectNothingLeft } from '../support/leftovers.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
@@ -49,6 +50,14 @@ describe('code-exec languages', () => {
     expect(stderr).toContain(`${NAMES.length} of ${NAMES.length} languages installed in this host`);
   });
 
+  it('a language the host refuses (dpkg has not finished its packages) is listed without a version, with why', () => {
+    const rows = languageListing({ python: '3.11.2' }, (name) => (name === 'haskell' ? 'language "haskell" is not offered: …' : undefined));
+    expect(rows.map((r) => r.name)).toEqual(NAMES);
+    expect(rows.find((r) => r.name === 'haskell')).toMatchObject({ version: null, refused: 'language "haskell" is not offered: …' });
+    expect(rows.find((r) => r.name === 'python')).toMatchObject({ version: '3.11.2' });
+    expect(rows.find((r) => r.name === 'python')).not.toHaveProperty('refused');
+  });
+
   it('an image it cannot read is a clear error, exit 2, not a stack trace', async () => {
     const failed = await run(process.execPath, [CLI, 'languages', '--image', 'no-such-image:1'], { timeout: 60_000 }).then(() => null, (err: { code: number; stderr: string }) => err);
     expect(failed?.code).toBe(2);
@@ -57,8 +66,11 @@ describe('code-exec languages', () => {
 
   describe.runIf(DOCKER)('of a runner image', () => {
     it('the full image: every language, measured when it was built', async () => {
-      const listed = JSON.parse((await languagesCli('--json', '--image', RUNNER_IMAGE)).stdout) as { name: string; version: string | null }[];
+      const { stdout, stderr } = await languagesCli('--json', '--image', RUNNER_IMAGE);
+      const listed = JSON.parse(stdout) as { name: string; version: string | null }[];
+      expect(listed.map((l) => l.name)).toEqual(NAMES);
       for (const l of listed) expect(l.version, l.name).toMatch(/^\d+(\.\d+)+$/);
+      expect(stderr).toContain(`${NAMES.length} of ${NAMES.length} languages installed in the image ${RUNNER_IMAGE}`);
     });
 
     it('the image built with LANGUAGES=python,c: those two', async () => {

@@ -34,7 +34,9 @@ describe('recipes', () => {
   it('versions are read from what toolchains print', () => {
     expect(parseVersion(LANGUAGES.python, 'Python 3.11.2\n')).toBe('3.11.2');
     expect(parseVersion(LANGUAGES.go, 'go version go1.19.8 linux/amd64')).toBe('1.19.8');
-    expect(parseVersion(LANGUAGES.kotlin, '1.3.31+ds1-1')).toBe('1.3.31');
+    // dpkg's state and version (dpkg-query -W -f '${db:Status-Abbrev}${Version}'): only a package fully installed counts.
+    expect(parseVersion(LANGUAGES.kotlin, 'ii 1.3.31+ds1-1')).toBe('1.3.31');
+    expect(parseVersion(LANGUAGES.kotlin, 'iU 1.3.31+ds1-1')).toBeNull();
     expect(parseVersion(LANGUAGES.csharp, 'Mono JIT compiler version 6.8.0.105 (Debian 6.8.0.105+dfsg-3.3)')).toBe('6.8.0.105');
     expect(parseVersion(LANGUAGES.ksh, 'Version AJM 93u+m/1.0.4 2022-10-22')).toBe('1.0.4');
     expect(parseVersion(LANGUAGES.raku, 'Welcome to Rakudo™ v2022.12.\nImplementing the Raku® Programming Language v6.d.')).toBe('2022.12');

@@ -2,7 +2,7 @@
 // transport runs, measured now or reused while no toolchain changed), or a runner image's (`--image`, measured when
 // it was built). A table, or JSON with --json.
 import Docker from 'dockerode';
-import { hostLanguages, parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
+import { hostLanguageRefusal, hostLanguages, parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
 import { LANGUAGES } from '../../core/languages.js';
 import { readImageFile } from '../transports/imageFile.js';
 import { UsageError } from './jobFromFile.js';
@@ -10,22 +10,28 @@ import { UsageError } from './jobFromFile.js';
 export interface LanguageListing {
   name: string;
   title: string;
-  /** null: not installed where measured. */
+  /** null: not installed where measured (or refused: see `refused`). */
   version: string | null;
+  /** Why this host does not offer it now although it may be installed (dpkg has not finished its packages). */
+  refused?: string;
   aliases: string[];
   extensions: string[];
   sourceFile: string;
   compiled: boolean;
 }
 
-export function languageListing(installed: InstalledLanguages): LanguageListing[] {
-  return Object.entries(LANGUAGES).map(([name, r]) => ({
-    name, title: r.title, version: installed[name] ?? null, aliases: r.aliases, extensions: r.extensions, sourceFile: r.sourceFile, compiled: r.compile !== undefined,
-  }));
+export function languageListing(installed: InstalledLanguages, refusal: (name: string) => string | undefined = () => undefined): LanguageListing[] {
+  return Object.entries(LANGUAGES).map(([name, r]) => {
+    const refused = installed[name] === undefined ? refusal(name) : undefined;
+    return {
+      name, title: r.title, version: installed[name] ?? null, ...(refused ? { refused } : {}),
+      aliases: r.aliases, extensions: r.extensions, sourceFile: r.sourceFile, compiled: r.compile !== undefined,
+    };
+  });
 }
 
 function table(rows: LanguageListing[]): string {
-  const cells = [['LANGUAGE', 'VERSION', 'KIND', 'FILE', 'ALIASES'], ...rows.map((l) => [l.name, l.version ?? '(not installed)', l.compiled ? 'compiled' : 'interpreted', l.sourceFile, l.aliases.join(', ')])];
+  const cells = [['LANGUAGE', 'VERSION', 'KIND', 'FILE', 'ALIASES'], ...rows.map((l) => [l.name, l.version ?? (l.refused ? '(refused)' : '(not installed)'), l.compiled ? 'compiled' : 'interpreted', l.sourceFile, l.aliases.join(', ')])];
   const widths = cells[0].map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -41,8 +47,9 @@ async function imageLanguages(image: string): Promise<InstalledLanguages> {
 
 export async function languagesCommand(flags: { json?: boolean; image?: string }): Promise<number> {
   const installed = flags.image ? await imageLanguages(flags.image) : await hostLanguages();
-  const rows = languageListing(installed);
+  const rows = languageListing(installed, flags.image ? undefined : hostLanguageRefusal);
   process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : table(rows));
+  for (const row of rows) if (row.refused) process.stderr.write(`${row.refused}\n`);
   const where = flags.image ? `the image ${flags.image}` : 'this host';
   process.stderr.write(`${Object.keys(installed).length} of ${rows.length} languages installed in ${where}\n`);
   return 0;
