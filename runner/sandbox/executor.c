@@ -66,7 +66,8 @@ static int listen_at(const char *path, mode_t mask) {
   unlink(path);
   int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   mode_t old = umask(mask);
-  int bad = listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) || listen(listener, 16);
+  /* The sidecar's backlog holds the connections that wait for the job before them (a worker's MAX_CONCURRENT_JOBS). */
+  int bad = listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) || listen(listener, 128);
   umask(old);
   if (bad) {
     fprintf(stderr, "sandbox-executor: cannot listen on %s: %s\n", path, strerror(errno));

@@ -45,15 +45,17 @@ export class ContainerChannel implements StepSession {
       if (Date.now() > deadline) throw new TransportError(`the runner container's executor did not listen within ${timeoutMs} ms`);
       await delay(wait);
     }
-    // The socket exists from its bind(); until the executor's listen() a connection is refused.
+    // The socket exists from its bind(); until the executor's listen() a connection is refused. A sidecar's backlog
+    // can also be full (more connections waiting than it holds): EAGAIN, tried again as well.
     let socket: Socket;
-    for (;;) {
+    for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
       try {
         socket = await connectOnce(path);
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
-        await delay(2);
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== 'ECONNREFUSED' && code !== 'EAGAIN') || Date.now() > deadline) throw err;
+        await delay(wait);
       }
     }
     const channel = new ContainerChannel(socket);
