@@ -1,6 +1,6 @@
 // code-execution:images:Images — the worker and runner images, built from worker/Dockerfile and runner/Dockerfile
 // (the same files `npm run images` builds) and pushed to a registry (ECR, Artifact Registry), or kept in the local
-// engine for the local target. Needs `npm run build` first (runner/Dockerfile copies dist/runner.js) and the base
+// engine for the local target. Needs `npm run build` first (runner/Dockerfile copies the language scripts from dist/) and the base
 // images (`npm run images` makes them where no image registry is reachable).
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';

@@ -62,7 +62,7 @@ for entry in "${wanted[@]}"; do
   present "$check" && continue
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done
-# gcc needs libc headers to build sandbox-exec.
+# gcc needs libc headers to build the sandbox programs.
 if have gcc && [ ! -e /usr/include/stdio.h ]; then missing+=(libc6-dev); fi
 
 # npm packages of the recipes, name@version: present when /usr/local/lib/node_modules holds that version.

@@ -1,5 +1,5 @@
-// What the sandbox-exec launcher reports about one run of a command (measured by the kernel, read from a
-// private fd the job never sees), and the run with its captured output: the input of the verdict.
+// What the sandbox reports about one run of a command (runner/sandbox/sandbox.c: measured by the kernel, sent on the
+// sandbox's channel the job never sees), and the run with its captured output: the input of the verdict.
 
 export interface LauncherReport {
   exitCode: number | null;

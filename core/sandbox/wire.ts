@@ -51,7 +51,7 @@ export function encodeRequest(plan: JobPlan): Buffer {
   return Buffer.concat(parts);
 }
 
-/** enum workspace_state of runner/sandbox/scratch.h, by number (sandbox-exec's JSON report names them instead). */
+/** enum workspace_state of runner/sandbox/scratch.h, by number. */
 const WORKSPACE_BY_NUMBER: Record<number, WorkspaceState> = { 0: 'ok', 2: 'too_many_entries', 3: 'too_deep', 4: 'lock_failed', 5: 'not_reset' };
 
 /** A step report (run_step in sandbox.c) as the judge takes it. */

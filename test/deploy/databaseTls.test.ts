@@ -15,11 +15,13 @@ import { reveal, runStack, TEST_CA_PEM, type StackRun } from '../pulumi/harness.
 import { freePort } from '../support/freePort.js';
 import { postgresAvailable } from '../support/postgresServer.js';
 import { startRedis, type TestRedis } from '../support/redisServer.js';
+import { dockerAvailable } from '../support/services.js';
 import { startSidecar, type RunningSidecar } from '../support/sidecar.js';
 import { startTlsPostgres, type TlsPostgres } from '../support/tlsPostgres.js';
 import { startWorker, type LogLine, type WorkerHandle } from '../support/workerProcess.js';
 
-const available = postgresAvailable();
+// The stack's workers run in sidecar mode, and the sidecar is the runner image as a container.
+const available = postgresAvailable() && (await dockerAvailable());
 let db: TlsPostgres;
 let redis: TestRedis;
 let run: StackRun;

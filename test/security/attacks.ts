@@ -271,7 +271,7 @@ const resources: Attack[] = [
 /** Names the runner, the sidecar and the worker read or write, and other tempting ones. */
 const BAIT_NAMES = [
   'stdin', 'stdin-0', 'stdin-1', 'job.json', 'job.json.tmp', 'job.claimed', 'result.json', 'result.json.tmp',
-  '.sidecar-heartbeat', '.sidecar-heartbeat.tmp', 'runner.js', 'output', 'main', 'Main.class', 'a.out', 'core',
+  '.sidecar-heartbeat', '.sidecar-heartbeat.tmp', '.executor.sock', 'output', 'main', 'Main.class', 'a.out', 'core',
 ];
 
 const filesystem: Attack[] = [
@@ -279,7 +279,7 @@ const filesystem: Attack[] = [
     ({ host }) => {
       const creates = ['/evil', '/etc/evil', '/usr/evil', '/opt/runner/evil',
         ...['/', '/etc', '/usr', '/usr/bin', '/opt', '/var/tmp', '/root', '/run', '/home', '/proc/1/root', '/sys/fs/cgroup', ...host.hostDirs].map((d) => `${d.replace(/\/$/, '')}/${MARKER}`)];
-      const writable = ['/opt/runner/runner.js', '/opt/runner/sandbox-exec', '/usr/bin/python3', '/etc/passwd', '/proc/sysrq-trigger',
+      const writable = ['/opt/runner/sandbox-executor', '/opt/runner/languages.json', '/usr/bin/python3', '/etc/passwd', '/proc/sysrq-trigger',
         '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/cgroup.procs', '/sys/fs/cgroup/cpuacct/cgroup.procs', '/sys/fs/cgroup/pids/pids.max',
         // cgroup v2 (the lane of scripts/cgroup-v2-lane.sh runs this attack on a unified hierarchy).
         '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/cgroup.procs', '/sys/fs/cgroup/pids.max', '/sys/fs/cgroup/cgroup.subtree_control',
@@ -331,7 +331,7 @@ const filesystem: Attack[] = [
   {
     name: 'symlinks aimed at host files, waiting for the runner',
     async run(ctx) {
-      const targets = [...ctx.host.sentinelPaths, '/shared/.battery-sentinel', '/etc/passwd', '/etc/shadow', '/opt/runner/runner.js', '/proc/1/environ'];
+      const targets = [...ctx.host.sentinelPaths, '/shared/.battery-sentinel', '/etc/passwd', '/etc/shadow', '/opt/runner/sandbox-executor', '/proc/1/environ'];
       // Planted in a loop for a while: some of these names exist only for a moment (a temporary file renamed).
       const plant = await ctx.run({
         language: 'bash', timeLimitMs: 3000, wallTimeLimitMs: 4000,
@@ -366,7 +366,7 @@ const filesystem: Attack[] = [
     ({ host }) => ({
       language: 'bash',
       code: lines(
-        `for t in /workspace/main.sh /etc/passwd /etc/shadow /opt/runner/runner.js /opt/runner/sandbox-exec /usr/bin/python3 /shared/.battery-sentinel ${host.sentinelPaths.join(' ')}; do`,
+        `for t in /workspace/main.sh /etc/passwd /etc/shadow /opt/runner/sandbox-executor /opt/runner/languages.json /usr/bin/python3 /shared/.battery-sentinel ${host.sentinelPaths.join(' ')}; do`,
         '  for d in /workspace /tmp /shared; do i=$((i + 1)); ln "$t" "$d/battery-hardlink-$i" 2>/dev/null && echo "linked $t in $d"; done',
         'done',
         'echo done'),
