@@ -9,7 +9,7 @@ import type { RedisClient } from '../worker/redisConnection.js';
 import { API_CALLBACKS_GROUP, API_CALLBACKS_STREAM, RESULTS_FEED_KEY } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import { getResult, resultExists } from '../worker/resultStore.js';
-import { signatureHeader } from './callbackSignature.js';
+import { SIGNATURE_HEADER, signatureHeader } from './callbackSignature.js';
 import { sendCallback } from './callbackRequest.js';
 import type { ApiConfig } from './config.js';
 import type { JobRecord, JobService } from './jobs.js';
@@ -214,7 +214,7 @@ export class CallbackDispatcher {
       if (this.closing) break;
       try {
         const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'code-execution-api' };
-        if (!judge0) headers['x-signature'] = signatureHeader(this.secretFor(record.owner), body, Math.floor(Date.now() / 1000));
+        if (!judge0) headers[SIGNATURE_HEADER] = signatureHeader(this.secretFor(record.owner), body, Math.floor(Date.now() / 1000));
         // Checked again at delivery, by the connection's own lookup: a name may resolve elsewhere now.
         const status = await sendCallback(target.url, {
           method: judge0 ? 'PUT' : 'POST', headers, body, timeoutMs: this.config.callbackTimeoutMs, allowPrivate: this.config.callbackAllowPrivate,

@@ -64,7 +64,3 @@ export async function languageCatalogue(redis: RedisClient): Promise<LanguageEnt
 export function byJudge0Id(catalogue: LanguageEntry[], id: number): LanguageEntry | undefined {
   return catalogue.find((l) => l.judge0Ids.includes(id));
 }
-
-export function byPistonName(catalogue: LanguageEntry[], name: string): LanguageEntry | undefined {
-  return catalogue.find((l) => l.pistonName === name || l.pistonAliases.includes(name) || l.name === name);
-}

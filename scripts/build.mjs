@@ -32,17 +32,11 @@ for (const [entry, file] of BUNDLES) {
 // The bundle is ESM; this marks it so wherever dist/ is copied or mounted.
 writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
 
-// The native programs: the runner image's entrypoint (docker containers, the sidecar, Kubernetes pods) and the
-// process transport's supervisor. They share sandbox.c, jobexec.c and scratch.c; runner/Dockerfile compiles the same
-// list.
+// The native programs (the runner image's entrypoint and the process transport's supervisor), by the Makefile
+// runner/Dockerfile runs too.
 const sandbox = (file) => join(root, 'runner/sandbox', file);
-const NATIVE = {
-  'sandbox-executor': ['executor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
-  'sandbox-supervisor': ['supervisor.c', 'sandbox.c', 'jobexec.c', 'scratch.c'],
-};
-for (const [program, sources] of Object.entries(NATIVE)) {
-  execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, program), ...sources.map(sandbox)], { stdio: 'inherit' });
-}
+const NATIVE = ['sandbox-executor', 'sandbox-supervisor'];
+execFileSync('make', ['--no-print-directory', '-C', join(root, 'runner/sandbox'), `OUT=${out}`], { stdio: ['ignore', 'ignore', 'inherit'] });
 // Identifies the runner code an image was built from (the bundles hold the core/ code the language scripts use):
 // images.sh labels the image with it.
 const hash = createHash('sha256');
@@ -50,4 +44,4 @@ const sandboxSources = readdirSync(join(root, 'runner/sandbox')).sort().map(sand
 for (const file of [...BUNDLES.map(([, file]) => join(out, file)), ...sandboxSources, join(root, 'runner/Dockerfile')]) hash.update(readFileSync(file));
 writeFileSync(join(out, 'runner-hash'), `${hash.digest('hex').slice(0, 16)}\n`);
 
-console.log(JSON.stringify({ msg: 'built', scripts: BUNDLES.map(([, file]) => `dist/${file}`), native: Object.keys(NATIVE).map((p) => `dist/${p}`) }));
+console.log(JSON.stringify({ msg: 'built', scripts: BUNDLES.map(([, file]) => `dist/${file}`), native: NATIVE.map((p) => `dist/${p}`) }));

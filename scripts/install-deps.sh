@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and `npm run images` need, only those missing (idempotent):
-# redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc, chromium for the API
+# redis-server, debootstrap, docker.io, postgresql, iproute2, procps, ca-certificates, gcc and make, chromium for the API
 # playground's browser test, podman and catatonit for the gcp rehearsal, and the toolchains the process transport runs
 # from the host: those of the languages in LANGUAGES (default all; comma-separated recipe names), as their recipes in
 # core/languages.ts name them: Debian packages, and npm packages installed globally under /usr/local (needs
@@ -26,6 +26,7 @@ NEEDED=(
   "pkill|procps"
   "update-ca-certificates|ca-certificates"
   "gcc|gcc"
+  "make|make"
   # The HTTP API's playground test drives a headless Chromium (playwright-core with Debian's browser).
   "/usr/bin/chromium|chromium"
   # The gcp rehearsal plays the stack's pods with `podman kube play`, which builds its pause image with catatonit.
