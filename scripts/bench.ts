@@ -14,12 +14,16 @@
 //   BENCH_GAP_MS (default 1000)      the pause between jobs of the "gap" latency series (warm modes), for the pool
 //   BENCH_CPU (default process,docker) modes of the CPU-bound series: 1 s C and python loops, 20 test cases
 //   DOCKER_RUNTIME                   passed to the docker-mode workers: the engine's OCI runtime (runc, crun)
+//   BENCH_WORKER_NODE_OPTIONS        NODE_OPTIONS of the workers, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile them
 //
 // CPU per job is the whole machine's (from /proc/stat: every process, dockerd and containerd included, and the
-// kernel's threads), over a throughput run, less nothing: compare it with the bare runs' figure.
+// kernel's threads), over a throughput run, less nothing: compare it with the bare runs' figure. Beside it, the CPU of
+// this process's own tree (the bare programs; Redis, the workers, their supervisors and sandboxes) and of the
+// kernel's threads (where namespaces and cgroups are torn down): on a machine others use meanwhile, those are the
+// figures to compare (docker-mode containers are the engine's children, not ours: their CPU is only in the first).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -39,7 +43,7 @@ const OUT = process.env.BENCH_OUT ?? 'bench-results.json';
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 1000);
 
 const HELLO = 'print("hello world")';
-/** The PATH jobs run with (runner/executeJob.ts): the baseline runs the same interpreters, not a shim. */
+/** The PATH jobs run with (core/judge.ts): the baseline runs the same interpreters, not a shim. */
 const JOB_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** Each spins until it has used 1 s of CPU: the same work bare and as a job. */
 const C_LOOP = '#include <time.h>\nint main(void){while(clock()<CLOCKS_PER_SEC){}return 0;}\n';
@@ -71,6 +75,62 @@ function machineBusyMs(): number {
   return ((user + nice + system + irq + softirq + steal) * 1000) / 100;
 }
 
+/** Each process's parent and CPU so far (user + system, its own and its waited-for children's), in ms. */
+function processTable(): Map<number, { comm: string; ppid: number; cpuMs: number; kernelThread: boolean }> {
+  const table = new Map<number, { comm: string; ppid: number; cpuMs: number; kernelThread: boolean }>();
+  const tick = 1000 / 100;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // After the command's closing parenthesis: state ppid ... utime(12) stime(13) cutime(14) cstime(15) ... flags(7).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(name);
+      const ppid = Number(f[1]);
+      table.set(pid, { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ppid, cpuMs: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * tick, kernelThread: pid === 2 || ppid === 2 });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return table;
+}
+
+/**
+ * CPU so far of this process and everything it started (the bare runs' programs; Redis, the workers, their
+ * sandbox supervisors and sandboxes), and of the kernel's threads (namespace and cgroup teardown runs there, as does
+ * other processes' work): unlike the machine's busy time, the first does not count what other tenants of a shared
+ * machine run meanwhile.
+ */
+function ownCpuMs(): { own: number; kernelThreads: Map<number, number>; parts: CpuParts } {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), pid]);
+  const parts: CpuParts = { bench: 0, redis: 0, worker: 0, sandboxes: 0 };
+  // The bench itself (and the bare programs it waited for), Redis, the workers (node), and the sandbox supervisors
+  // with everything under them.
+  const stack: [number, keyof CpuParts][] = [[process.pid, 'bench']];
+  while (stack.length) {
+    const [pid, part] = stack.pop()!;
+    const p = table.get(pid);
+    const mine: keyof CpuParts = pid === process.pid ? 'bench' : p?.comm === 'redis-server' ? 'redis'
+      : part === 'sandboxes' || p?.comm.startsWith('sandbox-') ? 'sandboxes' : 'worker';
+    parts[mine] += p?.cpuMs ?? 0;
+    for (const child of children.get(pid) ?? []) stack.push([child, mine]);
+  }
+  // By thread: one that exits meanwhile takes its time with it (a kernel thread has no parent that collects it).
+  const kernelThreads = new Map<number, number>();
+  for (const [pid, p] of table) if (p.kernelThread) kernelThreads.set(pid, p.cpuMs);
+  return { own: parts.bench + parts.redis + parts.worker + parts.sandboxes, kernelThreads, parts };
+}
+
+/** CPU by process: the bench (with the bare programs), Redis, the workers, the sandbox supervisors and sandboxes. */
+interface CpuParts {
+  bench: number;
+  redis: number;
+  worker: number;
+  sandboxes: number;
+}
+
 function processRssMb(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0) / 1024;
 }
@@ -90,12 +150,25 @@ interface Throughput {
   jobsPerS: number;
   /** Busy CPU of the whole machine per job. */
   machineCpuMsPerJob: number;
+  /** CPU per job of this process's tree (ownCpuMs): the figure to compare on a machine others use. */
+  ownCpuMsPerJob: number;
+  /** The kernel threads' CPU per job: the asynchronous teardown of namespaces and cgroups, and others' work. */
+  kernelThreadsCpuMsPerJob: number;
+  /** ownCpuMsPerJob by process. */
+  ownCpuMsPerJobByProcess: CpuParts;
 }
 
 async function measureThroughput(concurrency: number, run: () => Promise<number>): Promise<Throughput> {
   const cpu0 = machineBusyMs();
+  const own0 = ownCpuMs();
   const elapsed = await run();
-  return { concurrency, jobsPerS: THROUGHPUT_JOBS / (elapsed / 1000), machineCpuMsPerJob: (machineBusyMs() - cpu0) / THROUGHPUT_JOBS };
+  const own1 = ownCpuMs();
+  return {
+    concurrency, jobsPerS: THROUGHPUT_JOBS / (elapsed / 1000), machineCpuMsPerJob: (machineBusyMs() - cpu0) / THROUGHPUT_JOBS,
+    ownCpuMsPerJob: (own1.own - own0.own) / THROUGHPUT_JOBS,
+    kernelThreadsCpuMsPerJob: [...own1.kernelThreads].reduce((n, [pid, ms]) => n + ms - (own0.kernelThreads.get(pid) ?? 0), 0) / THROUGHPUT_JOBS,
+    ownCpuMsPerJobByProcess: Object.fromEntries(Object.keys(own1.parts).map((k) => [k, (own1.parts[k as keyof CpuParts] - own0.parts[k as keyof CpuParts]) / THROUGHPUT_JOBS])) as unknown as CpuParts,
+  };
 }
 
 // ---- bare ----
@@ -235,6 +308,7 @@ interface ModeFigures {
 }
 
 function workerFor(mode: string, env: Record<string, string>): WorkerHandle {
+  if (process.env.BENCH_WORKER_NODE_OPTIONS) env = { ...env, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS };
   if (mode === 'queue-only') return startLoggingProcess(['--import', 'tsx', join('scripts', 'queueOnlyWorker.ts')], { LOG_LEVEL: 'info', ...env });
   const [runnerMode, pool] = mode.split('-');
   const runtime: Record<string, string> = process.env.DOCKER_RUNTIME ? { DOCKER_RUNTIME: process.env.DOCKER_RUNTIME } : {};
@@ -346,12 +420,18 @@ function tables(base: BareFigures, modes: ModeFigures[], cpu: CpuBoundFigures[])
     const g = m.gap;
     rows.push(`| ${m.mode} | ${fs(m.noGap.latency)} | ${f2(m.noGap.latency.p50 / base.latency.p50)} | ${f2(m.noGap.latency.p99 / base.latency.p99)} | ${hit(m.noGap.poolHitRate)} | ${g ? fs(g.latency) : '-'} | ${g ? f2(g.latency.p50 / base.latency.p50) : '-'} | ${g ? hit(g.poolHitRate) : '-'} |`);
   }
-  rows.push('', `Throughput, ${THROUGHPUT_JOBS} jobs (jobs/s, ratio to bare at the same concurrency, busy CPU of the whole machine per job in ms):`, '');
+  rows.push('', `Throughput, ${THROUGHPUT_JOBS} jobs (jobs/s, ratio to bare at the same concurrency, busy CPU of the whole machine per job in ms; then CPU per job of the bench's own processes + of the kernel's threads, in ms):`, '');
   rows.push(`| series | ${CONCURRENCY.map((c) => `${c} at a time`).join(' | ')} |`, `|---|${CONCURRENCY.map(() => '---').join('|')}|`);
-  rows.push(`| bare python3 | ${base.throughput.map((t) => `${f1(t.jobsPerS)} (1.00, ${f1(t.machineCpuMsPerJob)} ms)`).join(' | ')} |`);
+  const own = (t: Throughput) => `${f1(t.ownCpuMsPerJob)} + ${f1(t.kernelThreadsCpuMsPerJob)} ms`;
+  rows.push(`| bare python3 | ${base.throughput.map((t) => `${f1(t.jobsPerS)} (1.00, ${f1(t.machineCpuMsPerJob)} ms); ${own(t)}`).join(' | ')} |`);
   for (const m of modes) {
-    rows.push(`| ${m.mode} | ${m.throughput.map((t, i) => `${f1(t.jobsPerS)} (${f2(t.jobsPerS / base.throughput[i].jobsPerS)}, ${f1(t.machineCpuMsPerJob)} ms)`).join(' | ')} |`);
+    rows.push(`| ${m.mode} | ${m.throughput.map((t, i) => `${f1(t.jobsPerS)} (${f2(t.jobsPerS / base.throughput[i].jobsPerS)}, ${f1(t.machineCpuMsPerJob)} ms); ${own(t)}`).join(' | ')} |`);
   }
+  rows.push('', 'Where the CPU goes in the throughput runs (ms per job: the bench with the bare programs / Redis / the worker / the sandbox supervisor and its sandboxes with their programs / the kernel\'s threads):', '');
+  rows.push(`| series | ${CONCURRENCY.map((c) => `${c} at a time`).join(' | ')} |`, `|---|${CONCURRENCY.map(() => '---').join('|')}|`);
+  const parts = (t: Throughput) => [...Object.values(t.ownCpuMsPerJobByProcess), t.kernelThreadsCpuMsPerJob].map(f1).join(' / ');
+  rows.push(`| bare python3 | ${base.throughput.map(parts).join(' | ')} |`);
+  for (const m of modes) rows.push(`| ${m.mode} | ${m.throughput.map(parts).join(' | ')} |`);
   rows.push('', 'Where a job\'s time goes (no-gap series, mean ms per job):', '');
   rows.push('| series | claim | sandbox | runner | workspace | compile | run (program) | store | ack | rest | worker RSS start → end (MB) |', '|---|---|---|---|---|---|---|---|---|---|---|');
   for (const m of modes) {

@@ -1,6 +1,7 @@
 // The worker loop over the Redis Stream: at-least-once delivery with XREADGROUP, XACK only after the result
 // is stored (in Redis, and in PostgreSQL when configured), XAUTOCLAIM of entries a crashed worker left
-// behind, a dead letter after MAX_DELIVERIES.
+// behind, a dead letter after MAX_DELIVERIES. A job's slot is free again once its outcome is known: storing the
+// result and the XACK go on behind it while the next job runs (shutdown still waits for them).
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from './redisConnection.js';
@@ -67,7 +68,13 @@ function fieldsOf(raw: string[]): Record<string, string> {
 export class StreamWorker extends EventEmitter<WorkerEvents> {
   private readonly commands: RedisClient;
   private readonly blocking: RedisClient;
+  /** Everything this worker is doing with an entry, up to its XACK: what shutdown waits for. */
   private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Entries holding a job slot: a job's slot is released once its outcome is known, and its result is stored and
+   * acknowledged behind it, so the next job runs meanwhile (MAX_CONCURRENT_JOBS bounds the jobs running).
+   */
+  private running = 0;
   /** Entry ids being handled here: XAUTOCLAIM may return one of them after a long Redis outage. */
   private readonly handling = new Set<string>();
   private closing = false;
@@ -185,8 +192,13 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Slots for new entries: no more than MAX_CONCURRENT_JOBS running, and no more than as many again still storing
+   * their results (so a slow Redis or PostgreSQL holds the claiming back instead of piling up finished jobs).
+   */
   private freeSlots(): number {
-    return this.config.maxConcurrentJobs - this.inFlight.size;
+    const max = this.config.maxConcurrentJobs;
+    return Math.min(max - this.running, 2 * max - this.inFlight.size);
   }
 
   /**
@@ -232,22 +244,36 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         continue;
       }
       for (const [, entries] of reply ?? []) {
-        for (const entry of entries) this.track(this.handle(entry, 1));
+        for (const entry of entries) this.track((release) => this.handle(entry, 1, release));
       }
     }
   }
 
-  private track(work: Promise<void>): void {
-    const tracked = work.catch((err: Error) => {
+  /** Runs `work` in a job slot it may release early (once its job's outcome is known); tracked until it ends. */
+  private track(work: (releaseSlot: () => void) => Promise<void>): void {
+    let holding = true;
+    const release = () => {
+      if (!holding) return;
+      holding = false;
+      this.running--;
+      this.wakeReader();
+    };
+    this.running++;
+    const tracked = work(release).catch((err: Error) => {
       // Nothing was acknowledged: the entry stays pending and is reclaimed later.
       this.log.error('handling an entry failed; it stays pending', { error: err.message });
     }).finally(() => {
       this.inFlight.delete(tracked);
-      const wake = this.slotFreed;
-      this.slotFreed = null;
-      wake?.();
+      release();
+      this.wakeReader();
     });
     this.inFlight.add(tracked);
+  }
+
+  private wakeReader(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = null;
+    wake?.();
   }
 
   /**
@@ -277,14 +303,14 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
         // A claim by id does not count as a delivery: this one is the next.
         const attempts = (await this.deliveryCount(entryId)) + 1;
         this.log.info('reclaimed an idle entry', { entryId, deliveries: attempts });
-        this.track(this.handleReclaimed(entryId, attempts));
+        this.track((release) => this.handleReclaimed(entryId, attempts, release));
       }
     } catch (err) {
       if (!this.closing) this.log.warn('reclaiming idle entries failed', { error: (err as Error).message });
     }
   }
 
-  private async handleReclaimed(entryId: string, attempts: number): Promise<void> {
+  private async handleReclaimed(entryId: string, attempts: number, releaseSlot: () => void): Promise<void> {
     this.handling.add(entryId);
     try {
       const log = this.log.child({ entryId });
@@ -295,7 +321,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       // Counts this delivery and loads the entry.
       const entries = (await this.commands.call('XCLAIM', this.config.streamKey, this.config.consumerGroup, this.instanceId, 0, entryId)) as StreamEntry[];
       if (!entries[0]) return;
-      await this.handleEntry(entries[0], attempts);
+      await this.handleEntry(entries[0], attempts, releaseSlot);
     } finally {
       this.handling.delete(entryId);
     }
@@ -365,16 +391,17 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     await this.commands.xack(this.config.streamKey, this.config.consumerGroup, entryId);
   }
 
-  private async handle(entry: StreamEntry, attempts: number): Promise<void> {
+  private async handle(entry: StreamEntry, attempts: number, releaseSlot: () => void): Promise<void> {
     this.handling.add(entry[0]);
     try {
-      await this.handleEntry(entry, attempts);
+      await this.handleEntry(entry, attempts, releaseSlot);
     } finally {
       this.handling.delete(entry[0]);
     }
   }
 
-  private async handleEntry([entryId, rawFields]: StreamEntry, attempts: number): Promise<void> {
+  /** `releaseSlot`: called once the job's outcome is known; storing and acknowledging it go on outside the slot. */
+  private async handleEntry([entryId, rawFields]: StreamEntry, attempts: number, releaseSlot: () => void): Promise<void> {
     const fields = fieldsOf(rawFields);
     const log = this.log.child({ entryId });
     const text = fields.job;
@@ -397,8 +424,10 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       log.info('job rejected', { jobId: err.jobId, reason: err.message });
       return this.reject(entryId, fields, attempts, err.jobId, (raw as { language?: unknown }).language, err.message);
     }
-    const existing = await getResult(this.commands, job.id);
-    // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping.
+    // A crash (or a PostgreSQL outage) between storing the result and XACK: finish the job's bookkeeping. Only a
+    // redelivery can find its result stored; a first delivery is not looked up (storing is first-wins, so the same
+    // job XADDed twice runs twice and keeps the first result).
+    const existing = attempts > 1 ? await getResult(this.commands, job.id) : null;
     if (existing) return this.finishRedelivery(entryId, existing, log);
     const installed = await this.transport.languages().catch((err: Error) => {
       log.warn('the runner cannot say which languages it has; the job is tried', { error: err.message });
@@ -413,8 +442,9 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     const startedAt = new Date();
     this.emit('job:started', { id: job.id, entryId, attempts });
     log.info('job started', { jobId: job.id, language: job.language, attempts });
-    // Progress only: a job whose announcement is lost still runs.
-    await announceStarted(this.commands, job.id, this.instanceId, attempts, this.config.resultTtlSeconds).catch(() => {});
+    // Progress only: a job whose announcement is lost still runs. The job does not wait for it; its result does (so
+    // that it comes after it, on a cluster too).
+    const announced = announceStarted(this.commands, job.id, this.instanceId, attempts, this.config.resultTtlSeconds).catch(() => {});
     let outcome: RunOutcome;
     const keepAlive = this.keepClaimed(entryId);
     try {
@@ -431,6 +461,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     } finally {
       clearInterval(keepAlive);
     }
+    releaseSlot();
     if (outcome.status === 'internal_error') {
       // The runner says the platform failed (a launcher or compiler that cannot start, an error of its own):
       // like a transport failure, not final while deliveries are left; another attempt may run elsewhere.
@@ -438,6 +469,7 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
     }
     const clock = phaseClock();
     const result = this.result(job.id, job.language, outcome, attempts, startedAt, installed?.[job.language]);
+    await announced;
     const stored = await this.record(result);
     clock.lap('storeMs');
     await this.ack(entryId);

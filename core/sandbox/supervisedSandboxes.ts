@@ -119,7 +119,7 @@ export class SupervisedSandboxes {
     const clock = phaseClock();
     const plan = planJob(job);
     const supervisor = this.running();
-    const session = supervisor.start(job.id, sandboxBudget(job), encodeRequest(plan));
+    const session = supervisor.start(job.id, sandboxBudget(job), encodeRequest(plan), plan.steps.length);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

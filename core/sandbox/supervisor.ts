@@ -1,7 +1,8 @@
 // The caller's side of runner/sandbox/supervisor.c (the process transport, the sidecar's host posture): one
 // long-lived supervisor process, spoken to in length-prefixed frames on its stdin and stdout (the wire is described
 // at the top of supervisor.c). A job is a session: it is assigned a sandbox, gets one report per step, and tells the
-// sandbox after each whether to go on.
+// sandbox after each but the last whether to go on (after the last, the supervisor ends the job itself: one message
+// fewer, and every message wakes a process).
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { StepResult } from '../judge.js';
 import { decodeStepReport, FrameSplitter, SandboxEnded, type StepSession } from './wire.js';
@@ -11,11 +12,14 @@ type Frame = { type: string; payload: Buffer };
 export class SupervisorSession implements StepSession {
   private readonly frames: Frame[] = [];
   private waiter: ((f: Frame) => void) | null = null;
+  private reports = 0;
   done = false;
 
   constructor(
     readonly id: number,
     private readonly send: (type: string, payload: Buffer) => void,
+    /** The request's steps: once all have reported, the supervisor has ended the job. */
+    private readonly steps: number,
   ) {}
 
   deliver(frame: Frame): void {
@@ -53,11 +57,15 @@ export class SupervisorSession implements StepSession {
   }
 
   async report(merged: boolean): Promise<StepResult> {
-    return decodeStepReport(await this.expect('R'), merged);
+    const report = decodeStepReport(await this.expect('R'), merged);
+    this.reports++;
+    return report;
   }
 
   /** After a report: run the next step, or end the job (its sandbox exits and is removed). */
   decide(goOn: boolean): void {
+    // After the last step's report the supervisor ended the job already.
+    if (!goOn && this.reports >= this.steps) return;
     this.send('C', Buffer.from(goOn ? 'c' : 's'));
   }
 
@@ -139,10 +147,13 @@ export class SandboxSupervisor {
     }
   }
 
-  /** Hands a job to the supervisor: `label` names it in the supervisor's log, `budget` sizes its cgroup. */
-  start(label: string, budget: { memoryBytes: number; pidsMax: number }, request: Buffer): SupervisorSession {
+  /**
+   * Hands a job to the supervisor: `label` names it in the supervisor's log, `budget` sizes its cgroup, `steps` is the
+   * request's number of steps.
+   */
+  start(label: string, budget: { memoryBytes: number; pidsMax: number }, request: Buffer, steps: number): SupervisorSession {
     const id = this.nextId++;
-    const session = new SupervisorSession(id, (type, payload) => this.write(id, type, payload));
+    const session = new SupervisorSession(id, (type, payload) => this.write(id, type, payload), steps);
     if (!this.alive) {
       session.deliver({ type: 'F', payload: Buffer.from(this.exitError!.message) });
       return session;

@@ -182,8 +182,13 @@ int enter_job(const struct job_limits *l, uid_t uid, gid_t gid, const char *cwd,
   }
 
   if (cwd && chdir(cwd) != 0) return -1;
-  /* No capability can come back, whatever the job executes (where the caller may drop them: CAP_SETPCAP). */
-  for (int cap = 0; cap <= 63; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  /* No capability can come back, whatever the job executes (where the caller may drop them: CAP_SETPCAP). Only those
+   * still in the set: each drop makes new credentials, and reading is cheap; the kernel's last one ends the loop. */
+  for (int cap = 0; cap <= 63; cap++) {
+    int held = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (held < 0) break;
+    if (held == 1) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  }
   if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) return -1;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
   if (install_job_seccomp() != 0) return -1;

@@ -2,10 +2,11 @@
  * sandbox-supervisor: the process transport's trusted, long-lived half. Started once per worker (or sidecar),
  * it keeps sandboxes ready ahead of jobs and hands each job to one of them; no Node.js runs per job.
  *
- * A ready sandbox is a child in fresh pid, mount, network, ipc, uts and cgroup namespaces and its own freshly
- * created cgroup (never reused), with a root of its own: read-only binds of the system directories it was told
- * about, a fresh /proc, a read-only /dev of a few devices, and tmpfs /workspace, /tmp and /dev/shm mounted inside
- * its mount namespace (size- and inode-capped, charged to the job's memory cgroup, gone with the namespace).
+ * A ready sandbox is one process, pid 1 of a fresh pid namespace, in fresh network, ipc, uts and cgroup namespaces
+ * and its own freshly created cgroup (never reused), with a root of its own: a copy of one template mount namespace
+ * built at start (read-only binds of the system directories it was told about, a read-only /dev of a few devices),
+ * plus what is the sandbox's alone: a fresh /proc, its cgroup's counters (read-only), and tmpfs /workspace, /tmp and
+ * /dev/shm (size- and inode-capped, charged to the job's memory cgroup, gone with the namespace).
  * It waits for one job, runs its steps (a compile step, then each case) under fresh uids with kernel limits
  * (sandbox.c, jobexec.c), reports each step, and exits; the supervisor removes its cgroup afterwards. Policy (the commands,
  * the limits, the verdict) is the worker's: this program enforces and measures.
@@ -16,13 +17,16 @@
  * Wire (native byte order; both ends are on this host). Worker -> supervisor, on stdin:
  *   u32 len | u32 id | u8 type | payload[len - 5]
  *   'J' job:      u64 memory bytes | u32 pids max | u32 n, label[n] | request (sandbox.c: parse_request)
- *   'C' decision: u8 'c' to run the next step, anything else to end the job
+ *   'C' decision: u8 'c' to run the next step, anything else to end the job (after the last step's report the job
+ *                 ends without one)
  *   'K' kill:     (none)
  * Supervisor -> worker, on stdout, the same header:
  *   'A' assigned: u8 1 when a ready sandbox took the job, 0 when one was prepared for it
- *   'R' step report (sandbox.c: run_step)    'F' refused: text    'E' ended: i32 wait status | u32 OOM kills
+ *   'R' step report (sandbox.c: run_step)    'F' refused: text
+ *   'E' ended before the job did: i32 wait status | u32 OOM kills
  *   'Y' ready count: u32 (id 0)               'L' log line: JSON (id 0)
- * A frame the supervisor cannot parse is refused ('F'), never run.
+ * Frames are written together once this process has handled what woke it (each write wakes the worker). A frame the
+ * supervisor cannot parse is refused ('F'), never run.
  */
 #define _GNU_SOURCE
 #include "jobexec.h"
@@ -139,9 +143,15 @@ static const char *const V1_CONTROLLERS[] = { "memory", "pids", "cpu", "cpuacct"
 #define V1_COUNT 4
 
 struct cgroup {
+  char name[512];
   char dirs[V1_COUNT][PATH_MAX];
   int count;
+  /* What its files say now, so that a job of the size it was made for writes nothing. */
+  long long memory_bytes, pids_max;
 };
+
+/* v1: whether memory+swap is accounted (memory.memsw.*), looked up once. */
+static int has_memsw;
 
 /* v2: what a sandbox's limits need (its memory budget, its task count, its one CPU), enabled for children one by one. */
 static const char *const V2_CONTROLLERS[] = { "memory", "pids", "cpu" };
@@ -269,6 +279,9 @@ static void cgroup_init(void) {
       snprintf(path, sizeof path, CGROUP_ROOT "/%s/" CGROUP_PARENT, V1_CONTROLLERS[i]);
       mkdir(path, 0755);
     }
+    /* A new memory cgroup starts with its parent's swappiness: set once here, not per sandbox. */
+    write_file(CGROUP_ROOT "/memory/" CGROUP_PARENT "/memory.swappiness", "0");
+    has_memsw = access(CGROUP_ROOT "/memory/" CGROUP_PARENT "/memory.memsw.limit_in_bytes", F_OK) == 0;
   }
 }
 
@@ -290,29 +303,35 @@ static int cgroup_read(const struct cgroup *cg, int index, const char *file, cha
   return 0;
 }
 
-/* memory+swap may never be below memory: memory first when shrinking, memory+swap first when growing. */
-static int cgroup_set_budget(const struct cgroup *cg, long long memory_bytes, long long pids_max) {
+/* memory+swap may never be below memory: memory first when shrinking, memory+swap first when growing. Only what
+ * differs from the cgroup's current budget is written. */
+static int cgroup_set_budget(struct cgroup *cg, long long memory_bytes, long long pids_max) {
   char value[32];
-  snprintf(value, sizeof value, "%lld", memory_bytes);
-  if (cgroup_v2) {
-    if (cgroup_write(cg, 0, "memory.max", value)) return -1;
-  } else {
-    char current[64] = "0";
-    cgroup_read(cg, 0, "memory.limit_in_bytes", current, sizeof current);
-    int growing = memory_bytes > strtoll(current, NULL, 10);
-    char memsw[PATH_MAX + 64];
-    snprintf(memsw, sizeof memsw, "%s/memory.memsw.limit_in_bytes", cg->dirs[0]);
-    int has_memsw = access(memsw, F_OK) == 0;
-    if (growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
-    if (cgroup_write(cg, 0, "memory.limit_in_bytes", value)) return -1;
-    if (!growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
+  if (memory_bytes != cg->memory_bytes) {
+    snprintf(value, sizeof value, "%lld", memory_bytes);
+    if (cgroup_v2) {
+      if (cgroup_write(cg, 0, "memory.max", value)) return -1;
+    } else {
+      /* A new cgroup's limits are unlimited (-1 here): the first budget shrinks them. */
+      int growing = cg->memory_bytes >= 0 && memory_bytes > cg->memory_bytes;
+      if (growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
+      if (cgroup_write(cg, 0, "memory.limit_in_bytes", value)) return -1;
+      if (!growing && has_memsw && cgroup_write(cg, 0, "memory.memsw.limit_in_bytes", value)) return -1;
+    }
+    cg->memory_bytes = memory_bytes;
   }
-  snprintf(value, sizeof value, "%lld", pids_max);
-  return cgroup_write(cg, cgroup_v2 ? 0 : 1, "pids.max", value);
+  if (pids_max != cg->pids_max) {
+    snprintf(value, sizeof value, "%lld", pids_max);
+    if (cgroup_write(cg, cgroup_v2 ? 0 : 1, "pids.max", value)) return -1;
+    cg->pids_max = pids_max;
+  }
+  return 0;
 }
 
 static int cgroup_create(struct cgroup *cg, const char *name) {
   memset(cg, 0, sizeof *cg);
+  snprintf(cg->name, sizeof cg->name, "%s", name);
+  cg->memory_bytes = cg->pids_max = -1;
   if (cgroup_v2) {
     snprintf(cg->dirs[0], PATH_MAX, CGROUP_ROOT "/" CGROUP_PARENT "/%s", name);
     cg->count = 1;
@@ -324,13 +343,13 @@ static int cgroup_create(struct cgroup *cg, const char *name) {
   for (int i = 0; i < cg->count; i++) {
     if (mkdir(cg->dirs[i], 0755) != 0 && errno != EEXIST) return -1;
   }
+  /* One CPU (a new cgroup's period is already the default 100 ms). */
   if (cgroup_v2) {
     /* memory.swap.max is missing where swap is not accounted: then there is no swap to keep the job from. */
     cgroup_write(cg, 0, "memory.swap.max", "0");
     if (cgroup_write(cg, 0, "cpu.max", "100000 100000")) return -1;
-  } else {
-    cgroup_write(cg, 0, "memory.swappiness", "0");
-    if (cgroup_write(cg, 2, "cpu.cfs_period_us", "100000") || cgroup_write(cg, 2, "cpu.cfs_quota_us", "100000")) return -1;
+  } else if (cgroup_write(cg, 2, "cpu.cfs_quota_us", "100000")) {
+    return -1;
   }
   return cgroup_set_budget(cg, opt.memory_bytes, opt.pids_max);
 }
@@ -380,57 +399,118 @@ static int bind_read_only(const char *src, const char *dst) {
 }
 
 /*
- * Builds the sandbox's root on a small tmpfs and pivots into it. /dev is built here, not bound: a devpts
- * instance would share the host-wide pty limit, so there is none; /dev/shm is its own tmpfs.
+ * The sandboxes' root, built once: a mount namespace (the template) whose root is a small read-only tmpfs holding
+ * read-only binds of the system directories, a read-only /dev of a few devices (built here, not bound: a devpts
+ * instance would share the host-wide pty limit, so there is none) and, under /.cgroups, read-only binds of the
+ * directories the sandboxes' cgroups are made in. Each sandbox joins the template and unshares a copy of it (one
+ * system call, however many mounts), then mounts what is its own (setup_sandbox_root). Nothing in the template is
+ * writable from a sandbox: its mounts are read-only and a job can mount nothing (jobexec.c's filter).
+ * Returns the template's namespace, held open by this process (no process stays in it).
  */
-static void setup_root(int sock, const struct cgroup *cg) {
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) sandbox_fail(sock, "make / private");
-  if (mount("sandbox", ROOT_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")) sandbox_fail(sock, "root tmpfs");
-  if (chdir(ROOT_BASE)) sandbox_fail(sock, "chdir to the root");
-  const char *dirs[] = { "proc", "dev", "tmp", "workspace", "etc", "sys", "sys/fs", "sys/fs/cgroup" };
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-    if (mkdir(dirs[i], 0755) && errno != EEXIST) sandbox_fail(sock, dirs[i]);
+static int make_template(void) {
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC)) usage("cannot make a pipe");
+  pid_t pid = fork();
+  if (pid < 0) usage("cannot fork");
+  if (pid == 0) {
+    close(ready[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    const char *why = NULL;
+#define STEP(call, what) do { if (!why && (call)) why = (what); } while (0)
+    STEP(unshare(CLONE_NEWNS), "unshare the mount namespace");
+    STEP(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private");
+    STEP(mount("sandbox", ROOT_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755"), "root tmpfs");
+    STEP(chdir(ROOT_BASE), "chdir to the root");
+    const char *dirs[] = { "proc", "dev", "tmp", "workspace", "etc", "sys", "sys/fs", "sys/fs/cgroup", ".cgroups" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) STEP(mkdir(dirs[i], 0755) && errno != EEXIST, dirs[i]);
+    char dst[PATH_MAX];
+    for (int i = 0; i < opt.mount_count && !why; i++) {
+      const struct mount_spec *m = &opt.mounts[i];
+      if (m->kind == 'd') continue;
+      snprintf(dst, sizeof dst, ".%s", m->dst);
+      if (m->kind == 's') {
+        make_parents(dst);
+        STEP(symlink(m->src, dst), m->dst);
+      } else STEP(bind_read_only(m->src, dst), m->dst);
+    }
+    /* The job sees its own cgroup's counters (read-only), nothing else of /sys: the sandbox binds its cgroup from
+     * here, then detaches /.cgroups. */
+    if (!cgroup_v2) STEP(mkdir("sys/fs/cgroup/memory", 0755) || mkdir("sys/fs/cgroup/cpuacct", 0755), "sys/fs/cgroup");
+    STEP(mount("sandbox", ".cgroups", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,nr_inodes=16,mode=0700"), "/.cgroups");
+    if (cgroup_v2) {
+      STEP(bind_read_only(CGROUP_ROOT "/" CGROUP_PARENT, ".cgroups/unified"), "bind the cgroups");
+    } else {
+      STEP(bind_read_only(CGROUP_ROOT "/memory/" CGROUP_PARENT, ".cgroups/memory"), "bind the memory cgroups");
+      STEP(bind_read_only(CGROUP_ROOT "/cpuacct/" CGROUP_PARENT, ".cgroups/cpuacct"), "bind the cpuacct cgroups");
+    }
+    STEP(mount(NULL, ".cgroups", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "read-only /.cgroups");
+    STEP(mount("sandbox", "dev", "tmpfs", MS_NOSUID, "size=64k,nr_inodes=64,mode=0755"), "mount /dev");
+    for (int i = 0; i < opt.mount_count && !why; i++) {
+      const struct mount_spec *m = &opt.mounts[i];
+      if (m->kind != 'd') continue;
+      char src[PATH_MAX];
+      snprintf(src, sizeof src, "/dev/%s", m->src);
+      snprintf(dst, sizeof dst, "dev/%s", m->src);
+      int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      STEP(fd < 0, dst);
+      if (fd >= 0) close(fd);
+      STEP(mount(src, dst, NULL, MS_BIND, NULL), dst);
+    }
+    const char *links[][2] = { { "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" } };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) STEP(symlink(links[i][0], links[i][1]), links[i][1]);
+    STEP(mkdir("dev/shm", 01777), "dev/shm");
+    STEP(mount(NULL, "dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL), "read-only /dev");
+    STEP(syscall(SYS_pivot_root, ".", "."), "pivot_root");
+    STEP(umount2(".", MNT_DETACH), "detach the old root");
+    STEP(chdir("/"), "chdir /");
+    STEP(mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), "read-only root");
+#undef STEP
+    char text[512];
+    snprintf(text, sizeof text, "%.300s%s%s", why ? why : "", why ? ": " : "", why ? strerror(errno) : "");
+    ssize_t ignored = write(ready[1], text, strlen(text) + 1);
+    (void)ignored;
+    pause();
+    _exit(0);
   }
-  char dst[PATH_MAX];
-  for (int i = 0; i < opt.mount_count; i++) {
-    const struct mount_spec *m = &opt.mounts[i];
-    if (m->kind == 'd') continue;
-    snprintf(dst, sizeof dst, ".%s", m->dst);
-    if (m->kind == 's') {
-      make_parents(dst);
-      if (symlink(m->src, dst)) sandbox_fail(sock, m->dst);
-    } else if (bind_read_only(m->src, dst)) sandbox_fail(sock, m->dst);
+  close(ready[1]);
+  char text[512] = "it exited";
+  ssize_t n = read(ready[0], text, sizeof text - 1);
+  text[n > 0 ? n : 0] = 0;
+  close(ready[0]);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
+  int ns = n > 0 && !text[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (ns < 0) {
+    fprintf(stderr, "sandbox-supervisor: cannot build the sandboxes' root: %s\n", text[0] ? text : strerror(errno));
+    exit(125);
   }
-  /* The job sees its own cgroup's counters (read-only), nothing else of /sys. */
+  /* Far above the descriptors a sandbox keeps (sandbox_main), which closes it once it joined the namespace. */
+  int high = fcntl(ns, F_DUPFD_CLOEXEC, 64);
+  close(ns);
+  if (high < 0) usage("cannot keep the template namespace");
+  return high;
+}
+
+static int template_ns = -1;
+
+/* In a sandbox, in its copy of the template: what is its own. */
+static void setup_sandbox_root(int sock, const struct cgroup *cg) {
+  char src[PATH_MAX];
   if (cgroup_v2) {
-    if (bind_read_only(cg->dirs[0], "./sys/fs/cgroup")) sandbox_fail(sock, "bind the cgroup");
-  } else if (bind_read_only(cg->dirs[0], "./sys/fs/cgroup/memory") || bind_read_only(cg->dirs[3], "./sys/fs/cgroup/cpuacct")) {
-    sandbox_fail(sock, "bind the cgroup");
+    snprintf(src, sizeof src, "/.cgroups/unified/%s", cg->name);
+    if (mount(src, "/sys/fs/cgroup", NULL, MS_BIND, NULL)) sandbox_fail(sock, "bind the cgroup");
+  } else {
+    snprintf(src, sizeof src, "/.cgroups/memory/%s", cg->name);
+    if (mount(src, "/sys/fs/cgroup/memory", NULL, MS_BIND, NULL)) sandbox_fail(sock, "bind the memory cgroup");
+    snprintf(src, sizeof src, "/.cgroups/cpuacct/%s", cg->name);
+    if (mount(src, "/sys/fs/cgroup/cpuacct", NULL, MS_BIND, NULL)) sandbox_fail(sock, "bind the cpuacct cgroup");
   }
-  if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) sandbox_fail(sock, "mount /proc");
-  if (mount("sandbox", "dev", "tmpfs", MS_NOSUID, "size=64k,nr_inodes=64,mode=0755")) sandbox_fail(sock, "mount /dev");
-  for (int i = 0; i < opt.mount_count; i++) {
-    const struct mount_spec *m = &opt.mounts[i];
-    if (m->kind != 'd') continue;
-    char src[PATH_MAX];
-    snprintf(src, sizeof src, "/dev/%s", m->src);
-    snprintf(dst, sizeof dst, "dev/%s", m->src);
-    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) sandbox_fail(sock, dst);
-    close(fd);
-    if (mount(src, dst, NULL, MS_BIND, NULL)) sandbox_fail(sock, dst);
-  }
-  const char *links[][2] = { { "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" }, { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" } };
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-    if (symlink(links[i][0], links[i][1])) sandbox_fail(sock, links[i][1]);
-  }
-  if (mkdir("dev/shm", 01777)) sandbox_fail(sock, "dev/shm");
-  if (mount(NULL, "dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL)) sandbox_fail(sock, "read-only /dev");
-  if (sandbox_mount_tmpfs("workspace", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", 0)) sandbox_fail(sock, "mount /workspace");
-  if (syscall(SYS_pivot_root, ".", ".")) sandbox_fail(sock, "pivot_root");
-  if (umount2(".", MNT_DETACH)) sandbox_fail(sock, "detach the old root");
-  if (chdir("/")) sandbox_fail(sock, "chdir /");
-  if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)) sandbox_fail(sock, "read-only root");
+  /* The other sandboxes' cgroups go out of reach. */
+  if (umount2("/.cgroups", MNT_DETACH)) sandbox_fail(sock, "detach /.cgroups");
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) sandbox_fail(sock, "mount /proc");
+  if (sandbox_mount_tmpfs("/workspace", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", 0)) sandbox_fail(sock, "mount /workspace");
   if (sandbox_mount_tmpfs("/tmp", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", 0) ||
       sandbox_mount_tmpfs("/dev/shm", opt.tmpfs_mb, opt.tmpfs_inodes, "1777", MS_NOEXEC))
     sandbox_fail(sock, "mount /tmp and /dev/shm");
@@ -446,6 +526,10 @@ struct sandbox {
   pid_t pid;
   int sock;
   uint32_t job;
+  /* The job's steps (0: not known), the reports relayed so far, and whether the job was ended (the sandbox told to
+   * stop: its exit is then no news to the worker). */
+  uint32_t steps, reports;
+  int released;
   struct cgroup cg;
   struct buf in;
   char failure[512];
@@ -464,18 +548,27 @@ static int pending_count;
 static long long next_prepare_at;
 static int last_ready_reported = -1;
 
+/*
+ * Frames to the worker are collected while this process handles what woke it and written together (flush_out)
+ * before it sleeps again: every write wakes the worker, and a wake-up is what costs most here.
+ */
+static struct buf out;
+
 static void emit(uint32_t id, uint8_t type, const void *payload, uint32_t n) {
-  struct buf b = { 0 };
-  buf_u32(&b, n + 5);
-  buf_u32(&b, id);
-  buf_u8(&b, type);
-  buf_put(&b, payload, n);
-  if (write_all(1, b.p, b.len)) {
+  buf_u32(&out, n + 5);
+  buf_u32(&out, id);
+  buf_u8(&out, type);
+  buf_put(&out, payload, n);
+}
+
+static void flush_out(void) {
+  if (!out.len) return;
+  if (write_all(1, out.p, out.len)) {
     /* The worker is gone: nothing to serve. */
     for (int i = 0; i < MAX_SANDBOXES; i++) if (boxes[i].pid > 0) kill(boxes[i].pid, SIGKILL);
     _exit(0);
   }
-  free(b.p);
+  out.len = 0;
 }
 
 static void emit_text(uint32_t id, uint8_t type, const char *text) { emit(id, type, text, (uint32_t)strlen(text)); }
@@ -498,59 +591,64 @@ static int count(enum state s) {
   return n;
 }
 
+/* Jobs the worker waits on: busy sandboxes not yet told to stop, and jobs waiting for one. */
+static int jobs_in_flight(void) {
+  int n = pending_count;
+  for (int i = 0; i < MAX_SANDBOXES; i++) n += boxes[i].state == BUSY && !boxes[i].released;
+  return n;
+}
+
+/* The ready count rides along with other frames while jobs run (a wake-up of its own would cost the worker more
+ * than the count is worth then), and goes out at once when none does. */
 static void report_ready(void) {
   uint32_t ready = (uint32_t)count(READY);
   if ((int)ready == last_ready_reported) return;
+  if (!out.len && jobs_in_flight()) return;
   last_ready_reported = (int)ready;
   emit(0, 'Y', &ready, 4);
 }
 
-/* P: the sandbox's parent on the host side, in its cgroup; I, its child, is pid 1 of the sandbox. */
-/* pid 1 of the sandbox: set up its root, say ready, serve one job. */
+/*
+ * A sandbox is one process, cloned into a fresh pid namespace as its pid 1 (so that everything a job leaves dies
+ * with it): it joins its cgroup, enters fresh network, ipc, uts and cgroup namespaces and a copy of the template's
+ * mount namespace, mounts what is its own, says ready, serves one job and exits.
+ */
 static void sandbox_main(int sock, const struct cgroup *cg) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl(PR_SET_NAME, "sandbox-init", 0, 0, 0);
-  setup_root(sock, cg);
-  sandbox_send_frame(sock, 'Y', NULL, 0);
-  struct sandbox_config config = { .remount_scratch = 1, .tmpfs_mb = opt.tmpfs_mb, .tmpfs_inodes = opt.tmpfs_inodes };
-  sandbox_serve(sock, &config);
-}
-
-static void start_sandbox_processes(int sock, const struct cgroup *cg) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  prctl(PR_SET_NAME, "sandbox-parent", 0, 0, 0);
-  if (getppid() == 1) _exit(1);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  if (dup2(sock, 3) != 3) _exit(1);
-  syscall(SYS_close_range, 4, ~0U, 0);
-  int devnull = open("/dev/null", O_RDWR);
-  dup2(devnull, 0);
-  dup2(devnull, 1);
-  if (devnull > 2) close(devnull);
-  sock = 3;
-  sandbox_open_counters(cg->dirs[0], cg->dirs[cgroup_v2 ? 0 : 3], cgroup_v2);
-  char pid[32];
-  snprintf(pid, sizeof pid, "%d", getpid());
-  char path[PATH_MAX + 64];
-  for (int i = 0; i < cg->count; i++) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[i]);
-    if (write_file(path, pid)) sandbox_fail(sock, "join the sandbox cgroup");
-  }
-  if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP)) sandbox_fail(sock, "unshare namespaces");
-  /* Blocked before the fork so that no SIGCHLD of a step is lost before I reads its signalfd. */
+  /* SIGCHLD stays blocked (inherited): sandbox_serve reads it from a signalfd. */
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
-  pid_t init = fork();
-  if (init < 0) sandbox_fail(sock, "fork the sandbox");
-  if (init == 0) sandbox_main(sock, cg);
-  close(sock);
-  int st;
-  while (waitpid(init, &st, 0) < 0 && errno == EINTR) {}
-  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  sigprocmask(SIG_SETMASK, &chld, NULL);
+  if (dup2(sock, 3) != 3) _exit(1);
+  sock = 3;
+  /* Nothing of the supervisor's stays open here (other sandboxes' sockets) but the template, closed below. */
+  syscall(SYS_close_range, 4, (unsigned)template_ns - 1, 0);
+  syscall(SYS_close_range, (unsigned)template_ns + 1, ~0U, 0);
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  if (devnull > 2) close(devnull);
+  sandbox_open_counters(cg->dirs[0], cg->dirs[cgroup_v2 ? 0 : 3], cgroup_v2);
+  /* "0": the writer itself (its pid here would be read in the host's pid namespace). */
+  char path[PATH_MAX + 64];
+  for (int i = 0; i < cg->count; i++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[i]);
+    if (write_file(path, "0")) sandbox_fail(sock, "join the sandbox cgroup");
+  }
+  /* After joining: the namespaces' kernel memory is charged to the sandbox, and its cgroup namespace is rooted at
+   * its own cgroup. */
+  if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)) sandbox_fail(sock, "unshare namespaces");
+  if (setns(template_ns, CLONE_NEWNS)) sandbox_fail(sock, "join the template mount namespace");
+  close(template_ns);
+  /* A copy of its own: the template never changes. */
+  if (unshare(CLONE_NEWNS)) sandbox_fail(sock, "unshare the mount namespace");
+  if (chdir("/")) sandbox_fail(sock, "chdir /");
+  setup_sandbox_root(sock, cg);
+  sandbox_send_frame(sock, 'Y', NULL, 0);
+  struct sandbox_config config = { .remount_scratch = 1, .tmpfs_mb = opt.tmpfs_mb, .tmpfs_inodes = opt.tmpfs_inodes };
+  sandbox_serve(sock, &config);
 }
 
 static struct sandbox *prepare(void) {
@@ -564,14 +662,15 @@ static struct sandbox *prepare(void) {
   snprintf(name, sizeof name, "%s%08x", opt.prefix, r);
   if (cgroup_create(&b->cg, name)) {
     char why[600];
-    snprintf(why, sizeof why, "cannot create the sandbox cgroup %s: %s (run the worker as root)", b->cg.dirs[0], strerror(errno));
+    snprintf(why, sizeof why, "cannot create the sandbox cgroup %.300s: %s (run the worker as root)", b->cg.dirs[0], strerror(errno));
     cgroup_remove(&b->cg);
     log_json("error", "cannot prepare a sandbox", why);
     return NULL;
   }
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair)) abort();
-  pid_t pid = fork();
+  /* Like fork (this process has one thread), into a new pid namespace. */
+  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) {
     close(pair[0]);
     close(pair[1]);
@@ -580,7 +679,7 @@ static struct sandbox *prepare(void) {
   }
   if (pid == 0) {
     close(pair[0]);
-    start_sandbox_processes(pair[1], &b->cg);
+    sandbox_main(pair[1], &b->cg);
   }
   close(pair[1]);
   fcntl(pair[0], F_SETFL, O_NONBLOCK);
@@ -610,6 +709,35 @@ static void top_up(void) {
   }
 }
 
+/* The number of steps of a request (parse_request in sandbox.c), read past its files, inputs and environment; 0 when
+ * it cannot be told (the sandbox then refuses the request, or the worker ends the job). */
+static uint32_t request_steps(const char *p, size_t size) {
+  size_t at = 0;
+  uint32_t n;
+#define U32(v) do { if (size - at < 4) return 0; memcpy(&(v), p + at, 4); at += 4; } while (0)
+#define SKIP_STRINGS(count) do { for (uint32_t k = 0; k < (count); k++) { uint32_t len; U32(len); if (size - at < len) return 0; at += len; } } while (0)
+  U32(n);
+  if (n > 1024) return 0;
+  SKIP_STRINGS(2 * n);
+  U32(n);
+  if (n > 1024) return 0;
+  SKIP_STRINGS(n);
+  U32(n);
+  if (n > 64) return 0;
+  SKIP_STRINGS(n);
+  U32(n);
+#undef SKIP_STRINGS
+#undef U32
+  return n;
+}
+
+/* Tells a busy sandbox to end its job (it exits). */
+static void end_job(struct sandbox *b) {
+  if (b->released) return;
+  b->released = 1;
+  if (write_all(b->sock, "s", 1)) kill(b->pid, SIGKILL);
+}
+
 static void assign(struct sandbox *b, uint32_t id, const char *payload, size_t size, int hit) {
   uint64_t memory;
   uint32_t pids, label_len;
@@ -635,6 +763,8 @@ static void assign(struct sandbox *b, uint32_t id, const char *payload, size_t s
   uint8_t h = (uint8_t)hit;
   b->state = BUSY;
   b->job = id;
+  b->steps = request_steps(body, body_size);
+  b->reports = 0;
   emit(id, 'A', &h, 1);
   if (write_all(b->sock, &body_size, 4) || write_all(b->sock, body, body_size)) kill(b->pid, SIGKILL);
   return;
@@ -656,8 +786,10 @@ static void on_worker_frame(uint32_t id, uint8_t type, const char *payload, size
     for (int i = 0; i < MAX_SANDBOXES; i++) {
       if (boxes[i].state == READY) {
         assign(&boxes[i], id, payload, size, 1);
-        top_up();
         report_ready();
+        /* The assignment goes out before the next sandbox is prepared. */
+        flush_out();
+        top_up();
         return;
       }
     }
@@ -671,7 +803,12 @@ static void on_worker_frame(uint32_t id, uint8_t type, const char *payload, size
     top_up();
   } else if (type == 'C') {
     struct sandbox *b = busy_with(id);
-    if (b && size == 1) write_all(b->sock, payload, 1);
+    if (!b || b->released || size != 1) return;
+    if (payload[0] == 'c') {
+      if (write_all(b->sock, payload, 1)) kill(b->pid, SIGKILL);
+    } else {
+      end_job(b);
+    }
   } else if (type == 'K') {
     struct sandbox *b = busy_with(id);
     if (b) kill(b->pid, SIGKILL);
@@ -701,6 +838,8 @@ static void on_sandbox_frame(struct sandbox *b, uint8_t type, const char *payloa
     report_ready();
   } else if (type == 'R' && b->state == BUSY) {
     emit(b->job, 'R', payload, size);
+    /* After the last step there is nothing to decide: the job ends here, and the worker sends no decision. */
+    if (b->steps && ++b->reports == b->steps) end_job(b);
   } else if (type == 'F') {
     if (b->state == BUSY) emit(b->job, 'F', payload, size);
     else snprintf(b->failure, sizeof b->failure, "%.*s", (int)size, payload);
@@ -732,7 +871,7 @@ static void on_sandbox_exit(struct sandbox *b, int status) {
     if (b->sock >= 0) close(b->sock);
     b->sock = -1;
   }
-  if (b->state == BUSY) {
+  if (b->state == BUSY && !b->released) {
     struct buf e = { 0 };
     buf_i32(&e, status);
     buf_u32(&e, (uint32_t)cgroup_oom_kills(&b->cg));
@@ -777,6 +916,7 @@ static void reap(void) {
 }
 
 static void shut_down(int sigfd) {
+  flush_out();
   for (int i = 0; i < MAX_SANDBOXES; i++) if (boxes[i].pid > 0) kill(boxes[i].pid, SIGKILL);
   long long until = now_ms() + 5000;
   for (;;) {
@@ -796,6 +936,7 @@ static void shut_down(int sigfd) {
     struct timespec pause = { 0, 20 * 1000000 };
     nanosleep(&pause, NULL);
   }
+  flush_out();
   exit(0);
 }
 
@@ -810,6 +951,7 @@ int main(int argc, char **argv) {
   mkdir("/run/code-execution", 0755);
   if (mkdir(ROOT_BASE, 0755) && errno != EEXIST) usage("cannot create " ROOT_BASE);
   cgroup_init();
+  template_ns = make_template();
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -832,6 +974,7 @@ int main(int argc, char **argv) {
       }
     }
     int waiting = count(ENDED) > 0 || (now_ms() < next_prepare_at);
+    flush_out();
     poll(pfd, (nfds_t)n, waiting ? 20 : -1);
     for (int k = 2; k < n; k++) {
       if (pfd[k].revents) read_sandbox(&boxes[index[k]]);
@@ -857,6 +1000,8 @@ int main(int argc, char **argv) {
         buf_drop(&in, 4 + (size_t)len);
       }
     }
+    /* What the sandboxes and the worker said is answered before the housekeeping below. */
+    flush_out();
     remove_ended();
     top_up();
     report_ready();

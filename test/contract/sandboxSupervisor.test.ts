@@ -1,6 +1,7 @@
 // The sandbox supervisor's wire, spoken raw (runner/sandbox/supervisor.c): a frame it cannot parse is refused
-// with an error and never run, a valid request runs, and a supervisor whose worker goes away takes its sandboxes
-// and their cgroups with it.
+// with an error and never run, a valid request runs and its job ends after its last step without a decision, a job
+// ended early or killed ends at once, and a supervisor whose worker goes away takes its sandboxes and their cgroups
+// with it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planJob } from '../../core/judge.js';
@@ -8,13 +9,20 @@ import { normalizeJob } from '../../core/protocol/job.js';
 import { sandboxBudget } from '../../core/protocol/limits.js';
 import { SUPERVISOR_BINARY } from '../../core/sandbox/supervisedSandboxes.js';
 import { encodeRequest } from '../../core/sandbox/wire.js';
-import { expectNothingLeft } from '../support/leftovers.js';
+import { expectNothingLeft, sandboxCgroups } from '../support/leftovers.js';
 import { testDeployment } from '../support/sandboxClaims.js';
+import { until } from '../support/until.js';
 
 type Frame = { id: number; type: string; payload: Buffer };
 
 /** A supervisor with no sandbox ready ahead, and the frames it sends, as they come. */
-function startSupervisor(): { proc: ChildProcess; send(id: number, type: string, payload: Buffer): void; next(id: number): Promise<Frame> } {
+function startSupervisor(): {
+  proc: ChildProcess;
+  send(id: number, type: string, payload: Buffer): void;
+  next(id: number): Promise<Frame>;
+  /** Frames received and not taken by next(), but the ready counts (id 0). */
+  pending(): string[];
+} {
   const proc = spawn(SUPERVISOR_BINARY, [
     '--ready', '0', '--name-prefix', `${testDeployment('supervisor-test')}~raw@sandbox-`, '--memory-bytes', String(256 << 20), '--pids-max', '64',
     '--tmpfs-mb', '16', '--tmpfs-inodes', '1024', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib',
@@ -41,6 +49,7 @@ function startSupervisor(): { proc: ChildProcess; send(id: number, type: string,
       head.write(type, 8, 'latin1');
       proc.stdin!.write(Buffer.concat([head, payload]));
     },
+    pending: () => frames.filter((f) => f.id !== 0).map((f) => `${f.id} ${f.type}`),
     async next(id) {
       for (;;) {
         const at = frames.findIndex((f) => f.id === id);
@@ -60,6 +69,11 @@ function jobFrame(request: Buffer, budget = sandboxBudget({ memoryLimitMb: 64, m
 }
 
 const echo = () => encodeRequest(planJob(normalizeJob({ id: 'raw', language: 'bash', code: 'echo ran' })));
+/** A job of two cases. */
+const twoCases = () => encodeRequest(planJob(normalizeJob({ id: 'raw', language: 'bash', code: 'echo ran', testCases: [{ stdin: '' }, { stdin: '' }] })));
+
+/** Until the supervisor has no sandbox cgroup left (it was started with none ready ahead): the job's sandbox is gone. */
+const sandboxGone = (what: string) => until(what, () => sandboxCgroups().length === 0, 15_000);
 
 let running: ChildProcess | undefined;
 afterEach(async () => {
@@ -70,7 +84,7 @@ afterEach(async () => {
 });
 
 describe('the sandbox supervisor, spoken to raw', () => {
-  it('runs a valid request: assigned, one report with the output, then the sandbox ends', async () => {
+  it('runs a valid request: assigned, one report with the output, then the sandbox ends without being told', async () => {
     const s = startSupervisor();
     running = s.proc;
     s.send(1, 'J', jobFrame(echo()));
@@ -78,8 +92,43 @@ describe('the sandbox supervisor, spoken to raw', () => {
     const report = await s.next(1);
     expect(report.type).toBe('R');
     expect(report.payload.includes(Buffer.from('ran\n'))).toBe(true);
+    await sandboxGone('the sandbox of a job whose last step reported to end');
+    // A decision after the last report (as an older worker sends it) changes nothing; the job's end is no news ('E'
+    // is for a sandbox that ended before its job did): the next frame is the next job's.
     s.send(1, 'C', Buffer.from('s'));
-    expect((await s.next(1)).type).toBe('E');
+    s.send(2, 'J', jobFrame(echo()));
+    expect((await s.next(2)).type).toBe('A');
+    expect((await s.next(2)).type).toBe('R');
+    s.send(3, 'Z', Buffer.alloc(0));
+    await s.next(3);
+    expect(s.pending()).toEqual([]);
+  });
+
+  it('runs the next step on "c", ends the job on anything else, and reports a sandbox killed mid-job as ended', async () => {
+    const s = startSupervisor();
+    running = s.proc;
+    s.send(1, 'J', jobFrame(twoCases()));
+    expect((await s.next(1)).type).toBe('A');
+    expect((await s.next(1)).type).toBe('R');
+    s.send(1, 'C', Buffer.from('c'));
+    expect((await s.next(1)).type).toBe('R');
+    await sandboxGone('the sandbox of a job whose second and last step reported');
+    // Ended after its first step: no second report.
+    s.send(2, 'J', jobFrame(twoCases()));
+    expect((await s.next(2)).type).toBe('A');
+    expect((await s.next(2)).type).toBe('R');
+    s.send(2, 'C', Buffer.from('s'));
+    await sandboxGone('the sandbox of a job ended after its first step');
+    // Killed while it runs: the worker hears that its sandbox ended.
+    s.send(3, 'J', jobFrame(encodeRequest(planJob(normalizeJob({ id: 'raw', language: 'bash', code: 'sleep 30' })))));
+    expect((await s.next(3)).type).toBe('A');
+    // What sandboxGone waits to see go.
+    expect(sandboxCgroups().length).toBeGreaterThan(0);
+    s.send(3, 'K', Buffer.alloc(0));
+    expect((await s.next(3)).type).toBe('E');
+    s.send(4, 'Z', Buffer.alloc(0));
+    await s.next(4);
+    expect(s.pending()).toEqual([]);
   });
 
   it('refuses what it cannot parse, runs none of it, and goes on serving', async () => {

@@ -25,9 +25,9 @@ export async function ourContainers(pooledAllowed = 0, claims: Claims = CLAIMED)
   }
 }
 
-/** The supervisor and its sandboxes' two processes. */
-const SANDBOX_COMMANDS = [SUPERVISOR_COMM, 'sandbox-parent', 'sandbox-init'];
-const POOLED_SANDBOX_COMMANDS = ['sandbox-parent', 'sandbox-init'];
+/** The supervisor and its sandboxes' one process. */
+const SANDBOX_COMMANDS = [SUPERVISOR_COMM, 'sandbox-init'];
+const POOLED_SANDBOX_COMMANDS = ['sandbox-init'];
 
 const describeProcess = (p: HostProcess) => `${p.pid} ${p.uid} ${p.state} ${p.comm}`;
 

@@ -10,7 +10,7 @@
 //   know (`code-exec demo` picks its own stream) is claimed by its worker name (claimWorkerName): owners are
 //   `<WORKER_NAME>-<random>`.
 // - Containers: by their labels (code-execution.deployment, .owner), or by a name this process gave them.
-// - Processes of a sandbox (sandbox-parent, sandbox-init, a container's executor, anything running as a job uid): by the cgroup
+// - Processes of a sandbox (sandbox-init, a container's executor, anything running as a job uid): by the cgroup
 //   they live in (/proc/<pid>/cgroup): a sandbox cgroup as above, or a container's. Job processes cannot leave
 //   their cgroup, so this holds for orphans too.
 // - The sandbox supervisor stays in its worker's cgroup and hides its arguments, so neither tells whose it is. It
