@@ -123,6 +123,14 @@ function jvmCompile(compile: string, renamePublic: boolean): string[] {
 const debianVersion = (pkg: string) => ({ command: ['dpkg-query', '-W', '-f', '${db:Status-Abbrev}${Version}', pkg], pattern: '^ii (?:\\d+:)?(\\d+(?:\\.\\d+)+)' });
 const gccVersion = (cc: string) => ({ command: [cc, '-dumpfullversion'], pattern: '^(\\d+(?:\\.\\d+)+)' });
 
+/**
+ * Deno and Bun come from the npm registry as a package whose postinstall script links the binary of the platform's
+ * optional package (installed beside it) in place of a stub; packages are installed without scripts, so the
+ * recipes run that binary where npm put it, for whichever architecture the image or host has.
+ */
+const DENO_BINARY = '/usr/local/lib/node_modules/deno/node_modules/@deno/linux-*/deno';
+const BUN_BINARY = '/usr/local/lib/node_modules/bun/node_modules/@oven/bun-linux-*/bin/bun';
+
 export const LANGUAGES: Record<string, LanguageRecipe> = {
   python: {
     title: 'Python', sourceFile: 'main.py', extensions: ['.py'], aliases: ['py', 'py3', 'python3'],
@@ -476,6 +484,26 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
     packages: { debian: ['nodejs'], npm: ['coffeescript@2.7.0'] },
     version: { command: ['coffee', '--version'], pattern: 'version (\\S+)' },
   },
+  deno: {
+    title: 'TypeScript (Deno)', sourceFile: 'main.ts', extensions: ['.ts', '.js'], aliases: ['deno-ts', 'deno-js'],
+    // Piston's way (`deno run`, its test file test.deno.ts), with every permission: the sandbox is the boundary, not
+    // Deno's prompts, which without a terminal fail a program that reads a file or the environment. No network, so
+    // a remote import fails; the module cache (DENO_DIR) is the job's /tmp.
+    run: ['sh', '-c', `exec ${DENO_BINARY} run --allow-all "$@"`, 'deno', '{entry}'],
+    // V8's heap as large as the job's memory limit, as for TypeScript on Node.
+    env: { DENO_DIR: '/tmp/deno', DENO_V8_FLAGS: '--max-old-space-size={memoryMb}', DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    packages: { debian: [], npm: ['deno@2.9.6'] },
+    version: { command: ['sh', '-c', `exec ${DENO_BINARY} --version`], pattern: 'deno (\\d+(?:\\.\\d+)+)' },
+    piston: { name: 'typescript', runtime: 'deno' },
+  },
+  bun: {
+    title: 'TypeScript (Bun)', sourceFile: 'main.ts', extensions: ['.ts', '.js'], aliases: ['bun-ts', 'bun-js', 'bunjs'],
+    // No auto-install (it would fetch a missing import's package from the registry); caches go to the job's /tmp.
+    run: ['sh', '-c', `exec ${BUN_BINARY} run --no-install "$@"`, 'bun', '{entry}'],
+    env: { BUN_INSTALL_CACHE_DIR: '/tmp/bun-cache', BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0', DO_NOT_TRACK: '1', NO_COLOR: '1' },
+    packages: { debian: [], npm: ['bun@1.4.5'] },
+    version: { command: ['sh', '-c', `exec ${BUN_BINARY} --version`], pattern: '^(\\d+(?:\\.\\d+)+)' },
+  },
   racket: {
     title: 'Racket', sourceFile: 'main.rkt', extensions: ['.rkt'], aliases: ['rkt'],
     // Compiled ahead to compiled/*.zo, which `racket` loads instead of expanding the module at every run: expanding
@@ -574,6 +602,16 @@ export const LANGUAGES: Record<string, LanguageRecipe> = {
     run: ['yabasic', '{entry}'],
     packages: { debian: ['yabasic'] },
     version: { command: ['yabasic', '-version'], pattern: 'yabasic (\\d+(?:\\.\\d+)+)' },
+  },
+  verilog: {
+    title: 'Verilog', sourceFile: 'main.v', extensions: ['.v'], aliases: ['iverilog', 'vvp'],
+    // Piston's way: Icarus Verilog compiles the design (its default language generation), vvp simulates it; the
+    // job's arguments are vvp's plusargs. -n: a $stop ends the simulation instead of waiting for commands on stdin.
+    compile: ['iverilog', '-o', 'main', '{sources}'],
+    run: ['vvp', '-n', 'main'],
+    packages: { debian: ['iverilog'] },
+    version: { command: ['iverilog', '-V'], pattern: 'Icarus Verilog version (\\d+(?:\\.\\d+)+)' },
+    piston: { name: 'iverilog' },
   },
 };
 

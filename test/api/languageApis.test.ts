@@ -11,8 +11,11 @@ import { PROGRAMS, STDIN, STDOUT } from './languagePrograms.js';
 
 const suite = apiSuite();
 
-/** Jobs in flight at once: enough to keep both workers busy while the API waits on each answer. */
-const IN_FLIGHT = 4;
+/**
+ * Jobs in flight at once: one per core. Piston's default run_timeout (3 s of wall) is what its users get, and a JVM
+ * or Racket start sharing a core with three others could spend it waiting for the CPU.
+ */
+const IN_FLIGHT = 2;
 /** The slowest to compile or start first, so that they do not make the tail. */
 const SLOW_FIRST = ['kotlin', 'scala', 'groovy', 'crystal', 'haskell', 'java', 'clojure', 'typescript', 'octave', 'racket', 'raku', 'rust', 'nim', 'ada'];
 

@@ -501,6 +501,24 @@ rl.once 'line', (line) ->
   rl.close()
 `,
   },
+  deno: {
+    // Piston's "typescript" with any version is TypeScript on Node (tsc's version is higher); "deno" picks Deno.
+    pistonLanguage: 'deno',
+    piston: src`
+const buf = new Uint8Array(1024);
+const n = await Deno.stdin.read(buf);
+const name = new TextDecoder().decode(buf.subarray(0, n ?? 0)).trim();
+console.log('hello ' + name);
+`,
+  },
+  bun: {
+    piston: src`
+for await (const line of console) {
+  console.log('hello ' + line);
+  break;
+}
+`,
+  },
   racket: {
     piston: src`
 #lang racket
@@ -617,6 +635,22 @@ val () = print ("hello " ^ name ^ "\n")
     piston: src`
 line input "" name$
 print "hello " + name$
+`,
+  },
+  verilog: {
+    piston: src`
+module hello;
+  localparam STDIN = 32'h8000_0000;
+  reg [8*80-1:0] name;
+  integer n;
+
+  initial begin
+    n = $fgets(name, STDIN);
+    if (name[7:0] == "\n") name = name >> 8;
+    $display("hello %0s", name);
+    $finish;
+  end
+endmodule
 `,
   },
 };
