@@ -9,8 +9,9 @@
 //                                    POOL_SIZE=0, -warm the default pool; queue-only is the worker loop over a
 //                                    transport that answers at once (scripts/queueOnlyWorker.ts): the queue's own
 //                                    cost; sidecar is the runner image as a container with the cloud stacks' runner
-//                                    settings (one CPU, 2 GB, read-only, four capabilities: test/support/sidecar.ts),
-//                                    sharing the network with a worker on this host, as the aws and gcp stacks run it
+//                                    settings (2 GB, read-only, four capabilities: test/support/sidecar.ts) and as many
+//                                    CPUs as jobs at a time (bare's allowance), sharing the network with a worker on
+//                                    this host, as the aws and gcp stacks run it
 //   BENCH_GAP_MS (default 1000)      the pause between jobs of the "gap" latency series (warm modes), for the pool
 //   BENCH_CPU (default process,docker) modes of the CPU-bound series: 1 s C and python loops, 20 test cases
 //   DOCKER_RUNTIME                   passed to the docker-mode workers: the engine's OCI runtime (runc, crun)
@@ -31,6 +32,8 @@ import type { JobResult } from '../core/protocol/result.js';
 import { waitForResult } from '../worker/resultStore.js';
 import { startRedis } from '../test/support/redisServer.js';
 import { startSidecar } from '../test/support/sidecar.js';
+import { DOCKER_SOCKET, RUNNER_IMAGE } from '../test/support/services.js';
+import { measureEngineCeiling, type EngineCeiling } from './engineCeiling.js';
 import { startLoggingProcess, startWorker, type LogLine, type WorkerHandle } from '../test/support/workerProcess.js';
 
 const list = (v: string | undefined, fallback: string) => (v ?? fallback).split(',').filter(Boolean);
@@ -317,8 +320,9 @@ function workerFor(mode: string, env: Record<string, string>): WorkerHandle {
 
 async function withWorker<T>(mode: string, redisUrl: string, redis: Redis, concurrency: number, use: (w: WorkerHandle, stream: string, waiter: Redis) => Promise<T>): Promise<T> {
   const stream = `bench-${mode}-${randomUUID()}`;
-  // The sidecar mode's runner: a container of its own per run, started before its worker as the platforms start them.
-  const sidecar = mode === 'sidecar' ? await startSidecar() : null;
+  // The sidecar mode's runner: a container of its own per run, started before its worker as the platforms start them,
+  // with the CPUs bare gets at this concurrency (the machine's at most).
+  const sidecar = mode === 'sidecar' ? await startSidecar({ dockerArgs: ['--cpus', String(Math.min(concurrency, cpus().length))] }) : null;
   const worker = workerFor(mode, {
     REDIS_URL: redisUrl, STREAM_KEY: stream, MAX_CONCURRENT_JOBS: String(concurrency), METRICS_PORT: '0',
     ...(sidecar ? { SIDECAR_DIR: sidecar.dir } : {}),
@@ -407,7 +411,7 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const fs = (s: Series) => `${f1(s.p50)} / ${f1(s.p95)} / ${f1(s.p99)} / ${f1(s.max)}`;
 
-function tables(base: BareFigures, modes: ModeFigures[], cpu: CpuBoundFigures[]): string {
+function tables(base: BareFigures, modes: ModeFigures[], cpu: CpuBoundFigures[], ceiling: EngineCeiling[]): string {
   const rows = [
     `Latency, python hello world, ${N} jobs per series (ms: p50 / p95 / p99 / max; ratio of p50 and p99 to bare):`,
     '',
@@ -426,6 +430,11 @@ function tables(base: BareFigures, modes: ModeFigures[], cpu: CpuBoundFigures[])
   rows.push(`| bare python3 | ${base.throughput.map((t) => `${f1(t.jobsPerS)} (1.00, ${f1(t.machineCpuMsPerJob)} ms); ${own(t)}`).join(' | ')} |`);
   for (const m of modes) {
     rows.push(`| ${m.mode} | ${m.throughput.map((t, i) => `${f1(t.jobsPerS)} (${f2(t.jobsPerS / base.throughput[i].jobsPerS)}, ${f1(t.machineCpuMsPerJob)} ms); ${own(t)}`).join(' | ')} |`);
+  }
+  if (ceiling.length) {
+    rows.push('', `The Docker engine's ceiling for fresh containers: the docker transport's own container spec created, started and removed, ${ceiling[0].containers} at each concurrency (no job inside):`, '');
+    rows.push(`| engine | ${ceiling.map((c) => `${c.concurrency} at a time`).join(' | ')} |`, `|---|${ceiling.map(() => '---').join('|')}|`);
+    rows.push(`| containers/s (p50 ms each) | ${ceiling.map((c) => `${f1(c.perSecond)} (${f1(c.p50Ms)})`).join(' | ')} |`);
   }
   rows.push('', 'Where the CPU goes in the throughput runs (ms per job: the bench with the bare programs / Redis / the worker / the sandbox supervisor and its sandboxes with their programs / the kernel\'s threads):', '');
   rows.push(`| series | ${CONCURRENCY.map((c) => `${c} at a time`).join(' | ')} |`, `|---|${CONCURRENCY.map(() => '---').join('|')}|`);
@@ -454,6 +463,11 @@ function tables(base: BareFigures, modes: ModeFigures[], cpu: CpuBoundFigures[])
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(), node: process.version };
 progress('bare baseline', { n: N, concurrency: CONCURRENCY });
 const base = await bare();
+const ceiling: EngineCeiling[] = [];
+if (MODES.some((m) => m.startsWith('docker'))) {
+  for (const c of CONCURRENCY) ceiling.push(await measureEngineCeiling(DOCKER_SOCKET, RUNNER_IMAGE, 40, c));
+  progress('engine ceiling measured', { containersPerS: ceiling.map((c) => Number(c.perSecond.toFixed(1))) });
+}
 const redis = await startRedis();
 const modes: ModeFigures[] = [];
 const cpu: CpuBoundFigures[] = [];
@@ -466,6 +480,6 @@ try {
 } finally {
   await redis.stop();
 }
-process.stdout.write(`${tables(base, modes, cpu)}\n\nmachine: ${JSON.stringify(machine)}\n`);
-writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), machine, n: N, throughputJobs: THROUGHPUT_JOBS, gapMs: GAP_MS, bare: base, modes, cpuBound: cpu }, null, 2)}\n`);
+process.stdout.write(`${tables(base, modes, cpu, ceiling)}\n\nmachine: ${JSON.stringify(machine)}\n`);
+writeFileSync(OUT, `${JSON.stringify({ at: new Date().toISOString(), machine, n: N, throughputJobs: THROUGHPUT_JOBS, gapMs: GAP_MS, bare: base, engineCeiling: ceiling, modes, cpuBound: cpu }, null, 2)}\n`);
 progress('written', { file: OUT });
