@@ -2,7 +2,7 @@
 // transport uses it; a sandbox only runs the steps it is given and measures them, and never decides a verdict.
 import { expandCommand, expandEnv, languageFor } from './languages.js';
 import type { PhaseClock } from './phaseClock.js';
-import { testCasesOf, type Job } from './protocol/job.js';
+import { JobRejected, testCasesOf, type Job } from './protocol/job.js';
 import { TransportError } from './errors.js';
 import { COMPILE_MAX_PROCESSES, COMPILE_OUTPUT_BYTES, compileWallTimeMs, MAX_COMPILED_DEPTH, MAX_COMPILED_ENTRIES, MAX_FILE_BYTES } from './protocol/limits.js';
 import type { SandboxedRun, SandboxLimits, WorkspaceState } from './protocol/launcherReport.js';
@@ -50,6 +50,10 @@ function limitsFor(job: Job, cpuMs: number, wallMs: number, nproc: number): Sand
 }
 
 export function planJob(job: Job): JobPlan {
+  // Its code is an object in S3 the worker fetches first (worker/codeSource.ts): never an empty program instead.
+  if (job.codeKey !== undefined) {
+    throw new JobRejected(`job ${job.id} still carries codeKey "${job.codeKey}"; the worker resolves codeKey from S3_BUCKET before a job reaches a sandbox`, job.id);
+  }
   const recipe = languageFor(job.language)!;
   const files = job.files ?? [{ name: recipe.sourceFile, content: job.code ?? '' }];
   const sources = files.map((f) => f.name).filter((n) => recipe.extensions.some((ext) => n.endsWith(ext)));

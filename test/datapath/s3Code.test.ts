@@ -1,17 +1,14 @@
 // Code from S3 (`codeKey`): resolved by the worker against a real S3-compatible server (s3rver), checked for
-// size before download; the schema and the runner's refusal of an unresolved key. No sandbox runs here.
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// size before download; the schema and the judge's refusal of an unresolved key. No sandbox runs here.
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobRejected, normalizeJob, type Job } from '../../core/protocol/job.js';
 import { DEFAULT_CAPS } from '../../core/protocol/limits.js';
+import { planJob } from '../../core/judge.js';
 import { CodeSourceError, resolveCode, S3CodeSource } from '../../worker/codeSource.js';
 import { freePort } from '../support/freePort.js';
 import { startS3, type TestS3 } from '../support/s3Server.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let s3: TestS3;
 let source: S3CodeSource;
 const caps = { ...DEFAULT_CAPS, maxCodeBytes: 1000 };
@@ -120,14 +117,10 @@ describe('resolving codeKey from S3', () => {
   });
 });
 
-describe('the runner', () => {
-  it('refuses a job that still carries codeKey: the worker resolves it', () => {
-    // The runner runs only in a job container (a read-only root): a mount namespace of its own with / read-only.
-    const readOnlyRoot = 'mount --bind / / && mount -o remount,bind,ro / && exec "$@"';
-    const r = spawnSync('unshare', ['--mount', 'sh', '-c', readOnlyRoot, 'sh', process.execPath, '--import', 'tsx', join(ROOT, 'runner', 'main.ts')], {
-      cwd: ROOT, input: JSON.stringify({ id: 'unresolved', language: 'python', codeKey: 'jobs/hello.py' }), encoding: 'utf8', timeout: 30_000,
-    });
-    expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'rejected', message: expect.stringMatching(/codeKey "jobs\/hello.py"; the worker resolves codeKey/) });
+describe('the judge', () => {
+  it('refuses a job that still carries codeKey (the worker resolves it): never an empty program in its place', () => {
+    const unresolved = normalizeJob({ id: 'unresolved', language: 'python', codeKey: 'jobs/hello.py' });
+    expect(() => planJob(unresolved)).toThrow(JobRejected);
+    expect(() => planJob(unresolved)).toThrow(/still carries codeKey "jobs\/hello.py"; the worker resolves codeKey/);
   });
 });

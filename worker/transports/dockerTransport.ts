@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseInstalledLanguages, RUNNER_LANGUAGES_FILE, type InstalledLanguages } from '../../core/languageVersions.js';
-import type { Job } from '../../core/protocol/job.js';
+import { JobRejected, type Job } from '../../core/protocol/job.js';
 import { WORKSPACE_INODES, WORKSPACE_SIZE_MB } from '../../core/protocol/limits.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { phaseClock, type PhaseClock } from '../../core/phaseClock.js';
@@ -183,7 +183,7 @@ export class DockerTransport implements RunnerTransport {
       clock.lap('sandboxMs');
       return withJudgedPhases(await this.execute(ready, job, clock), clock, pooled);
     } catch (err) {
-      if (err instanceof TransportError) throw err;
+      if (err instanceof TransportError || err instanceof JobRejected) throw err;
       throw new TransportError(`docker transport failed for job ${job.id}: ${(err as Error).message}`);
     } finally {
       if (ready) {
