@@ -78,6 +78,8 @@ export class SidecarTransport implements RunnerTransport {
     const problem = this.sidecarProblem();
     if (problem) throw new TransportError(problem);
     const clock = phaseClock();
+    // Planned first: a job that cannot be planned takes no turn of the sidecar.
+    const plan = planJob(job);
     // The sidecar takes a connection once the job before it is gone (this worker's, or another worker's on the same
     // directory): up to that job's deadline and the cleanup after it.
     let channel: ContainerChannel;
@@ -90,7 +92,6 @@ export class SidecarTransport implements RunnerTransport {
     clock.lap('sandboxMs');
     let timer: NodeJS.Timeout | undefined;
     try {
-      const plan = planJob(job);
       channel.sendRequest(encodeRequest(plan));
       clock.lap('workspaceMs');
       const deadline = new Promise<never>((_, reject) => {
@@ -115,7 +116,7 @@ export class SidecarTransport implements RunnerTransport {
     return 0;
   }
 
-  /** Ends the jobs still running: the sidecar stops each at its next step; their entries are retried. */
+  /** Ends the jobs still running: the sidecar kills each at once (it watches the connection); their entries are retried. */
   async close(): Promise<void> {
     for (const channel of this.open) channel.close();
     this.open.clear();
