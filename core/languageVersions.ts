@@ -290,7 +290,7 @@ export function hostLanguageRefusal(name: string): string | undefined {
 }
 
 /**
- * The host's languages, as a process-mode worker or a host-posture sidecar runs them. Measured at the first start,
+ * The host's languages, as a process-mode worker runs them. Measured at the first start,
  * then reused by later starts while no toolchain binary and no package changed (workers start often in a deployment
  * and under test, and the version commands cost about 2 s of CPU, JVMs among them).
  *

@@ -434,7 +434,8 @@ export class StreamWorker extends EventEmitter<WorkerEvents> {
       return null;
     });
     if (installed && !Object.hasOwn(installed, job.language)) {
-      const reason = `language "${job.language}" is not installed in this worker's runner (${this.transport.mode}); it has ${Object.keys(installed).join(', ') || 'none'}`;
+      const reason = this.transport.languageRefusal?.(job.language)
+        ?? `language "${job.language}" is not installed in this worker's runner (${this.transport.mode}); it has ${Object.keys(installed).join(', ') || 'none'}`;
       log.info('job rejected', { jobId: job.id, reason });
       return this.reject(entryId, fields, attempts, job.id, job.language, reason);
     }

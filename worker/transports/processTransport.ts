@@ -1,6 +1,6 @@
 // The process transport: jobs in sandboxes on this host, made by a long-lived sandbox supervisor
 // (core/sandbox/supervisedSandboxes.ts, runner/sandbox/supervisor.c). The embedded default where Docker is absent.
-import { hostLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
+import { hostLanguageRefusal, hostLanguages, type InstalledLanguages } from '../../core/languageVersions.js';
 import type { Job } from '../../core/protocol/job.js';
 import type { RunOutcome } from '../../core/protocol/result.js';
 import { SupervisedSandboxes, type SupervisedSandboxOptions } from '../../core/sandbox/supervisedSandboxes.js';
@@ -28,6 +28,11 @@ export class ProcessTransport implements RunnerTransport {
 
   run(job: Job): Promise<RunOutcome> {
     return this.sandboxes.run(job);
+  }
+
+  /** A language dpkg has not finished installing on this host (core/languageVersions.ts), and why. */
+  languageRefusal(language: string): string | undefined {
+    return hostLanguageRefusal(language);
   }
 
   /** The host's toolchains: the sandboxes bind its /usr. */

@@ -18,6 +18,11 @@ export interface RunnerTransport {
    */
   languages(): Promise<InstalledLanguages | null>;
   /**
+   * Why its runner does not offer a language it has a recipe for right now (its toolchain is being installed), or
+   * undefined: the reason a job in that language is rejected with (absent: the runner has no such reasons).
+   */
+  languageRefusal?(language: string): string | undefined;
+  /**
    * Why its runner cannot take a job now, or null when it can (absent: always can). A runner sidecar whose cleanup
    * failed says so: the worker then claims nothing until it can, instead of failing every delivery.
    */
