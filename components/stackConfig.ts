@@ -155,7 +155,7 @@ export const ALLOWED_MODES: Record<Target, readonly RunnerMode[]> = {
 const REFUSAL_REASONS: Partial<Record<Target, Partial<Record<RunnerMode, string>>>> = {
   local: {
     process:
-      'the local stack runs the worker in a container, and the process sandbox needs root, cgroups and bubblewrap on the host; ' +
+      'the local stack runs the worker in a container, and the process sandbox needs root and writable cgroups on the host; ' +
       'for it, run `code-exec worker` on the host with RUNNER_MODE=process instead',
     sidecar: 'the sidecar runner is wired up by the cloud task definitions',
     kubernetes: 'the local target has no Kubernetes cluster',

@@ -1,5 +1,5 @@
 // The API suites' fixture: a real Redis for the file, a queue of its own per test with real `code-exec worker`
-// processes (process runner mode: bubblewrap, no Docker), and the API service listening on a free loopback
+// processes (process runner mode: the sandbox supervisor, no Docker), and the API service listening on a free loopback
 // port in this process, reached over real HTTP. Everything is stopped after each test and nothing may be left.
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { loadApiConfig } from '../../api/config.js';

@@ -1,6 +1,6 @@
 // The warm pools of the docker and process transports: sandboxes prepared ahead, each used by exactly one job,
 // refilled in the background without holding up jobs, refitted to each job's limits, drained on close; pooled
-// containers of a crashed worker are reaped (pooled bubblewrap sandboxes die with their worker, and their
+// containers of a crashed worker are reaped (pooled process sandboxes die with their worker, and their
 // cgroups and tmpfs are reaped like any sandbox's: see the kill -9 test in test/worker/worker.test.ts).
 import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';

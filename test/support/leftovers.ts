@@ -34,7 +34,7 @@ const describeProcess = (p: HostProcess) => `${p.pid} ${p.uid} ${p.state} ${p.co
 function ourSandboxProcesses(claims: Claims): HostProcess[] {
   const view = HostView.take(claims);
   return [...view.processes.values()].filter(
-    // A zombie runs nothing and holds no memory; bubblewrap's exit can leave one for init to collect.
+    // A zombie runs nothing and holds no memory; a sandbox's exit can leave one for init to collect.
     (p) => p.state !== 'Z' && (p.uid >= JOB_UID_MIN || SANDBOX_COMMANDS.includes(p.comm)) && view.isOurs(p.pid),
   );
 }
