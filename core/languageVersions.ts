@@ -1,5 +1,5 @@
 // Which languages a runner has, and their toolchains' versions, measured by running each recipe's version command
-// with the sandbox's PATH: on the host when a process-mode worker (or a sidecar in its host posture) starts, and
+// with the sandbox's PATH: on the host when a process-mode worker starts, and
 // in the runner image when it is built (runner/Dockerfile writes RUNNER_LANGUAGES_FILE with them).
 //
 // On a host, packages may be changing while a worker starts (apt installing a toolchain): a version command can then

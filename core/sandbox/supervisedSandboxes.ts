@@ -1,5 +1,5 @@
 // Jobs in sandboxes made by the sandbox supervisor (runner/sandbox/supervisor.c) on this host: what the process
-// transport and the runner sidecar's host posture both run. Each job gets a fresh sandbox the supervisor prepared
+// transport runs. Each job gets a fresh sandbox the supervisor prepared
 // ahead (own pid, mount, network, ipc, uts and cgroup namespaces, its own new cgroup, tmpfs /workspace, /tmp and
 // /dev/shm inside its mount namespace, read-only system directories, a /dev without ptys); no Node.js process
 // and no fork of the caller per job.

@@ -1,4 +1,4 @@
-// The caller's side of runner/sandbox/supervisor.c (the process transport, the sidecar's host posture): one
+// The caller's side of runner/sandbox/supervisor.c (the process transport): one
 // long-lived supervisor process, spoken to in length-prefixed frames on its stdin and stdout (the wire is described
 // at the top of supervisor.c). A job is a session: it is assigned a sandbox, gets one report per step, and tells the
 // sandbox after each but the last whether to go on (after the last, the supervisor ends the job itself: one message

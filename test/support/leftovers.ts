@@ -46,7 +46,7 @@ export function sandboxProcesses(claims: Claims = CLAIMED): string[] {
 
 const CGROUP_PARENTS = ['/sys/fs/cgroup/code-execution', ...['memory', 'pids', 'cpu', 'cpuacct'].map((c) => `/sys/fs/cgroup/${c}/code-execution`)];
 
-/** Our per-job cgroups of the process transport (and the sidecar's host posture) still present. */
+/** Our per-job cgroups of the process transport still present. */
 export function sandboxCgroups(claims: Claims = CLAIMED): string[] {
   return CGROUP_PARENTS.filter((p) => existsSync(p)).flatMap((p) => readdirSync(p).filter((n) => isClaimedSandboxName(n, claims)).map((n) => `${p}/${n}`));
 }
