@@ -130,6 +130,17 @@ export class FrameSplitter {
   }
 }
 
+/**
+ * The report a sandbox's frame carries, for the channels that read its frames as they come (an executor's socket, a
+ * pod's log): `R` is a step's report; `F` (refused, or setup failed), another frame, or none (`ended` says why) end
+ * the session. `where` names the channel in the message about an unexpected frame.
+ */
+export function stepReportOf(frame: { type: string; payload: Buffer } | null | undefined, merged: boolean, where: string, ended: string): StepResult {
+  if (frame?.type === 'R') return decodeStepReport(frame.payload, merged);
+  if (frame?.type === 'F') throw new SandboxEnded(frame.payload.toString('utf8'), 0);
+  throw new SandboxEnded(frame ? `unexpected frame ${frame.type} ${where}` : ended, 0);
+}
+
 /** One job's conversation with its sandbox. */
 export interface StepSession {
   /** The next step's report; a refusal or the sandbox's end instead throws SandboxEnded. */

@@ -5,7 +5,7 @@ import { createConnection, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TransportError } from '../../core/errors.js';
 import type { StepResult } from '../../core/judge.js';
-import { decodeStepReport, FrameSplitter, SandboxEnded, u32, type StepSession } from '../../core/sandbox/wire.js';
+import { FrameSplitter, stepReportOf, u32, type StepSession } from '../../core/sandbox/wire.js';
 
 type Frame = { type: string; payload: Buffer };
 
@@ -97,10 +97,7 @@ export class ContainerChannel implements StepSession {
   }
 
   async report(merged: boolean): Promise<StepResult> {
-    const f = await this.next();
-    if (f?.type === 'R') return decodeStepReport(f.payload, merged);
-    if (f?.type === 'F') throw new SandboxEnded(f.payload.toString('utf8'), 0);
-    throw new SandboxEnded(f ? `unexpected frame ${f.type} from the executor` : 'the executor closed its channel before the job was done', 0);
+    return stepReportOf(await this.next(), merged, 'from the executor', 'the executor closed its channel before the job was done');
   }
 
   decide(goOn: boolean): void {

@@ -18,7 +18,7 @@ import { outcomeWithoutRun, type RunOutcome } from '../../core/protocol/result.j
 import { runnerKilledForMemory } from '../../core/verdict.js';
 import { planJob } from '../../core/judge.js';
 import { phaseClock } from '../../core/phaseClock.js';
-import { decodeStepReport, encodeRequest, judgeInSandbox, SandboxEnded, u32, withJudgedPhases, type StepSession } from '../../core/sandbox/wire.js';
+import { encodeRequest, judgeInSandbox, SandboxEnded, stepReportOf, u32, withJudgedPhases, type StepSession } from '../../core/sandbox/wire.js';
 import type { StepResult } from '../../core/judge.js';
 import { containerLabels, LABEL_DEPLOYMENT, LABEL_MANAGED, LABEL_OWNER, RUNNER_POD_LABELS } from '../../core/labels.js';
 import type { SandboxOwner } from '../../core/sandboxOwner.js';
@@ -177,10 +177,8 @@ export function podLogSession(log: string, limitBytes: number, context: string):
   return {
     async report(merged: boolean): Promise<StepResult> {
       const body = frames[next++];
-      if (!body) throw new SandboxEnded(`the pod log holds no more reports (${context}): ${log.trim().slice(-300) || 'empty log'}`, 0);
-      const type = String.fromCharCode(body[0]);
-      if (type === 'R') return decodeStepReport(body.subarray(1), merged);
-      throw new SandboxEnded(type === 'F' ? body.subarray(1).toString('utf8') : `unexpected frame ${type} in the pod log`, 0);
+      const frame = body && { type: String.fromCharCode(body[0]), payload: body.subarray(1) };
+      return stepReportOf(frame, merged, 'in the pod log', `the pod log holds no more reports (${context}): ${log.trim().slice(-300) || 'empty log'}`);
     },
     decide() {},
   };
