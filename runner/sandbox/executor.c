@@ -76,6 +76,14 @@ static int listen_at(const char *path, mode_t mask) {
   return listener;
 }
 
+/* Says ready and serves the job on sock, in a container that is the sandbox; the process ends with it. */
+static void serve_job(int sock) __attribute__((noreturn));
+static void serve_job(int sock) {
+  sandbox_send_frame(sock, 'Y', NULL, 0);
+  struct sandbox_config config = { .remount_scratch = 0, .kill_by_uid = 1 };
+  sandbox_serve(sock, &config);
+}
+
 /* The job on a connection, in a child of its own that ends with it; the caller keeps serving (and the socket). */
 static pid_t serve_connection(int sock, int listener) {
   pid_t child = fork();
@@ -83,9 +91,7 @@ static pid_t serve_connection(int sock, int listener) {
   close(listener);
   /* Orphans of the job's steps come back to this process (sandbox.c waits for them), not to the server. */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  sandbox_send_frame(sock, 'Y', NULL, 0);
-  struct sandbox_config config = { .remount_scratch = 0, .kill_by_uid = 1 };
-  sandbox_serve(sock, &config);
+  serve_job(sock);
 }
 
 /*
@@ -128,9 +134,7 @@ static int one_job(const char *path) {
   close(listener);
   unlink(path);
   /* pid 1 of its container: it serves the job itself. */
-  sandbox_send_frame(sock, 'Y', NULL, 0);
-  struct sandbox_config config = { .remount_scratch = 0, .kill_by_uid = 1 };
-  sandbox_serve(sock, &config);
+  serve_job(sock);
 }
 
 /* ---------- --batch: a Kubernetes Job's pod ---------- */
